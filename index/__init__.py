@@ -1,0 +1,1 @@
+"""Ingestion: load, clean, describe, chunk, embed and store news articles."""

@@ -1,0 +1,287 @@
+"""The ingestion pipeline: load, clean, extract metadata, chunk, embed, store; incrementally.
+
+Unchanged articles (same content digest) are skipped before anything is embedded. Chunks are
+embedded in batches that span articles, and written by a background thread so Chroma's writes
+overlap the next batch's embedding.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import queue
+import sys
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from index.chunking import chunk_text
+from index.cleaning import clean_text
+from index.embedding import Embedder
+from index.loading import Skipped, SourceDoc, discover, read_file
+from index.manifest import ManifestError, apply_manifest, find_manifest, load_manifest
+from index.metadata import ArticleMeta, from_fields, from_text, lead_title, outlet_from_url
+from index.store import ChromaStore, ChunkRecord, DocRecord
+
+# Bump when cleaning, metadata or chunk layout changes so existing indexes re-ingest.
+PIPELINE_VERSION = "1"
+
+
+@dataclass
+class IngestOptions:
+    """How to cut and embed."""
+
+    chunk_size: int = 200
+    chunk_overlap: int = 40
+    max_bytes: int = 100_000_000
+    batch_size: int = 256
+    prune: bool = False
+    progress: bool = True
+
+
+@dataclass
+class IngestReport:
+    """What an ingest did."""
+
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    chunks: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ingested(self) -> int:
+        """Articles now in the index from this run's inputs."""
+        return len(self.added) + len(self.updated) + len(self.unchanged)
+
+
+@dataclass
+class PreparedDoc:
+    """An article cleaned, described and cut into chunk records awaiting embeddings."""
+
+    record: DocRecord
+    chunks: list[ChunkRecord]
+    is_new: bool
+
+
+def prepare(source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: str,
+            options: IngestOptions) -> PreparedDoc:  # fmt: skip
+    """Clean, describe and chunk one article."""
+    cleaned = clean_text(source.raw)
+    meta = apply_manifest(article_meta(source, cleaned.text), manifest_entry)
+    base = _flat_meta(source.doc_id, meta, digest)
+    chunks = [
+        ChunkRecord(
+            id=f"{source.doc_id}::{digest[:12]}::{i}", text=c.text, embedding=[],
+            metadata={**base, "start": c.start, "end": c.end, "chunk": i},
+        )  # fmt: skip
+        for i, c in enumerate(chunk_text(cleaned.text, options.chunk_size, options.chunk_overlap))
+    ]
+    doc_meta = {
+        **base, "source": str(source.path), "chunks": len(chunks), "ingested_at": time.time(),
+        "byline": meta.byline or "", "agency": meta.agency or "", "dateline": meta.dateline or "",
+        "offsets": json.dumps(cleaned.segments, separators=(",", ":")),
+    }  # fmt: skip
+    return PreparedDoc(DocRecord(source.doc_id, cleaned.text, doc_meta), chunks, is_new=True)
+
+
+def article_meta(source: SourceDoc, clean: str) -> ArticleMeta:
+    """Metadata from text, strengthened by structured fields."""
+    meta = from_text(source.raw).merged(from_fields(source.fields))
+    if meta.outlet is None and meta.url:
+        meta = meta.merged(ArticleMeta(outlet=outlet_from_url(meta.url)))
+    return meta if meta.title else meta.merged(ArticleMeta(title=lead_title(clean)))
+
+
+def _flat_meta(doc_id: str, meta: ArticleMeta, digest: str) -> dict[str, Any]:
+    return {
+        "doc_id": doc_id, "digest": digest, "outlet": meta.outlet or "",
+        "date": meta.date.isoformat() if meta.date else "",
+        "date_int": int(meta.date.strftime("%Y%m%d")) if meta.date else 0,
+        "title": meta.title or "", "url": meta.url or "",
+    }  # fmt: skip
+
+
+def doc_digest(source: SourceDoc, entry: dict[str, Any] | None, options: IngestOptions, embedder: str) -> str:
+    """Digest of everything that decides an article's chunks and vectors."""
+    key = json.dumps([source.digest, entry, PIPELINE_VERSION, options.chunk_size,
+                      options.chunk_overlap, embedder], sort_keys=True, default=str)  # fmt: skip
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
+class Ingestor:
+    """Runs ingests of files and folders into one store with one embedder."""
+
+    def __init__(self, store: ChromaStore, embedder: Embedder, options: IngestOptions) -> None:
+        self.store = store
+        self.embedder = embedder
+        self.options = options
+
+    def run(self, paths: list[Path], log: Callable[[str], None] = print) -> IngestReport:
+        """Bring the index in line with `paths`."""
+        started = time.perf_counter()
+        report = IngestReport()
+        existing = self.store.doc_metadata()
+        interrupted = self.store.pending()
+        if interrupted:
+            log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
+        todo, seen = self._plan(paths, existing, report, log)
+        self._clean_interrupted(interrupted, existing, {p.record.id for p in todo})
+        self.store.set_pending([p.record.id for p in todo])
+        self._embed_and_write(todo, report)
+        if self.options.prune:
+            self._prune(paths, existing, seen, report)
+        self.store.set_pending([])
+        if todo or report.removed:
+            self.store.bump_revision()
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _plan(self, paths: list[Path], existing: dict[str, dict[str, Any]], report: IngestReport,
+              log: Callable[[str], None]) -> tuple[list[PreparedDoc], set[str]]:  # fmt: skip
+        todo: list[PreparedDoc] = []
+        seen: set[str] = set()
+        manifests: dict[Path, dict[str, dict[str, Any]]] = {}
+        files = discover(paths)
+        for file, root in _progress(files, "files", self.options.progress):
+            entries = self._manifest(root, manifests, report, log)
+            for item in read_file(file, root, self.options.max_bytes):
+                if isinstance(item, Skipped) or item.doc_id in seen:
+                    skip = item if isinstance(item, Skipped) else Skipped(file, f"duplicate doc id {item.doc_id!r}")
+                    report.skipped.append(skip)
+                    log(str(skip))
+                    continue
+                seen.add(item.doc_id)
+                entry = entries.get(item.manifest_key) or entries.get(file.name)
+                digest = doc_digest(item, entry, self.options, self.embedder.name)
+                old = existing.get(item.doc_id)
+                if old and old.get("digest") == digest:
+                    report.unchanged.append(item.doc_id)
+                    continue
+                prepared = prepare(item, entry, digest, self.options)
+                prepared.is_new = old is None
+                todo.append(prepared)
+        return todo, seen
+
+    def _manifest(self, root: Path, cache: dict[Path, dict[str, dict[str, Any]]],
+                  report: IngestReport, log: Callable[[str], None]) -> dict[str, dict[str, Any]]:  # fmt: skip
+        if root not in cache:
+            cache[root] = {}
+            path = find_manifest(root)
+            if path:
+                try:
+                    cache[root] = load_manifest(path)
+                except ManifestError as exc:
+                    report.skipped.append(Skipped(path, str(exc)))
+                    log(f"ignoring manifest: {exc}")
+        return cache[root]
+
+    def _clean_interrupted(self, interrupted: list[str], existing: dict[str, dict[str, Any]],
+                           redoing: set[str]) -> None:  # fmt: skip
+        """Remove chunks a crashed run left for articles that are neither committed nor redone."""
+        for doc_id in interrupted:
+            if doc_id in redoing:
+                continue
+            if doc_id in existing:
+                self.store.chunks.delete(where={"$and": [
+                    {"doc_id": doc_id}, {"digest": {"$ne": existing[doc_id]["digest"]}}]})  # fmt: skip
+            else:
+                self.store.chunks.delete(where={"doc_id": doc_id})
+
+    def _embed_and_write(self, todo: list[PreparedDoc], report: IngestReport) -> None:
+        writer = _Writer(self.store)
+        remaining = {p.record.id: len(p.chunks) for p in todo}
+        by_id = {p.record.id: p for p in todo}
+        for p in todo:
+            if not p.chunks:
+                writer.put([], [p.record])
+        pending = [c for p in todo for c in p.chunks]
+        bar = _progress_bar(len(pending), "chunks", self.options.progress)
+        for i in range(0, len(pending), self.options.batch_size):
+            batch = pending[i : i + self.options.batch_size]
+            for record, vector in zip(batch, self.embedder.embed_documents([c.text for c in batch]), strict=True):
+                record.embedding = vector
+            done: list[DocRecord] = []
+            for record in batch:
+                doc_id = record.metadata["doc_id"]
+                remaining[doc_id] -= 1
+                if remaining[doc_id] == 0:
+                    done.append(by_id[doc_id].record)
+            writer.put(batch, done)
+            if bar is not None:
+                bar.update(len(batch))
+        writer.close()
+        if bar is not None:
+            bar.close()
+        for p in todo:
+            (report.added if p.is_new else report.updated).append(p.record.id)
+        report.chunks = len(pending)
+
+    def _prune(self, paths: list[Path], existing: dict[str, dict[str, Any]], seen: set[str],
+               report: IngestReport) -> None:  # fmt: skip
+        roots = [p.resolve() for p in paths]
+        gone = [
+            doc_id for doc_id, meta in existing.items()
+            if doc_id not in seen and _under(Path(meta.get("source", "")), roots)
+        ]  # fmt: skip
+        self.store.delete_docs(gone)
+        report.removed.extend(gone)
+
+
+def _under(source: Path, roots: list[Path]) -> bool:
+    source = source.resolve()
+    return any(source == r or source.is_relative_to(r) for r in roots)
+
+
+class _Writer:
+    """Writes chunk batches and commits finished articles on a background thread."""
+
+    def __init__(self, store: ChromaStore) -> None:
+        self.store = store
+        self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(maxsize=2)
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._loop, daemon=True)
+        self.thread.start()
+
+    def put(self, chunks: list[ChunkRecord], docs: list[DocRecord]) -> None:
+        if self.error:
+            raise self.error
+        self.queue.put((chunks, docs))
+
+    def close(self) -> None:
+        self.queue.put(None)
+        self.thread.join()
+        if self.error:
+            raise self.error
+
+    def _loop(self) -> None:
+        while (item := self.queue.get()) is not None:
+            if self.error:
+                continue
+            try:
+                self.store.add_chunks(item[0])
+                for doc in item[1]:
+                    self.store.commit_doc(doc)
+            except BaseException as exc:  # surfaced to the caller on the next put/close
+                self.error = exc
+
+
+def _progress(items: list[Any], unit: str, enabled: bool) -> Any:
+    if not enabled or len(items) < 20:
+        return items
+    from tqdm import tqdm
+
+    return tqdm(items, unit=unit, desc="reading", file=sys.stderr, leave=False)
+
+
+def _progress_bar(total: int, unit: str, enabled: bool) -> Any:
+    if not enabled or total < 64:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=total, unit=unit, desc="embedding", file=sys.stderr)

@@ -1,0 +1,168 @@
+"""The Chroma store: chunks with embeddings, one record per article, and a revision counter.
+
+The same code runs embedded (a persistent folder) or against a Chroma server (`chroma run`).
+An article's record is written only after all of its chunks, so it acts as the commit marker:
+chunks whose digest differs from their article's record are leftovers of an interrupted or
+superseded ingest and are ignored by readers and removed by the next ingest.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+_PAGE = 5000
+
+
+class StoreError(RuntimeError):
+    """The Chroma store cannot be opened or reached."""
+
+
+@dataclass
+class ChunkRecord:
+    """A chunk as stored: id, text, embedding and flat metadata."""
+
+    id: str
+    text: str
+    embedding: list[float]
+    metadata: dict[str, Any]
+
+
+@dataclass
+class DocRecord:
+    """An article as stored: cleaned text plus metadata."""
+
+    id: str
+    text: str
+    metadata: dict[str, Any]
+
+
+def open_client(data_dir: Path, host: str | None, port: int) -> Any:
+    """A Chroma client: HTTP when `host` is set, else embedded under `data_dir/chroma`."""
+    import chromadb
+    from chromadb.config import Settings as ChromaSettings
+
+    options = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
+    try:
+        if host:
+            return chromadb.HttpClient(host=host, port=port, settings=options)
+        data_dir.mkdir(parents=True, exist_ok=True)
+        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=options)
+    except Exception as exc:
+        where = f"Chroma server at {host}:{port}" if host else f"Chroma folder {data_dir}"
+        fix = "start it with `chroma run` or unset CHROMA_HOST" if host else "check NEWSDESK_DATA_DIR"
+        raise StoreError(f"cannot open the {where} ({exc}); {fix}") from exc
+
+
+class ChromaStore:
+    """Chunks, article records and the index revision in three Chroma collections."""
+
+    def __init__(self, client: Any, prefix: str = "newsdesk") -> None:
+        self.client = client
+        self.prefix = prefix
+        try:
+            self.chunks = client.get_or_create_collection(
+                f"{prefix}_chunks", embedding_function=None,
+                configuration={"hnsw": {"space": "cosine"}},
+            )  # fmt: skip
+            self.docs = client.get_or_create_collection(f"{prefix}_docs", embedding_function=None)
+            self.meta = client.get_or_create_collection(f"{prefix}_meta", embedding_function=None)
+        except Exception as exc:
+            raise StoreError(f"cannot open Chroma collections for {prefix!r} ({exc})") from exc
+        self.batch = max(1, min(int(client.get_max_batch_size()), _PAGE))
+
+    # --- writing -----------------------------------------------------------------------
+    def add_chunks(self, records: Sequence[ChunkRecord]) -> None:
+        """Upsert chunks (ids are deterministic, so a repeated write never duplicates)."""
+        for i in range(0, len(records), self.batch):
+            part = records[i : i + self.batch]
+            self.chunks.upsert(
+                ids=[r.id for r in part], documents=[r.text for r in part],
+                embeddings=[r.embedding for r in part], metadatas=[r.metadata for r in part],
+            )  # fmt: skip
+
+    def commit_doc(self, doc: DocRecord) -> None:
+        """Record an article as complete and drop chunks of its earlier versions."""
+        self.docs.upsert(ids=[doc.id], documents=[doc.text], embeddings=[[0.0]], metadatas=[doc.metadata])
+        digest = doc.metadata["digest"]
+        self.chunks.delete(where={"$and": [{"doc_id": doc.id}, {"digest": {"$ne": digest}}]})
+
+    def delete_docs(self, doc_ids: Iterable[str]) -> None:
+        """Remove articles and all their chunks."""
+        for doc_id in doc_ids:
+            self.chunks.delete(where={"doc_id": doc_id})
+            self.docs.delete(ids=[doc_id])
+
+    def bump_revision(self) -> int:
+        """Advance the revision readers poll to notice a changed index."""
+        revision = self.revision() + 1
+        self.meta.upsert(
+            ids=["revision"], embeddings=[[0.0]], documents=[""],
+            metadatas=[{"value": revision, "updated": time.time()}],
+        )  # fmt: skip
+        return revision
+
+    def set_pending(self, doc_ids: list[str]) -> None:
+        """Note which articles an ingest is writing, so a crash can be cleaned up."""
+        self.meta.upsert(
+            ids=["pending"], embeddings=[[0.0]], documents=[json.dumps(doc_ids)],
+            metadatas=[{"count": len(doc_ids)}],
+        )  # fmt: skip
+
+    def pending(self) -> list[str]:
+        """Articles an interrupted ingest was writing."""
+        got = self.meta.get(ids=["pending"], include=["documents"])
+        docs = got.get("documents") or []
+        return list(json.loads(docs[0])) if docs and docs[0] else []
+
+    # --- reading -----------------------------------------------------------------------
+    def revision(self) -> int:
+        """Current revision (0 for a new store)."""
+        got = self.meta.get(ids=["revision"], include=["metadatas"])
+        metas = got.get("metadatas") or []
+        return int(metas[0]["value"]) if metas else 0
+
+    def doc_metadata(self) -> dict[str, dict[str, Any]]:
+        """Metadata of every committed article, keyed by doc id."""
+        out: dict[str, dict[str, Any]] = {}
+        for ids, metas, _ in self._pages(self.docs, ["metadatas"]):
+            out.update(zip(ids, metas, strict=True))
+        return out
+
+    def get_doc(self, doc_id: str) -> DocRecord | None:
+        """One article with its cleaned text."""
+        got = self.docs.get(ids=[doc_id], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return None
+        return DocRecord(doc_id, got["documents"][0], got["metadatas"][0])
+
+    def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]:
+        """(id, text, metadata) of every stored chunk."""
+        out: list[tuple[str, str, dict[str, Any]]] = []
+        for ids, metas, docs in self._pages(self.chunks, ["metadatas", "documents"]):
+            out.extend(zip(ids, docs, metas, strict=True))
+        return out
+
+    def _pages(self, collection: Any, include: list[str]) -> Iterable[tuple[list, list, list]]:
+        offset = 0
+        while True:
+            got = collection.get(include=include, limit=_PAGE, offset=offset)
+            if not got["ids"]:
+                return
+            yield got["ids"], got.get("metadatas") or [], got.get("documents") or []
+            offset += len(got["ids"])
+
+    def query(self, embedding: list[float], n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+        """(chunk id, cosine similarity) of the nearest chunks."""
+        count = self.chunks.count()
+        if count == 0:
+            return []
+        got = self.chunks.query(
+            query_embeddings=[embedding], n_results=min(n, count), where=where or None,
+            include=["distances"],
+        )  # fmt: skip
+        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]

@@ -1,0 +1,1 @@
+"""Newsdesk: cited answers over news corpora."""

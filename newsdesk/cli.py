@@ -1,0 +1,228 @@
+"""Newsdesk: ask questions about a news corpus and get answers cited to outlet and date."""
+
+from __future__ import annotations
+
+import json
+import sys
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from newsdesk.settings import Settings
+
+
+class UserError(click.ClickException):
+    """A problem the user can fix; printed as one line."""
+
+
+def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
+    values = {k: v for k, v in overrides.items() if v is not None}
+    if data_dir is not None:
+        values["data_dir"] = data_dir
+    try:
+        return Settings(**values)
+    except Exception as exc:  # pydantic's message names the bad variable
+        raise UserError(f"bad setting: {exc}") from exc
+
+
+def _friendly(exc: Exception) -> UserError:
+    return UserError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+
+
+data_dir_option = click.option(
+    "--data-dir", type=click.Path(path_type=Path), default=None,
+    help="Index folder (default: NEWSDESK_DATA_DIR or .newsdesk).",
+)  # fmt: skip
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="newsdesk")
+def main() -> None:
+    """Newsdesk: ask questions about a news corpus; every answer cites outlet and date."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--prune", is_flag=True, help="Remove articles whose files are gone.")
+@click.option("--chunk-size", type=int, default=None, help="Chunk size in tokens.")
+@click.option("--chunk-overlap", type=int, default=None, help="Chunk overlap in tokens.")
+@click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
+@data_dir_option
+def ingest(paths: tuple[Path, ...], prune: bool, chunk_size: int | None, chunk_overlap: int | None,
+           quiet: bool, data_dir: Path | None) -> None:  # fmt: skip
+    """Ingest article files or folders (default: the shipped corpus/) into the index.
+
+    Reads .txt, .md, .html, .json and .jsonl; unchanged articles are not embedded again.
+    Exits non-zero only when nothing could be ingested.
+    """
+    from newsdesk.factory import build_ingestor
+
+    settings = _settings(data_dir, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
+    targets = list(paths) or [settings.corpus_dir]
+    missing = [str(p) for p in targets if not p.exists()]
+    if missing:
+        raise UserError(f"no such file or folder: {', '.join(missing)}")
+    try:
+        report = build_ingestor(settings, prune=prune, progress=not quiet).run(
+            targets, log=lambda m: click.echo(m, err=True)
+        )
+    except Exception as exc:
+        raise _friendly(exc) from exc
+    click.echo(
+        f"{len(report.added)} added, {len(report.updated)} updated, {len(report.unchanged)} unchanged, "
+        f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
+        f"{report.chunks} chunks embedded in {report.seconds:.1f}s"
+    )
+    if report.ingested == 0:
+        raise UserError("nothing could be ingested")
+
+
+@main.command()
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@data_dir_option
+def corpus(as_json: bool, data_dir: Path | None) -> None:
+    """List the indexed articles: doc id, outlet, date, title, URL and chunk count."""
+    from newsdesk.factory import build_store
+
+    try:
+        docs = build_store(_settings(data_dir)).doc_metadata()
+    except Exception as exc:
+        raise _friendly(exc) from exc
+    rows = [
+        {"doc_id": doc_id, "outlet": m.get("outlet") or None, "date": m.get("date") or None,
+         "title": m.get("title", ""), "url": m.get("url") or None, "chunks": m.get("chunks", 0)}
+        for doc_id, m in sorted(docs.items())
+    ]  # fmt: skip
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    if not rows:
+        click.echo("The index is empty: run `newsdesk ingest` to add the default corpus.")
+    for r in rows:
+        click.echo(f"{r['doc_id']}\t{r['outlet'] or 'unknown outlet'}\t{r['date'] or 'unknown date'}\t"
+                   f"{r['chunks']} chunks\t{r['title']}\t{r['url'] or ''}")  # fmt: skip
+
+
+def _parse_day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError as exc:
+        raise UserError(f"--{name} must be a date like 2025-08-27, not {value!r}") from exc
+
+
+@main.command()
+@click.argument("question")
+@click.option("--json", "as_json", is_flag=True, help="Print the full typed result as JSON.")
+@click.option("-k", "top_k", type=int, default=None, help="Passages to retrieve.")
+@click.option("--outlet", default=None, help="Only this outlet.")
+@click.option("--since", default=None, help="Only articles from this date (YYYY-MM-DD).")
+@click.option("--until", default=None, help="Only articles up to this date (YYYY-MM-DD).")
+@click.option("--llm", "mode", type=click.Choice(["extractive", "openai", "ollama"]), default=None,
+              help="Answer mode (default: NEWSDESK_LLM).")  # fmt: skip
+@click.option("--passages", is_flag=True, help="Print the retrieved passages too.")
+@data_dir_option
+def ask(question: str, as_json: bool, top_k: int | None, outlet: str | None, since: str | None,
+        until: str | None, mode: str | None, passages: bool, data_dir: Path | None) -> None:  # fmt: skip
+    """Answer QUESTION from the index, citing outlet and date for every sentence."""
+    from newsdesk.factory import build_newsdesk
+    from rag.types import Filters
+
+    settings = _settings(data_dir, top_k=top_k, llm=mode)
+    filters = Filters(outlet=outlet, since=_parse_day(since, "since"), until=_parse_day(until, "until"))
+    try:
+        engine = build_newsdesk(settings)
+        if as_json:
+            result = engine.ask(question, filters=filters)
+            click.echo(result.model_dump_json(indent=2))
+            return
+        result = None
+        for event in engine.stream(question, filters=filters):
+            if event.type == "delta":
+                click.echo(event.text, nl=False)
+            elif event.type == "final":
+                result = event.answer
+    except Exception as exc:
+        raise _friendly(exc) from exc
+    if result is not None:
+        click.echo()
+        _print_footer(result, passages)
+
+
+def _print_footer(result: Any, passages: bool) -> None:
+    from rag.render import footer_lines, passage_lines
+
+    for line in footer_lines(result):
+        click.echo(line)
+    if passages:
+        for line in passage_lines(result.retrieved):
+            click.echo(line)
+
+
+@main.command()
+@click.option("--host", default=None, help="Address to listen on (default 127.0.0.1).")
+@click.option("--port", type=int, default=None, help="Port (default 7860).")
+@click.option("--no-ingest", is_flag=True, help="Do not build the index when it is empty.")
+@data_dir_option
+def serve(host: str | None, port: int | None, no_ingest: bool, data_dir: Path | None) -> None:
+    """Start the chat UI and HTTP API; builds the index from corpus/ first if it is empty."""
+    from ui.server import serve as run_server
+
+    settings = _settings(data_dir, host=host, port=port)
+    try:
+        run_server(settings, ingest_if_empty=not no_ingest)
+    except Exception as exc:
+        raise _friendly(exc) from exc
+
+
+@main.command(name="eval")
+@click.argument("question_set", type=click.Path(path_type=Path))
+@click.option("-k", "k", type=int, default=5, help="Passages counted for source hit rate and MRR.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write a JSON report.")
+@click.option("--markdown", "md_out", type=click.Path(path_type=Path), default=None, help="Write a Markdown report.")
+@click.option("--llm", "mode", type=click.Choice(["extractive", "openai", "ollama"]), default=None,
+              help="Answer mode (default: NEWSDESK_LLM).")
+@click.option("--fail-under", multiple=True, metavar="METRIC=VALUE",
+              help="Exit non-zero when METRIC is below VALUE (repeatable).")
+@data_dir_option  # fmt: skip
+def evaluate(question_set: Path, k: int, json_out: Path | None, md_out: Path | None, mode: str | None,
+             fail_under: tuple[str, ...], data_dir: Path | None) -> None:  # fmt: skip
+    """Score a question set (YAML or JSON) and gate on metric floors."""
+    from rag.evaluate import run_cli
+
+    settings = _settings(data_dir, llm=mode)
+    try:
+        code = run_cli(settings, question_set, k, json_out, md_out, list(fail_under), echo=click.echo)
+    except ValueError as exc:
+        raise UserError(str(exc)) from exc
+    sys.exit(code)
+
+
+@main.group()
+def bench() -> None:
+    """Benchmarks on real news data."""
+
+
+@bench.command()
+@click.option("--articles", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--questions", type=click.Path(path_type=Path, exists=True), required=True)
+@click.option("--sample", type=int, default=300, help="Questions to sample (0 = all).")
+@click.option("--articles-total", type=int, default=1000, help="Articles to index (0 = all).")
+@click.option("--seed", type=int, default=0, help="Random seed for sampling.")
+@click.option("--baseline/--no-baseline", default=True, help="Also run a plain llama-index pipeline.")
+@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None)
+@data_dir_option
+def realtimeqa(articles: Path, questions: Path, sample: int, articles_total: int, seed: int,
+               baseline: bool, json_out: Path | None, data_dir: Path | None) -> None:  # fmt: skip
+    """Answer recall@k and cited-answer rate on RealTimeQA, next to a plain llama-index pipeline."""
+    from rag.realtimeqa import run_benchmark
+
+    settings = _settings(data_dir)
+    run_benchmark(settings, articles, questions, sample, articles_total, seed, baseline, json_out, click.echo)
+
+
+if __name__ == "__main__":
+    main()

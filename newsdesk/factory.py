@@ -1,0 +1,49 @@
+"""Wiring: the one place settings become objects. Entry points call these; nothing else reads settings."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from index.embedding import Embedder, make_embedder
+from index.ingest import IngestOptions, Ingestor
+from index.store import ChromaStore, open_client
+from newsdesk.settings import Settings
+
+if TYPE_CHECKING:
+    from rag.engine import Newsdesk
+
+
+def build_store(settings: Settings) -> ChromaStore:
+    """The Chroma store the settings point at (embedded folder or server)."""
+    client = open_client(settings.resolved_data_dir(), settings.chroma_host, settings.chroma_port)
+    return ChromaStore(client, settings.collection)
+
+
+def build_embedder(settings: Settings) -> Embedder:
+    """The embedding backend the settings choose."""
+    return make_embedder(
+        settings.embed_backend,
+        settings.embed_model,
+        settings.model_cache_dir.expanduser(),
+        settings.embed_batch_size,
+        base_url=settings.embed_base_url,
+        api_key=settings.embed_api_key,
+    )
+
+
+def build_ingestor(settings: Settings, prune: bool = False, progress: bool = True,
+                   embedder: Embedder | None = None) -> Ingestor:  # fmt: skip
+    """An ingestor writing into the configured store."""
+    options = IngestOptions(
+        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
+        max_bytes=int(settings.max_file_mb * 1_000_000), prune=prune, progress=progress,
+    )  # fmt: skip
+    return Ingestor(build_store(settings), embedder or build_embedder(settings), options)
+
+
+def build_newsdesk(settings: Settings, embedder: Embedder | None = None) -> Newsdesk:
+    """The answering engine with its store, retriever, answerers and LLM."""
+    from rag.engine import build_engine
+
+    store = build_store(settings)
+    return build_engine(settings, store, embedder or build_embedder(settings))

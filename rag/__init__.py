@@ -1,0 +1,1 @@
+"""Retrieval, answering, citation checks, conversation and evaluation."""

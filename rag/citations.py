@@ -1,0 +1,142 @@
+"""Citation markers, conversation-stable numbering, and the support check.
+
+Support score of a sentence against a passage (documented in the README):
+    support = 0.5 * lexical + 0.5 * semantic
+    lexical  = share of the sentence's content words (stemmed, stopwords removed) found in the
+               passage
+    semantic = best cosine similarity between the sentence and any sentence of the passage,
+               rescaled so 0.2 (unrelated) maps to 0 and 0.8 (paraphrase) maps to 1
+A sentence found verbatim in the passage scores 1.0 without embedding anything. A citation
+passes when support >= NEWSDESK_SUPPORT_THRESHOLD (default 0.5).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Sequence
+from datetime import date
+
+import numpy as np
+
+from index.sentences import split_sentences
+from rag.types import Citation, Passage, Source, Turn
+
+_NORM = re.compile(r"[^a-z0-9]+")
+_CONTENT = re.compile(r"[a-z0-9]+")
+_STOP = {
+    "the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "by", "with", "from",
+    "as", "is", "was", "were", "are", "be", "been", "has", "have", "had", "that", "this", "it",
+    "its", "he", "she", "they", "their", "his", "her", "said", "says", "would", "will", "not",
+    "which", "who", "what", "when", "where", "how", "did", "do", "does", "there", "than", "also",
+}  # fmt: skip
+MARKER = re.compile(r"\[(\d+)(?::[^\]]*)?\]")
+
+
+def normalise(text: str) -> str:
+    """Lower-case words only, for containment checks that ignore quotes and dashes."""
+    return _NORM.sub(" ", text.lower()).strip()
+
+
+def content_words(text: str) -> set[str]:
+    """Lower-case content words with a light plural strip."""
+    return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in _CONTENT.findall(text.lower())
+            if w not in _STOP}  # fmt: skip
+
+
+def format_date(day: date | None) -> str:
+    """'28 Aug 2025', or 'unknown date'."""
+    return f"{day.day} {day.strftime('%b %Y')}" if day else "unknown date"
+
+
+def label(source: Source) -> str:
+    """'Dawn, 28 Aug 2025' as the reader sees it; unknowns say so."""
+    return f"{source.outlet or 'unknown outlet'}, {format_date(source.date)}"
+
+
+class Numbering:
+    """Citation numbers that stay stable across the turns of a conversation."""
+
+    def __init__(self, history: Sequence[Turn] = ()) -> None:
+        self.by_chunk: dict[str, int] = {}
+        for turn in history:
+            for c in turn.citations:
+                self.by_chunk.setdefault(c.chunk_id, c.number)
+        self.next = max(self.by_chunk.values(), default=0) + 1
+
+    def number(self, chunk_id: str) -> int:
+        """The number for a passage: reused if cited before, else the next free one."""
+        if chunk_id not in self.by_chunk:
+            self.by_chunk[chunk_id] = self.next
+            self.next += 1
+        return self.by_chunk[chunk_id]
+
+
+def make_citation(number: int, passage: Passage, quote: str = "", support: float = 1.0,
+                  also_in: list[Source] | None = None) -> Citation:  # fmt: skip
+    """A citation to one passage, with the quoted sentence located inside it."""
+    where = passage.text.find(quote) if quote else -1
+    tag = label(passage)
+    return Citation(
+        **passage.model_dump(include=set(Source.model_fields)), number=number,
+        marker=f"[{number}: {tag}]", label=tag, passage=passage.text,
+        span=(passage.start, passage.end), quote=quote,
+        quote_span=(where, where + len(quote)) if where >= 0 else None, support=support,
+        also_in=also_in if also_in is not None else list(passage.also_in),
+    )  # fmt: skip
+
+
+def carriers(sentence: str, cited: Passage, passages: Sequence[Passage]) -> list[Source]:
+    """Every other article in `passages` that carries this sentence (syndicated copies)."""
+    wanted = normalise(sentence)
+    found = list(cited.also_in)
+    seen = {cited.doc_id, *(s.doc_id for s in found)}
+    for p in passages:
+        if p.doc_id not in seen and len(wanted) > 30 and wanted in normalise(p.text):
+            found.append(Source(**p.model_dump(include=set(Source.model_fields))))
+            seen.add(p.doc_id)
+    return found
+
+
+Embed = Callable[[str], list[float]]
+
+
+class SupportChecker:
+    """Scores how well a passage supports a sentence (see the module docstring)."""
+
+    def __init__(self, embed: Embed | None, threshold: float = 0.5) -> None:
+        self.embed = embed
+        self.threshold = threshold
+        self._cache: dict[str, np.ndarray] = {}
+
+    def _vector(self, text: str) -> np.ndarray:
+        if text not in self._cache:
+            assert self.embed is not None
+            self._cache[text] = np.asarray(self.embed(text), dtype=np.float32)
+        return self._cache[text]
+
+    def lexical(self, sentence: str, passage: str) -> float:
+        """Share of the sentence's content words present in the passage."""
+        words = content_words(sentence)
+        return len(words & content_words(passage)) / len(words) if words else 0.0
+
+    def semantic(self, sentence: str, passage: str) -> float:
+        """Best sentence-level cosine, rescaled to [0, 1]."""
+        if self.embed is None:
+            return 0.0
+        target = self._vector(sentence)
+        best = max((float(target @ self._vector(s.text)) for s in split_sentences(passage)), default=0.0)
+        return float(np.clip((best - 0.2) / 0.6, 0.0, 1.0))
+
+    def score(self, sentence: str, passage: str) -> float:
+        """Support of `sentence` by `passage`, in [0, 1]."""
+        core = normalise(MARKER.sub("", sentence))
+        if core and core in normalise(passage):
+            return 1.0
+        lexical = self.lexical(sentence, passage)
+        if self.embed is None:
+            return lexical
+        return 0.5 * lexical + 0.5 * self.semantic(sentence, passage)
+
+    def supports(self, sentence: str, passage: str) -> bool:
+        """True when the score reaches the threshold."""
+        return self.score(sentence, passage) >= self.threshold

@@ -1,0 +1,231 @@
+"""The answering engine: one object the CLI, the UI and the API all use."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from index.chunking import count_tokens
+from index.embedding import Embedder
+from index.store import ChromaStore
+from rag import chat, filters as question_filters
+from rag.answer import ABSTAIN_TOKEN, Draft, abstain_text, closest_articles, extractive_draft, llm_draft
+from rag.citations import Numbering, SupportChecker, format_date
+from rag.extractive import choose, score_sentences
+from rag.llm import ChatModel, LlamaIndexChat, LLMError
+from rag.prompts import render
+from rag.retrieve import HybridRetriever, filter_mask, tokenize
+from rag.types import Answer, AppliedFilters, Filters, Passage, StreamEvent, Turn
+
+if TYPE_CHECKING:
+    from newsdesk.settings import Settings
+
+
+@dataclass
+class Prepared:
+    """Retrieval for one question: filters, query and passages."""
+
+    question: str
+    applied: AppliedFilters
+    query: str
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    started: float = field(default_factory=time.perf_counter)
+
+
+class Newsdesk:
+    """Ask questions of the index; answers cite outlet and date for every sentence."""
+
+    def __init__(self, retriever: HybridRetriever, checker: SupportChecker, llm: ChatModel | None = None,
+                 mode: str = "extractive", top_k: int = 6, answer_sentences: int = 3,
+                 context_window: int = 8192, max_answer_tokens: int = 512) -> None:  # fmt: skip
+        self.retriever = retriever
+        self.checker = checker
+        self.llm = llm
+        self.mode = mode
+        self.top_k = top_k
+        self.answer_sentences = answer_sentences
+        self.context_window = context_window
+        self.max_answer_tokens = max_answer_tokens
+
+    # --- public --------------------------------------------------------------------------
+    def ask(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None,
+            mode: str | None = None) -> Answer:  # fmt: skip
+        """Answer a question (optionally in a conversation, within filters)."""
+        final: Answer | None = None
+        for event in self.stream(question, history, filters, mode):
+            if event.type == "final":
+                final = event.answer
+        assert final is not None
+        return final
+
+    def stream(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None,
+               mode: str | None = None) -> Iterator[StreamEvent]:  # fmt: skip
+        """Answer as events: a status with the filters, text deltas, then the final answer."""
+        history = list(history or [])
+        prep = self._prepare(question.strip(), history, filters or Filters())
+        yield StreamEvent(type="status", data={"filters": prep.applied.model_dump(mode="json")})
+        chosen = mode or self.mode
+        if prep.applied.note or not prep.passages:
+            yield self._final(prep, self._abstain(prep), "extractive", None)
+            return
+        if chosen in ("openai", "ollama") and self.llm is not None:
+            yield from self._stream_llm(prep, history)
+        else:
+            yield from self._stream_extractive(prep, history, None)
+
+    def summary(self) -> dict[str, Any]:
+        """Articles, outlets, date span and per-article metadata of the index."""
+        snap = self.retriever.snapshot()
+        docs = [{"doc_id": d, **{k: m.get(k) or None for k in ("outlet", "date", "title", "url")},
+                 "chunks": m.get("chunks", 0)} for d, m in sorted(snap.docs.items())]  # fmt: skip
+        dates = sorted(d["date"] for d in docs if d["date"])
+        return {"articles": len(docs), "chunks": len(snap.ids), "outlets": snap.outlets,
+                "first_date": dates[0] if dates else None, "last_date": dates[-1] if dates else None,
+                "documents": docs}  # fmt: skip
+
+    def health(self) -> dict[str, Any]:
+        """Readiness: index loaded, article count, LLM reachability."""
+        snap = self.retriever.snapshot()
+        llm = None if self.llm is None else self.llm.reachable()
+        return {"index_loaded": True, "documents": len(snap.docs), "chunks": len(snap.ids),
+                "mode": self.mode, "llm_reachable": llm}  # fmt: skip
+
+    # --- retrieval -----------------------------------------------------------------------
+    def _prepare(self, question: str, history: list[Turn], explicit: Filters) -> Prepared:
+        snap = self.retriever.snapshot()
+        parsed, query, phrases = question_filters.parse_question(question, snap.outlets, snap.newest)
+        applied = AppliedFilters(explicit=explicit, from_question=parsed, understood=phrases)
+        if chat.is_follow_up(question, history):
+            parsed = chat.carried_filters(parsed, history)
+            query = chat.follow_up_query(query, history)
+        prep = Prepared(question, applied, query)
+        applied.effective = self._resolve(question_filters.merge(explicit, parsed), applied)
+        if applied.note:
+            return prep
+        if not filter_mask(snap, applied.effective).any():
+            applied.note = self._empty_filter_note(applied.effective)
+            return prep
+        prep.passages, prep.timings = self.retriever.search(query, applied.effective, self.top_k)
+        return prep
+
+    def _resolve(self, wanted: Filters, applied: AppliedFilters) -> Filters:
+        if not wanted.outlet:
+            return wanted
+        outlets = self.retriever.snapshot().outlets
+        outlet = question_filters.resolve_outlet(wanted.outlet, outlets)
+        if outlet is None:
+            applied.note = (f"No articles from “{wanted.outlet}” are in the corpus; "
+                            f"its outlets are {', '.join(outlets) or 'none yet'}.")  # fmt: skip
+        return wanted.model_copy(update={"outlet": outlet or wanted.outlet})
+
+    def _empty_filter_note(self, effective: Filters) -> str:
+        snap = self.retriever.snapshot()
+        dated = [m["date"] for m in snap.docs.values() if m.get("date")]
+        span = f" Its articles run from {min(dated)} to {max(dated)}." if dated else ""
+        return f"No articles in the corpus match the filters ({effective.describe()}).{span}"
+
+    # --- answering -----------------------------------------------------------------------
+    def _stream_extractive(self, prep: Prepared, history: list[Turn], notice: str | None) -> Iterator[StreamEvent]:
+        t0 = time.perf_counter()
+        snap = self.retriever.snapshot()
+        stem = self.retriever._stemmer
+        q_tokens = tokenize([prep.query], stem)[0]
+        picks = score_sentences(q_tokens, prep.passages, lambda t: tokenize(t, stem), snap.weight)
+        chosen = choose(picks, self.answer_sentences)
+        prep.timings["compose_ms"] = (time.perf_counter() - t0) * 1e3
+        if not chosen:
+            yield self._final(prep, self._abstain(prep), "extractive", notice)
+            return
+        draft = extractive_draft(chosen, prep.passages, Numbering(history))
+        for sentence in draft.sentences:
+            markers = " ".join(draft.citations[n].marker for n in sentence.citations)
+            yield StreamEvent(type="delta", text=f"{sentence.text} {markers} ")
+        yield self._final(prep, draft, "extractive", notice)
+
+    def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
+        assert self.llm is not None
+        try:
+            if history:
+                prep = self._condensed(prep, history)
+            numbered = self._fit(prep)
+            system = render("answer_system", max_sentences=self.answer_sentences, abstain_token=ABSTAIN_TOKEN)
+            user = render("answer_user", question=prep.question, passages=[
+                {"number": n, "outlet": p.outlet or "unknown outlet", "date": format_date(p.date),
+                 "title": p.title, "text": p.text} for n, p in numbered.items()])  # fmt: skip
+            t0 = time.perf_counter()
+            pieces: list[str] = []
+            for delta in self.llm.stream(system, user):
+                pieces.append(delta)
+                yield StreamEvent(type="delta", text=delta)
+            prep.timings["llm_ms"] = (time.perf_counter() - t0) * 1e3
+            reply = "".join(pieces).strip()
+            if not reply:
+                raise LLMError("the LLM returned an empty reply")
+            if reply.startswith(ABSTAIN_TOKEN):
+                yield self._final(prep, self._abstain(prep), "llm", None)
+                return
+            draft = llm_draft(reply, numbered, prep.passages, self.checker, Numbering(history))
+            if not any(s.supported for s in draft.sentences):
+                raise LLMError("none of the LLM's sentences is supported by the passages")
+            yield self._final(prep, draft, "llm", None)
+        except LLMError as exc:
+            notice = f"The LLM could not answer ({exc}); showing the extractive answer instead."
+            yield StreamEvent(type="status", text=notice, data={"reset": True})
+            yield from self._stream_extractive(prep, history, notice)
+
+    def _condensed(self, prep: Prepared, history: list[Turn]) -> Prepared:
+        assert self.llm is not None
+        prompt = render("condense", history=history[-4:], question=prep.question)
+        standalone = self.llm.complete("You rewrite follow-up questions.", prompt).strip().splitlines()
+        if standalone and standalone[0].strip():
+            query = standalone[0].strip()
+            prep.query = query
+            prep.passages, prep.timings = self.retriever.search(query, prep.applied.effective, self.top_k)
+        return prep
+
+    def _fit(self, prep: Prepared) -> dict[int, Passage]:
+        """Number the passages, dropping the weakest until the prompt fits the context window."""
+        budget = self.context_window - self.max_answer_tokens - 600  # system prompt and question
+        numbered: dict[int, Passage] = {}
+        used = 0
+        for n, passage in enumerate(prep.passages, start=1):
+            cost = count_tokens(passage.text) + 30
+            if used + cost > budget:
+                break
+            numbered[n] = passage
+            used += cost
+        return numbered
+
+    def _abstain(self, prep: Prepared) -> Draft:
+        return Draft()
+
+    def _final(self, prep: Prepared, draft: Draft, mode: str, notice: str | None) -> StreamEvent:
+        abstained = not draft.sentences
+        closest = closest_articles(prep.passages) if abstained else []
+        text = abstain_text(prep.applied.note, closest) if abstained else draft.text()
+        prep.timings["total_ms"] = (time.perf_counter() - prep.started) * 1e3
+        answer = Answer(
+            question=prep.question, answer=text, sentences=draft.sentences,
+            citations=sorted(draft.citations.values(), key=lambda c: c.number), abstained=abstained,
+            mode="llm" if mode == "llm" else "extractive", notice=notice, filters=prep.applied,
+            retrieval_query=prep.query, retrieved=prep.passages, closest=closest,
+            citation_check=draft.check, timings=prep.timings,
+        )  # fmt: skip
+        return StreamEvent(type="final", answer=answer)
+
+
+def build_engine(settings: Settings, store: ChromaStore, embedder: Embedder,
+                 llm: ChatModel | None = None) -> Newsdesk:  # fmt: skip
+    """Wire the engine from settings (called by `newsdesk.factory.build_newsdesk`)."""
+    if llm is None and settings.llm != "extractive":
+        llm = LlamaIndexChat(settings.llm, settings.llm_base_url, settings.llm_model, settings.llm_api_key,
+                             settings.llm_timeout, settings.llm_retries, settings.llm_context_window,
+                             settings.llm_max_answer_tokens)  # fmt: skip
+    return Newsdesk(
+        HybridRetriever(store, embedder), SupportChecker(embedder.embed_query, settings.support_threshold),
+        llm=llm, mode=settings.llm, top_k=settings.top_k, answer_sentences=settings.answer_sentences,
+        context_window=settings.llm_context_window, max_answer_tokens=settings.llm_max_answer_tokens,
+    )  # fmt: skip

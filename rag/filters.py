@@ -1,0 +1,117 @@
+"""Outlet and date filters read from the question itself ("according to Dawn", "in September").
+
+Dates without a year, and relative ones ("last week"), are read relative to the newest article
+in the corpus, because a news corpus is a snapshot and "last week" means the week it ends on.
+"""
+
+from __future__ import annotations
+
+import calendar
+import re
+from collections.abc import Iterable
+from datetime import date, timedelta
+
+from index.metadata import make_date
+from rag.types import Filters
+
+_MONTH_NAMES = (
+    r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
+    r"sep(?:t(?:ember)?)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"
+)
+_DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
+_YEAR = r"(?P<year>(?:19|20)\d{2})"
+_ON_DAY = [
+    re.compile(rf"\b(?:on|dated)\s+{_DAY}\s+(?:of\s+)?{_MONTH_NAMES}(?:,?\s+{_YEAR})?\b", re.I),
+    re.compile(rf"\b(?:on|dated)\s+{_MONTH_NAMES}\s+{_DAY}(?:,?\s+{_YEAR})?\b", re.I),
+]
+_IN_MONTH = re.compile(rf"\b(?:in|during|from)\s+(?:early\s+|late\s+|mid-)?{_MONTH_NAMES}(?:\s+{_YEAR})?\b", re.I)
+_IN_YEAR = re.compile(rf"\b(?:in|during)\s+{_YEAR}\b(?!\s*[-–]?\s*\d)", re.I)
+_RELATIVE = re.compile(r"\b(?:(?:in|over|during)\s+)?(?:the\s+)?(last|past|this)\s+(week|month|fortnight|few days)\b", re.I)
+_CUES = r"(?:according to|as reported by|reported by|per|from|in|by|did|does|do|has|had)"
+_GENERIC = {"the", "news", "daily", "times", "post", "india", "online", "com"}
+
+
+def outlet_aliases(outlet: str) -> set[str]:
+    """Ways a question may name an outlet: full name, without 'The', distinctive word."""
+    names = {outlet}
+    bare = re.sub(r"^the\s+", "", outlet, flags=re.I)
+    names.add(bare)
+    words = [w for w in re.findall(r"[A-Za-z]+", bare) if w.lower() not in _GENERIC]
+    if len(words) == 1 and len(words[0]) > 3:
+        names.add(words[0])
+    if re.search(r"\.[a-z]{2,}$", outlet):  # a bare host such as usatoday.com
+        names.add(outlet.split(".")[0])
+    return {n for n in names if n}
+
+
+def resolve_outlet(name: str, outlets: Iterable[str]) -> str | None:
+    """The corpus outlet that `name` refers to, case-insensitively, or None."""
+    wanted = re.sub(r"\s+", " ", name.strip()).lower()
+    for outlet in outlets:
+        if wanted in {a.lower() for a in outlet_aliases(outlet)}:
+            return outlet
+    return None
+
+
+def find_outlet(question: str, outlets: Iterable[str]) -> tuple[str | None, str | None]:
+    """(outlet, matched phrase) for an outlet named in the question."""
+    best: tuple[str | None, str | None] = (None, None)
+    for outlet in outlets:
+        for alias in sorted(outlet_aliases(outlet), key=len, reverse=True):
+            # One-word names ("Dawn") must be capitalised so "at dawn" is not a filter.
+            flags = re.I if " " in alias else 0
+            pattern = rf"(?:\b{_CUES}\s+)?(?:\bthe\s+)?\b{re.escape(alias)}(?:['’]s)?\b"
+            m = re.search(pattern, question, flags)
+            if m and (best[1] is None or len(m.group(0)) > len(best[1])):
+                best = (outlet, m.group(0))
+    return best
+
+
+def find_dates(question: str, newest: date | None) -> tuple[date | None, date | None, str | None]:
+    """(since, until, matched phrase) for a date or period named in the question."""
+    anchor = newest or date.today()
+    for pattern in _ON_DAY:
+        if m := pattern.search(question):
+            year = m["year"] or str(_year_for(anchor, m["month"], int(m["day"])))
+            day = make_date(year, m["month"], m["day"])
+            if day:
+                return day, day, m.group(0)
+    if m := _IN_MONTH.search(question):
+        month = make_date("2000", m["month"], "1")
+        if month:
+            year = int(m["year"]) if m["year"] else _year_for(anchor, m["month"], 1)
+            last = calendar.monthrange(year, month.month)[1]
+            return date(year, month.month, 1), date(year, month.month, last), m.group(0)
+    if m := _IN_YEAR.search(question):
+        return date(int(m["year"]), 1, 1), date(int(m["year"]), 12, 31), m.group(0)
+    if m := _RELATIVE.search(question):
+        span = {"week": 7, "fortnight": 14, "month": 30, "few days": 3}[m.group(2).lower()]
+        return anchor - timedelta(days=span), anchor, m.group(0)
+    return None, None, None
+
+
+def _year_for(anchor: date, month: str, day: int) -> int:
+    """The most recent year, up to the anchor, in which month/day falls."""
+    candidate = make_date(str(anchor.year), month, str(min(day, 28)))
+    return anchor.year if candidate is None or candidate <= anchor else anchor.year - 1
+
+
+def parse_question(question: str, outlets: Iterable[str], newest: date | None) -> tuple[Filters, str, list[str]]:
+    """Filters named in the question, the question with those phrases removed, and the phrases."""
+    outlet, outlet_phrase = find_outlet(question, list(outlets))
+    since, until, date_phrase = find_dates(question, newest)
+    phrases = [p for p in (outlet_phrase, date_phrase) if p]
+    query = question
+    for phrase in phrases:
+        query = query.replace(phrase, " ")
+    query = re.sub(r"\s+", " ", query).strip(" ,") or question
+    return Filters(outlet=outlet, since=since, until=until), query, phrases
+
+
+def merge(explicit: Filters, parsed: Filters) -> Filters:
+    """Explicit filters win; the question fills in what they leave open."""
+    return Filters(
+        outlet=explicit.outlet or parsed.outlet,
+        since=explicit.since or parsed.since,
+        until=explicit.until or parsed.until,
+    )

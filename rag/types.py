@@ -1,0 +1,143 @@
+"""The typed results the engine returns to the CLI, the UI and the HTTP API."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Filters(BaseModel):
+    """Outlet and date-range restrictions on retrieval."""
+
+    outlet: str | None = Field(default=None, description="Outlet name, e.g. 'Dawn'.")
+    since: date | None = Field(default=None, description="Earliest publication date.")
+    until: date | None = Field(default=None, description="Latest publication date.")
+
+    def is_empty(self) -> bool:
+        """True when nothing is restricted."""
+        return self.outlet is None and self.since is None and self.until is None
+
+    def describe(self) -> str:
+        """A short human description, e.g. 'outlet Dawn, from 2025-09-01'."""
+        parts = []
+        if self.outlet:
+            parts.append(f"outlet {self.outlet}")
+        if self.since and self.until and self.since == self.until:
+            parts.append(f"on {self.since.isoformat()}")
+        else:
+            if self.since:
+                parts.append(f"from {self.since.isoformat()}")
+            if self.until:
+                parts.append(f"until {self.until.isoformat()}")
+        return ", ".join(parts) or "none"
+
+
+class AppliedFilters(BaseModel):
+    """The filters used for one question and where each came from."""
+
+    explicit: Filters = Field(default_factory=Filters)
+    from_question: Filters = Field(default_factory=Filters)
+    effective: Filters = Field(default_factory=Filters)
+    understood: list[str] = Field(default_factory=list, description="Phrases read as filters.")
+    note: str | None = Field(default=None, description="Why a filter matched nothing, etc.")
+
+
+class Source(BaseModel):
+    """An article that carries a passage (the original or a syndicated copy)."""
+
+    doc_id: str
+    chunk_id: str
+    outlet: str | None
+    date: date | None
+    title: str
+    url: str | None
+
+
+class Passage(Source):
+    """A retrieved chunk with its scores."""
+
+    text: str
+    start: int
+    end: int
+    score: float = Field(description="Fused relevance score.")
+    dense: float | None = Field(default=None, description="Cosine similarity to the question.")
+    bm25: float | None = Field(default=None, description="BM25 score.")
+    also_in: list[Source] = Field(default_factory=list, description="Syndicated copies.")
+
+
+class Citation(Source):
+    """One inline marker and the one passage it points at."""
+
+    number: int
+    marker: str = Field(description="The marker as it appears in the answer text.")
+    label: str = Field(description="'Outlet, 28 Aug 2025' as shown to the reader.")
+    passage: str
+    span: tuple[int, int] = Field(description="Passage span in the article's cleaned text.")
+    quote: str = Field(default="", description="The passage sentence the answer rests on.")
+    quote_span: tuple[int, int] | None = Field(default=None, description="Quote span in passage.")
+    support: float = Field(default=1.0, description="Support score of the cited sentence.")
+    also_in: list[Source] = Field(default_factory=list)
+
+
+class AnswerSentence(BaseModel):
+    """A sentence of the answer and the citation numbers that support it."""
+
+    text: str
+    citations: list[int] = Field(default_factory=list)
+    supported: bool = True
+
+
+class CitationCheck(BaseModel):
+    """How the citations of one answer fared in verification."""
+
+    total: int = 0
+    passed: int = 0
+    repaired: int = 0
+    dropped: int = 0
+    unsupported_sentences: int = 0
+
+
+class Turn(BaseModel):
+    """A previous exchange in a conversation."""
+
+    question: str
+    answer: str = ""
+    citations: list[Citation] = Field(default_factory=list)
+    filters: Filters | None = None
+    retrieval_query: str | None = None
+
+
+class Answer(BaseModel):
+    """Everything about one answered question."""
+
+    question: str
+    answer: str
+    sentences: list[AnswerSentence] = Field(default_factory=list)
+    citations: list[Citation] = Field(default_factory=list)
+    abstained: bool = False
+    mode: Literal["extractive", "llm"] = "extractive"
+    notice: str | None = Field(default=None, description="Shown to the user, e.g. a fallback.")
+    filters: AppliedFilters = Field(default_factory=AppliedFilters)
+    retrieval_query: str = ""
+    retrieved: list[Passage] = Field(default_factory=list)
+    closest: list[Source] = Field(default_factory=list, description="Nearest articles when abstaining.")
+    citation_check: CitationCheck = Field(default_factory=CitationCheck)
+    timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
+
+    def as_turn(self) -> Turn:
+        """This answer as history for a follow-up question."""
+        return Turn(
+            question=self.question, answer=self.answer, citations=self.citations,
+            filters=self.filters.effective, retrieval_query=self.retrieval_query,
+        )  # fmt: skip
+
+
+class StreamEvent(BaseModel):
+    """One step of a streamed answer: text deltas, then the final verified answer."""
+
+    type: Literal["status", "delta", "final"]
+    text: str = ""
+    answer: Answer | None = None
+    data: dict[str, Any] = Field(default_factory=dict)

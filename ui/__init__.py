@@ -1,0 +1,1 @@
+"""Gradio chat, embeddable view and HTTP API."""
