@@ -7,6 +7,7 @@ it back to the scraped text, so a passage can always be traced to its source byt
 from __future__ import annotations
 
 import bisect
+import itertools
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -113,7 +114,7 @@ def _line_spans(raw: str) -> list[tuple[int, int]]:
         start += lead + (bullet.end() if bullet else 0)
         while end > start and raw[end - 1].isspace():
             end -= 1
-        if end > start and not _INVISIBLE.sub("", raw[start:end]).strip() == "":
+        if end > start and _INVISIBLE.sub("", raw[start:end]).strip() != "":
             spans.append((start, end))
     return spans
 
@@ -145,7 +146,7 @@ def _article_lines(raw: str) -> list[tuple[int, int]]:
 def _caption_lines(raw: str, spans: list[tuple[int, int]]) -> set[tuple[int, int]]:
     """Photo captions: a short line followed by the same words plus a picture credit."""
     found: set[tuple[int, int]] = set()
-    for a, b in zip(spans, spans[1:], strict=False):
+    for a, b in itertools.pairwise(spans):
         first, second = raw[a[0] : a[1]], raw[b[0] : b[1]]
         if len(first.split()) <= 8 and any(second == f"{first} {c}" for c in _CREDITS):
             found.update((a, b))

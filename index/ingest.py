@@ -77,7 +77,9 @@ def prepare(source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: st
     base = _flat_meta(source.doc_id, meta, digest)
     chunks = [
         ChunkRecord(
-            id=f"{source.doc_id}::{digest[:12]}::{i}", text=c.text, embedding=[],
+            id=f"{source.doc_id}::{digest[:12]}::{i}",
+            text=c.text,
+            embedding=[],
             metadata={**base, "start": c.start, "end": c.end, "chunk": i},
         )  # fmt: skip
         for i, c in enumerate(chunk_text(cleaned.text, options.chunk_size, options.chunk_overlap))
@@ -107,7 +109,9 @@ def _flat_meta(doc_id: str, meta: ArticleMeta, digest: str) -> dict[str, Any]:
     }  # fmt: skip
 
 
-def doc_digest(source: SourceDoc, entry: dict[str, Any] | None, options: IngestOptions, embedder: str) -> str:
+def doc_digest(
+    source: SourceDoc, entry: dict[str, Any] | None, options: IngestOptions, embedder: str
+) -> str:
     """Digest of everything that decides an article's chunks and vectors."""
     key = json.dumps([source.digest, entry, PIPELINE_VERSION, options.chunk_size,
                       options.chunk_overlap, embedder], sort_keys=True, default=str)  # fmt: skip
@@ -152,7 +156,11 @@ class Ingestor:
             entries = self._manifest(root, manifests, report, log)
             for item in read_file(file, root, self.options.max_bytes):
                 if isinstance(item, Skipped) or item.doc_id in seen:
-                    skip = item if isinstance(item, Skipped) else Skipped(file, f"duplicate doc id {item.doc_id!r}")
+                    skip = (
+                        item
+                        if isinstance(item, Skipped)
+                        else Skipped(file, f"duplicate doc id {item.doc_id!r}")
+                    )
                     report.skipped.append(skip)
                     log(str(skip))
                     continue
@@ -204,7 +212,9 @@ class Ingestor:
         bar = _progress_bar(len(pending), "chunks", self.options.progress)
         for i in range(0, len(pending), self.options.batch_size):
             batch = pending[i : i + self.options.batch_size]
-            for record, vector in zip(batch, self.embedder.embed_documents([c.text for c in batch]), strict=True):
+            for record, vector in zip(
+                batch, self.embedder.embed_documents([c.text for c in batch]), strict=True
+            ):
                 record.embedding = vector
             done: list[DocRecord] = []
             for record in batch:
@@ -243,7 +253,9 @@ class _Writer:
 
     def __init__(self, store: ChromaStore) -> None:
         self.store = store
-        self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(maxsize=2)
+        self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(
+            maxsize=2
+        )
         self.error: BaseException | None = None
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()

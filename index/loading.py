@@ -53,7 +53,7 @@ def discover(paths: list[Path]) -> list[tuple[Path, Path]]:
     for path in paths:
         if path.is_dir():
             for file in sorted(path.rglob("*")):
-                if file.is_file() and _is_article(file):
+                if (file.is_file() or file.is_symlink()) and _is_article(file):
                     found.append((file, path))
         else:
             found.append((path, path.parent))
@@ -75,7 +75,10 @@ def read_file(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Sk
     try:
         size = file.stat().st_size
         if size > max_bytes:
-            yield Skipped(file, f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (NEWSDESK_MAX_FILE_MB)")
+            yield Skipped(
+                file,
+                f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (NEWSDESK_MAX_FILE_MB)",
+            )
             return
         data = file.read_bytes()
     except OSError as exc:
@@ -136,7 +139,9 @@ def _read_json(file: Path, text: str, doc_id: str) -> Iterator[SourceDoc | Skipp
         yield _record(file, record, fallback, where, json.dumps(record, sort_keys=True))
 
 
-def _record(file: Path, record: Any, fallback_id: str, where: str, source: str) -> SourceDoc | Skipped:
+def _record(
+    file: Path, record: Any, fallback_id: str, where: str, source: str
+) -> SourceDoc | Skipped:
     if not isinstance(record, dict):
         return Skipped(file, f"{where}expected a JSON object with a text field")
     body = next((record[k] for k in _TEXT_KEYS if isinstance(record.get(k), str)), "")
@@ -152,7 +157,9 @@ def _read_html(file: Path, text: str, doc_id: str) -> SourceDoc | Skipped:
     body, fields = html_to_text(text)
     if not body.strip():
         return Skipped(file, "HTML has no body text")
-    return SourceDoc(doc_id, file, body, fields=fields, digest=_digest(text), manifest_key=file.name)
+    return SourceDoc(
+        doc_id, file, body, fields=fields, digest=_digest(text), manifest_key=file.name
+    )
 
 
 def html_to_text(html: str) -> tuple[str, dict[str, Any]]:

@@ -31,6 +31,7 @@ def find_manifest(folder: Path) -> Path | None:
 
 def load_manifest(path: Path) -> dict[str, dict[str, Any]]:
     """Entries keyed by file name (relative to the manifest's folder)."""
+    entries: Any
     try:
         if path.suffix == ".csv":
             with path.open(newline="", encoding="utf-8") as handle:

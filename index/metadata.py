@@ -44,7 +44,10 @@ _MASTHEAD_DATES = [
 ]
 # Page furniture that names its site without saying so.
 _FINGERPRINTS = [
-    (re.compile(r"Business Standard Private Ltd|^Business Standard\s*$", re.M), "Business Standard"),
+    (
+        re.compile(r"Business Standard Private Ltd|^Business Standard\s*$", re.M),
+        "Business Standard",
+    ),
     (re.compile(r"MY KOLKATA EDUGRAPH|regular-article-logo"), "The Telegraph India"),
     (re.compile(r"^Recommended Stories\s*\n\s*list of \d+ items", re.M), "Al Jazeera"),
 ]
@@ -147,9 +150,9 @@ def _date_from_text(raw: str, head: str) -> date | None:
         for m in pattern.finditer(raw):
             if found := make_date(m["year"], m["month"], m["day"]):
                 return found
-    for pattern in _MASTHEAD_DATES:
-        if m := pattern.search(head):
-            return make_date(m["year"], m["month"], m["day"])
+    for masthead in _MASTHEAD_DATES:
+        if hit := masthead.search(head):
+            return make_date(hit["year"], hit["month"], hit["day"])
     return None
 
 
@@ -163,7 +166,9 @@ def _agency(head: str) -> str | None:
 
 
 def _dateline(head: str) -> str | None:
-    if m := re.search(rf"^\s*(?:{_AGENCIES}) (?P<place>[A-Z]{{3,}}(?: [A-Z]{{3,}})*)\s*$", head, re.M):
+    if m := re.search(
+        rf"^\s*(?:{_AGENCIES}) (?P<place>[A-Z]{{3,}}(?: [A-Z]{{3,}})*)\s*$", head, re.M
+    ):
         return m["place"].title()
     if m := _DATELINE.search(head):
         return m["place"].strip().title()

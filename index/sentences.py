@@ -38,6 +38,11 @@ def _is_abbreviation(text: str, dot_pos: int) -> bool:
     return token in _ABBREVIATIONS or (len(token) == 1 and token.isalpha())
 
 
+def _inside_quote(text: str) -> bool:
+    """True when a quotation opened in `text` is still open (split after it closes)."""
+    return text.count("“") > text.count("”") or text.count('"') % 2 == 1
+
+
 def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
     """Split text into sentences with spans relative to `offset`."""
     out: list[Sentence] = []
@@ -47,6 +52,8 @@ def split_sentences(text: str, offset: int = 0) -> list[Sentence]:
         cut = 0
         for m in _END.finditer(body):
             if body[m.start()] == "." and _is_abbreviation(body, m.start()):
+                continue
+            if _inside_quote(body[cut : m.end()]):
                 continue
             _append(out, text, start + cut, start + m.end(), offset)
             cut = m.end()

@@ -54,7 +54,9 @@ def open_client(data_dir: Path, host: str | None, port: int) -> Any:
         return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=options)
     except Exception as exc:
         where = f"Chroma server at {host}:{port}" if host else f"Chroma folder {data_dir}"
-        fix = "start it with `chroma run` or unset CHROMA_HOST" if host else "check NEWSDESK_DATA_DIR"
+        fix = (
+            "start it with `chroma run` or unset CHROMA_HOST" if host else "check NEWSDESK_DATA_DIR"
+        )
         raise StoreError(f"cannot open the {where} ({exc}); {fix}") from exc
 
 
@@ -87,7 +89,9 @@ class ChromaStore:
 
     def commit_doc(self, doc: DocRecord) -> None:
         """Record an article as complete and drop chunks of its earlier versions."""
-        self.docs.upsert(ids=[doc.id], documents=[doc.text], embeddings=[[0.0]], metadatas=[doc.metadata])
+        self.docs.upsert(
+            ids=[doc.id], documents=[doc.text], embeddings=[[0.0]], metadatas=[doc.metadata]
+        )
         digest = doc.metadata["digest"]
         self.chunks.delete(where={"$and": [{"doc_id": doc.id}, {"digest": {"$ne": digest}}]})
 
@@ -156,7 +160,9 @@ class ChromaStore:
             yield got["ids"], got.get("metadatas") or [], got.get("documents") or []
             offset += len(got["ids"])
 
-    def query(self, embedding: list[float], n: int, where: dict[str, Any] | None) -> list[tuple[str, float]]:
+    def query(
+        self, embedding: list[float], n: int, where: dict[str, Any] | None
+    ) -> list[tuple[str, float]]:
         """(chunk id, cosine similarity) of the nearest chunks."""
         count = self.chunks.count()
         if count == 0:
@@ -165,4 +171,6 @@ class ChromaStore:
             query_embeddings=[embedding], n_results=min(n, count), where=where or None,
             include=["distances"],
         )  # fmt: skip
-        return [(cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)]
+        return [
+            (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
+        ]

@@ -132,12 +132,13 @@ def ask(question: str, as_json: bool, top_k: int | None, outlet: str | None, sin
     from rag.types import Filters
 
     settings = _settings(data_dir, top_k=top_k, llm=mode)
-    filters = Filters(outlet=outlet, since=_parse_day(since, "since"), until=_parse_day(until, "until"))
+    filters = Filters(
+        outlet=outlet, since=_parse_day(since, "since"), until=_parse_day(until, "until")
+    )
     try:
         engine = build_newsdesk(settings)
         if as_json:
-            result = engine.ask(question, filters=filters)
-            click.echo(result.model_dump_json(indent=2))
+            click.echo(engine.ask(question, filters=filters).model_dump_json(indent=2))
             return
         result = None
         for event in engine.stream(question, filters=filters):
@@ -181,12 +182,29 @@ def serve(host: str | None, port: int | None, no_ingest: bool, data_dir: Path | 
 @main.command(name="eval")
 @click.argument("question_set", type=click.Path(path_type=Path))
 @click.option("-k", "k", type=int, default=5, help="Passages counted for source hit rate and MRR.")
-@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write a JSON report.")
-@click.option("--markdown", "md_out", type=click.Path(path_type=Path), default=None, help="Write a Markdown report.")
-@click.option("--llm", "mode", type=click.Choice(["extractive", "openai", "ollama"]), default=None,
-              help="Answer mode (default: NEWSDESK_LLM).")
-@click.option("--fail-under", multiple=True, metavar="METRIC=VALUE",
-              help="Exit non-zero when METRIC is below VALUE (repeatable).")
+@click.option(
+    "--json", "json_out", type=click.Path(path_type=Path), default=None, help="Write a JSON report."
+)
+@click.option(
+    "--markdown",
+    "md_out",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Write a Markdown report.",
+)
+@click.option(
+    "--llm",
+    "mode",
+    type=click.Choice(["extractive", "openai", "ollama"]),
+    default=None,
+    help="Answer mode (default: NEWSDESK_LLM).",
+)
+@click.option(
+    "--fail-under",
+    multiple=True,
+    metavar="METRIC=VALUE",
+    help="Exit non-zero when METRIC is below VALUE (repeatable).",
+)
 @data_dir_option  # fmt: skip
 def evaluate(question_set: Path, k: int, json_out: Path | None, md_out: Path | None, mode: str | None,
              fail_under: tuple[str, ...], data_dir: Path | None) -> None:  # fmt: skip
@@ -195,7 +213,9 @@ def evaluate(question_set: Path, k: int, json_out: Path | None, md_out: Path | N
 
     settings = _settings(data_dir, llm=mode)
     try:
-        code = run_cli(settings, question_set, k, json_out, md_out, list(fail_under), echo=click.echo)
+        code = run_cli(
+            settings, question_set, k, json_out, md_out, list(fail_under), echo=click.echo
+        )
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     sys.exit(code)
@@ -212,7 +232,9 @@ def bench() -> None:
 @click.option("--sample", type=int, default=300, help="Questions to sample (0 = all).")
 @click.option("--articles-total", type=int, default=1000, help="Articles to index (0 = all).")
 @click.option("--seed", type=int, default=0, help="Random seed for sampling.")
-@click.option("--baseline/--no-baseline", default=True, help="Also run a plain llama-index pipeline.")
+@click.option(
+    "--baseline/--no-baseline", default=True, help="Also run a plain llama-index pipeline."
+)
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None)
 @data_dir_option
 def realtimeqa(articles: Path, questions: Path, sample: int, articles_total: int, seed: int,
@@ -221,7 +243,9 @@ def realtimeqa(articles: Path, questions: Path, sample: int, articles_total: int
     from rag.realtimeqa import run_benchmark
 
     settings = _settings(data_dir)
-    run_benchmark(settings, articles, questions, sample, articles_total, seed, baseline, json_out, click.echo)
+    run_benchmark(
+        settings, articles, questions, sample, articles_total, seed, baseline, json_out, click.echo
+    )
 
 
 if __name__ == "__main__":

@@ -39,7 +39,9 @@ class Draft:
             self.citations[number] = make_citation(number, passage, quote, support, also)
 
 
-def extractive_draft(picks: Sequence[Pick], passages: Sequence[Passage], numbering: Numbering) -> Draft:
+def extractive_draft(
+    picks: Sequence[Pick], passages: Sequence[Passage], numbering: Numbering
+) -> Draft:
     """Cited answer from verbatim sentences; each is in its passage by construction."""
     draft = Draft()
     for pick in picks:
@@ -56,7 +58,11 @@ def llm_draft(reply: str, numbered: dict[int, Passage], passages: Sequence[Passa
     """Verify every citation of an LLM reply: keep, repair, drop, and flag what is left bare."""
     draft = Draft()
     # "...talks. [2] Next" -> "...talks [2]. Next" so a marker stays with its sentence.
-    text = re.sub(r"([.!?])\s*((?:\[\d+(?::[^\]]*)?\]\s*)+)", lambda m: f" {m.group(2).strip()}{m.group(1)} ", reply)
+    text = re.sub(
+        r"([.!?])\s*((?:\[\d+(?::[^\]]*)?\]\s*)+)",
+        lambda m: f" {m.group(2).strip()}{m.group(1)} ",
+        reply,
+    )
     for sentence in split_sentences(text):
         cited = [int(n) for n in MARKER.findall(sentence.text)]
         plain = re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", sentence.text)).strip()
@@ -68,9 +74,13 @@ def llm_draft(reply: str, numbered: dict[int, Passage], passages: Sequence[Passa
         numbers = []
         for local, score in kept:
             number = numbering.number(numbered[local].chunk_id)
-            draft.cite(number, numbered[local], _best_quote(plain, numbered[local]), score, passages)
+            draft.cite(
+                number, numbered[local], _best_quote(plain, numbered[local]), score, passages
+            )
             numbers.append(number)
-        draft.sentences.append(AnswerSentence(text=plain, citations=numbers, supported=bool(numbers)))
+        draft.sentences.append(
+            AnswerSentence(text=plain, citations=numbers, supported=bool(numbers))
+        )
         draft.check.unsupported_sentences += 0 if numbers else 1
     return draft
 

@@ -14,7 +14,9 @@ from collections.abc import Sequence
 
 from rag.types import Filters, Turn
 
-_OPENERS = re.compile(r"^\s*(and|but|also|so|then|what about|how about|and what|what else|why|how come)\b", re.I)
+_OPENERS = re.compile(
+    r"^\s*(and|but|also|so|then|what about|how about|and what|what else|why|how come)\b", re.I
+)
 _BACK_REFERENCES = re.compile(
     r"\b(that|this|those|these|it|its|they|them|their|he|she|his|her|him|there|the same|"
     r"the latter|the former|such)\b",

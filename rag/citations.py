@@ -86,12 +86,18 @@ def make_citation(number: int, passage: Passage, quote: str = "", support: float
 
 
 def carriers(sentence: str, cited: Passage, passages: Sequence[Passage]) -> list[Source]:
-    """Every other article in `passages` that carries this sentence (syndicated copies)."""
-    wanted = normalise(sentence)
+    """Other articles in `passages` carrying this sentence near-verbatim (syndicated copies)."""
+    from rag.retrieve import shingles
+
+    wanted = shingles(sentence)
     found = list(cited.also_in)
     seen = {cited.doc_id, *(s.doc_id for s in found)}
     for p in passages:
-        if p.doc_id not in seen and len(wanted) > 30 and wanted in normalise(p.text):
+        if (
+            p.doc_id not in seen
+            and len(wanted) >= 4
+            and len(wanted & shingles(p.text)) >= 0.7 * len(wanted)
+        ):
             found.append(Source(**p.model_dump(include=set(Source.model_fields))))
             seen.add(p.doc_id)
     return found
@@ -124,7 +130,9 @@ class SupportChecker:
         if self.embed is None:
             return 0.0
         target = self._vector(sentence)
-        best = max((float(target @ self._vector(s.text)) for s in split_sentences(passage)), default=0.0)
+        best = max(
+            (float(target @ self._vector(s.text)) for s in split_sentences(passage)), default=0.0
+        )
         return float(np.clip((best - 0.2) / 0.6, 0.0, 1.0))
 
     def score(self, sentence: str, passage: str) -> float:

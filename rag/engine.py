@@ -10,13 +10,21 @@ from typing import TYPE_CHECKING, Any
 from index.chunking import count_tokens
 from index.embedding import Embedder
 from index.store import ChromaStore
-from rag import chat, filters as question_filters
-from rag.answer import ABSTAIN_TOKEN, Draft, abstain_text, closest_articles, extractive_draft, llm_draft
+from rag import chat
+from rag import filters as question_filters
+from rag.answer import (
+    ABSTAIN_TOKEN,
+    Draft,
+    abstain_text,
+    closest_articles,
+    extractive_draft,
+    llm_draft,
+)
 from rag.citations import Numbering, SupportChecker, format_date
 from rag.extractive import choose, score_sentences
 from rag.llm import ChatModel, LlamaIndexChat, LLMError
 from rag.prompts import render
-from rag.retrieve import HybridRetriever, filter_mask, tokenize
+from rag.retrieve import HybridRetriever, filter_mask, query_tokens, tokenize
 from rag.types import Answer, AppliedFilters, Filters, Passage, StreamEvent, Turn
 
 if TYPE_CHECKING:
@@ -69,7 +77,7 @@ class Newsdesk:
         yield StreamEvent(type="status", data={"filters": prep.applied.model_dump(mode="json")})
         chosen = mode or self.mode
         if prep.applied.note or not prep.passages:
-            yield self._final(prep, self._abstain(prep), "extractive", None)
+            yield from self._final(prep, self._abstain(prep), "extractive", None)
             return
         if chosen in ("openai", "ollama") and self.llm is not None:
             yield from self._stream_llm(prep, history)
@@ -96,7 +104,9 @@ class Newsdesk:
     # --- retrieval -----------------------------------------------------------------------
     def _prepare(self, question: str, history: list[Turn], explicit: Filters) -> Prepared:
         snap = self.retriever.snapshot()
-        parsed, query, phrases = question_filters.parse_question(question, snap.outlets, snap.newest)
+        parsed, query, phrases = question_filters.parse_question(
+            question, snap.outlets, snap.newest
+        )
         applied = AppliedFilters(explicit=explicit, from_question=parsed, understood=phrases)
         if chat.is_follow_up(question, history):
             parsed = chat.carried_filters(parsed, history)
@@ -128,22 +138,24 @@ class Newsdesk:
         return f"No articles in the corpus match the filters ({effective.describe()}).{span}"
 
     # --- answering -----------------------------------------------------------------------
-    def _stream_extractive(self, prep: Prepared, history: list[Turn], notice: str | None) -> Iterator[StreamEvent]:
+    def _stream_extractive(
+        self, prep: Prepared, history: list[Turn], notice: str | None
+    ) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         snap = self.retriever.snapshot()
         stem = self.retriever._stemmer
-        q_tokens = tokenize([prep.query], stem)[0]
+        q_tokens = query_tokens(prep.query, stem)
         picks = score_sentences(q_tokens, prep.passages, lambda t: tokenize(t, stem), snap.weight)
         chosen = choose(picks, self.answer_sentences)
         prep.timings["compose_ms"] = (time.perf_counter() - t0) * 1e3
         if not chosen:
-            yield self._final(prep, self._abstain(prep), "extractive", notice)
+            yield from self._final(prep, self._abstain(prep), "extractive", notice)
             return
         draft = extractive_draft(chosen, prep.passages, Numbering(history))
         for sentence in draft.sentences:
             markers = " ".join(draft.citations[n].marker for n in sentence.citations)
             yield StreamEvent(type="delta", text=f"{sentence.text} {markers} ")
-        yield self._final(prep, draft, "extractive", notice)
+        yield from self._final(prep, draft, "extractive", notice)
 
     def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         assert self.llm is not None
@@ -151,7 +163,9 @@ class Newsdesk:
             if history:
                 prep = self._condensed(prep, history)
             numbered = self._fit(prep)
-            system = render("answer_system", max_sentences=self.answer_sentences, abstain_token=ABSTAIN_TOKEN)
+            system = render(
+                "answer_system", max_sentences=self.answer_sentences, abstain_token=ABSTAIN_TOKEN
+            )
             user = render("answer_user", question=prep.question, passages=[
                 {"number": n, "outlet": p.outlet or "unknown outlet", "date": format_date(p.date),
                  "title": p.title, "text": p.text} for n, p in numbered.items()])  # fmt: skip
@@ -165,12 +179,12 @@ class Newsdesk:
             if not reply:
                 raise LLMError("the LLM returned an empty reply")
             if reply.startswith(ABSTAIN_TOKEN):
-                yield self._final(prep, self._abstain(prep), "llm", None)
+                yield from self._final(prep, self._abstain(prep), "llm", None)
                 return
             draft = llm_draft(reply, numbered, prep.passages, self.checker, Numbering(history))
             if not any(s.supported for s in draft.sentences):
                 raise LLMError("none of the LLM's sentences is supported by the passages")
-            yield self._final(prep, draft, "llm", None)
+            yield from self._final(prep, draft, "llm", None)
         except LLMError as exc:
             notice = f"The LLM could not answer ({exc}); showing the extractive answer instead."
             yield StreamEvent(type="status", text=notice, data={"reset": True})
@@ -179,11 +193,15 @@ class Newsdesk:
     def _condensed(self, prep: Prepared, history: list[Turn]) -> Prepared:
         assert self.llm is not None
         prompt = render("condense", history=history[-4:], question=prep.question)
-        standalone = self.llm.complete("You rewrite follow-up questions.", prompt).strip().splitlines()
+        standalone = (
+            self.llm.complete("You rewrite follow-up questions.", prompt).strip().splitlines()
+        )
         if standalone and standalone[0].strip():
             query = standalone[0].strip()
             prep.query = query
-            prep.passages, prep.timings = self.retriever.search(query, prep.applied.effective, self.top_k)
+            prep.passages, prep.timings = self.retriever.search(
+                query, prep.applied.effective, self.top_k
+            )
         return prep
 
     def _fit(self, prep: Prepared) -> dict[int, Passage]:
@@ -202,10 +220,14 @@ class Newsdesk:
     def _abstain(self, prep: Prepared) -> Draft:
         return Draft()
 
-    def _final(self, prep: Prepared, draft: Draft, mode: str, notice: str | None) -> StreamEvent:
+    def _final(
+        self, prep: Prepared, draft: Draft, mode: str, notice: str | None
+    ) -> Iterator[StreamEvent]:
         abstained = not draft.sentences
         closest = closest_articles(prep.passages) if abstained else []
         text = abstain_text(prep.applied.note, closest) if abstained else draft.text()
+        if abstained:
+            yield StreamEvent(type="delta", text=text)
         prep.timings["total_ms"] = (time.perf_counter() - prep.started) * 1e3
         answer = Answer(
             question=prep.question, answer=text, sentences=draft.sentences,
@@ -214,7 +236,7 @@ class Newsdesk:
             retrieval_query=prep.query, retrieved=prep.passages, closest=closest,
             citation_check=draft.check, timings=prep.timings,
         )  # fmt: skip
-        return StreamEvent(type="final", answer=answer)
+        yield StreamEvent(type="final", answer=answer)
 
 
 def build_engine(settings: Settings, store: ChromaStore, embedder: Embedder,

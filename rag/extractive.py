@@ -37,11 +37,17 @@ def score_sentences(question_tokens: list[str], passages: Sequence[Passage], tok
     total = sum(weight(t) for t in set(question_tokens)) or 1.0
     candidates: list[tuple[str, Passage, float]] = []
     for rank, passage in enumerate(passages):
-        for sentence in split_sentences(passage.text):
-            if len(sentence.text.split()) >= 6 and sentence.text[-1] in ".!?\"”’)":
-                candidates.append((sentence.text, passage, 1.0 / (rank + 2)))
+        for position, sentence in enumerate(split_sentences(passage.text)):
+            if len(sentence.text.split()) >= 6 and sentence.text[-1] in '.!?"”’)':
+                prior = 1.0 / (rank + 2) + (0.0 if question_tokens else 0.1 / (position + 1))
+                candidates.append((sentence.text, passage, prior))
     if not candidates:
         return []
+    if not question_tokens:
+        # "What did Dawn report?": nothing to match, so the filtered articles' leads answer it.
+        return sorted(
+            (Pick(t, p, 1.0, prior) for t, p, prior in candidates), key=lambda p: -p.score
+        )
     tokens = tokenize([c[0] for c in candidates])
     picks = []
     for (text, passage, prior), sentence_tokens in zip(candidates, tokens, strict=True):

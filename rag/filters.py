@@ -24,9 +24,14 @@ _ON_DAY = [
     re.compile(rf"\b(?:on|dated)\s+{_DAY}\s+(?:of\s+)?{_MONTH_NAMES}(?:,?\s+{_YEAR})?\b", re.I),
     re.compile(rf"\b(?:on|dated)\s+{_MONTH_NAMES}\s+{_DAY}(?:,?\s+{_YEAR})?\b", re.I),
 ]
-_IN_MONTH = re.compile(rf"\b(?:in|during|from)\s+(?:early\s+|late\s+|mid-)?{_MONTH_NAMES}(?:\s+{_YEAR})?\b", re.I)
+_IN_MONTH = re.compile(
+    rf"\b(?:in|during|from)\s+(?:early\s+|late\s+|mid-)?{_MONTH_NAMES}(?:\s+{_YEAR})?\b", re.I
+)
 _IN_YEAR = re.compile(rf"\b(?:in|during)\s+{_YEAR}\b(?!\s*[-–]?\s*\d)", re.I)
-_RELATIVE = re.compile(r"\b(?:(?:in|over|during)\s+)?(?:the\s+)?(last|past|this)\s+(week|month|fortnight|few days)\b", re.I)
+_RELATIVE = re.compile(
+    r"\b(?:(?:in|over|during)\s+)?(?:the\s+)?(last|past|this)\s+(week|month|fortnight|few days)\b",
+    re.I,
+)
 _CUES = r"(?:according to|as reported by|reported by|per|from|in|by|did|does|do|has|had)"
 _GENERIC = {"the", "news", "daily", "times", "post", "india", "online", "com"}
 
@@ -96,7 +101,9 @@ def _year_for(anchor: date, month: str, day: int) -> int:
     return anchor.year if candidate is None or candidate <= anchor else anchor.year - 1
 
 
-def parse_question(question: str, outlets: Iterable[str], newest: date | None) -> tuple[Filters, str, list[str]]:
+def parse_question(
+    question: str, outlets: Iterable[str], newest: date | None
+) -> tuple[Filters, str, list[str]]:
     """Filters named in the question, the question with those phrases removed, and the phrases."""
     outlet, outlet_phrase = find_outlet(question, list(outlets))
     since, until, date_phrase = find_dates(question, newest)

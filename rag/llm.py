@@ -99,7 +99,11 @@ class LlamaIndexChat:
         """A quick GET of the model list."""
         import httpx
 
-        url = f"{self.base_url.removesuffix('/v1')}/api/tags" if self.kind == "ollama" else f"{self.base_url}/models"
+        url = (
+            f"{self.base_url.removesuffix('/v1')}/api/tags"
+            if self.kind == "ollama"
+            else f"{self.base_url}/models"
+        )
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
             return httpx.get(url, headers=headers, timeout=min(self.timeout, 2.0)).status_code < 500

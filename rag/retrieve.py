@@ -7,6 +7,7 @@ other process, into an embedded folder or a Chroma server, is picked up without 
 
 from __future__ import annotations
 
+import logging
 import math
 import re
 import threading
@@ -22,6 +23,7 @@ from index.embedding import Embedder
 from index.store import ChromaStore
 from rag.types import Filters, Passage, Source
 
+log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+")
 RRF_K = 60
 
@@ -32,12 +34,27 @@ def _stemmer() -> Any:
     return Stemmer.Stemmer("english")
 
 
+# Words that shape a question but say nothing about its subject (after stemming).
+QUESTION_WORDS = {
+    "how", "what", "who", "whom", "whose", "when", "where", "which", "why", "mani", "much",
+    "about", "did", "doe", "do", "tell", "told", "say", "said", "happen", "report", "accord",
+    "news", "latest", "anyth", "someth", "also", "els",
+}  # fmt: skip
+
+
 def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
     """BM25 tokens: lower-case words without English stopwords, stemmed."""
     import bm25s
 
-    out = bm25s.tokenize(texts, stopwords="en", stemmer=stemmer, show_progress=False, return_ids=False)
+    out = bm25s.tokenize(
+        texts, stopwords="en", stemmer=stemmer, show_progress=False, return_ids=False
+    )
     return [list(tokens) for tokens in out]
+
+
+def query_tokens(query: str, stemmer: Any) -> list[str]:
+    """Tokens of a question without the words that only make it a question."""
+    return [t for t in tokenize([query], stemmer)[0] if t not in QUESTION_WORDS]
 
 
 @dataclass
@@ -92,7 +109,10 @@ def build_snapshot(store: ChromaStore, stemmer: Any) -> Snapshot:
     snap.outlet = np.array([m.get("outlet", "") for m in snap.metas], dtype=object)
     snap.date_int = np.array([int(m.get("date_int", 0)) for m in snap.metas], dtype=np.int64)
     if snap.ids:
-        tokens = tokenize([f"{m.get('title', '')}\n{t}" for m, t in zip(snap.metas, snap.texts, strict=True)], stemmer)
+        tokens = tokenize(
+            [f"{m.get('title', '')}\n{t}" for m, t in zip(snap.metas, snap.texts, strict=True)],
+            stemmer,
+        )
         snap.bm25 = bm25s.BM25()
         snap.bm25.index(tokens, show_progress=False)
         df = Counter(t for doc in tokens for t in set(doc))
@@ -153,7 +173,9 @@ class HybridRetriever:
                 self._snapshot = build_snapshot(self.store, self._stemmer)
             return self._snapshot
 
-    def search(self, query: str, filters: Filters, k: int) -> tuple[list[Passage], dict[str, float]]:
+    def search(
+        self, query: str, filters: Filters, k: int
+    ) -> tuple[list[Passage], dict[str, float]]:
         """Top-k passages for the query within the filters, plus step timings in ms."""
         timings: dict[str, float] = {}
         t0 = time.perf_counter()
@@ -172,27 +194,39 @@ class HybridRetriever:
         return passages, timings
 
     def _dense(self, snap: Snapshot, vector: list[float], filters: Filters) -> dict[str, float]:
-        hits = self.store.query(vector, self.candidates, chroma_where(filters))
+        try:
+            hits = self.store.query(vector, self.candidates, chroma_where(filters))
+        except (
+            Exception
+        ) as exc:  # a vector segment cut short by a crash: keyword search still answers
+            log.warning("dense search failed (%s); answering from keyword search", exc)
+            return {}
         return {cid: score for cid, score in hits if cid in snap.position}
 
     def _bm25(self, snap: Snapshot, query: str, filters: Filters) -> dict[str, float]:
-        tokens = [t for t in tokenize([query], self._stemmer)[0] if t in snap.idf]
+        tokens = [t for t in query_tokens(query, self._stemmer) if t in snap.idf]
         if not tokens or snap.bm25 is None:
             return {}
         scores = snap.bm25.get_scores(tokens) * filter_mask(snap, filters)
         top = np.argsort(-scores)[: self.candidates]
         return {snap.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
 
-    def _fuse(self, snap: Snapshot, dense: dict[str, float], sparse: dict[str, float]) -> list[Passage]:
+    def _fuse(
+        self, snap: Snapshot, dense: dict[str, float], sparse: dict[str, float]
+    ) -> list[Passage]:
         fused: dict[str, float] = {}
         for ranking in (dense, sparse):
             for rank, cid in enumerate(sorted(ranking, key=lambda c: -ranking[c])):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
         ordered = sorted(fused, key=lambda c: -fused[c])
-        return [to_passage(snap, cid, fused[cid], dense.get(cid), sparse.get(cid)) for cid in ordered]
+        return [
+            to_passage(snap, cid, fused[cid], dense.get(cid), sparse.get(cid)) for cid in ordered
+        ]
 
 
-def to_passage(snap: Snapshot, cid: str, score: float, dense: float | None, bm25: float | None) -> Passage:
+def to_passage(
+    snap: Snapshot, cid: str, score: float, dense: float | None, bm25: float | None
+) -> Passage:
     """A snapshot chunk as a typed passage."""
     i = snap.position[cid]
     meta = snap.metas[i]

@@ -122,7 +122,9 @@ class Answer(BaseModel):
     filters: AppliedFilters = Field(default_factory=AppliedFilters)
     retrieval_query: str = ""
     retrieved: list[Passage] = Field(default_factory=list)
-    closest: list[Source] = Field(default_factory=list, description="Nearest articles when abstaining.")
+    closest: list[Source] = Field(
+        default_factory=list, description="Nearest articles when abstaining."
+    )
     citation_check: CitationCheck = Field(default_factory=CitationCheck)
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
 

@@ -1,0 +1,38 @@
+#!/usr/bin/env bash
+# Set-up and entry point for a fresh machine with only Python 3.11:
+#   bash scripts/dev.sh run    install, build the index from corpus/ if missing, start the chat UI
+#   bash scripts/dev.sh test   install (with test tools and Chromium), run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PYTHON:-python3.11}
+VENV=.venv
+
+install() {
+  [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
+  "$VENV/bin/pip" install -q --upgrade pip
+  # torch first and pinned: pip then takes the local CPU build instead of CUDA wheels.
+  "$VENV/bin/pip" install -q torch==2.13.0
+  "$VENV/bin/pip" install -q -e ".[dev]"
+}
+
+browser() {
+  # Debian's Chromium for the browser tests; Playwright must not download its own.
+  if [ ! -x /usr/bin/chromium ] && command -v apt-get >/dev/null && [ "$(id -u)" = 0 ]; then
+    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+      || echo "warning: could not install chromium; browser tests will be skipped" >&2
+  fi
+}
+
+case "${1:-run}" in
+  run)
+    install
+    exec "$VENV/bin/newsdesk" serve "${@:2}"
+    ;;
+  test)
+    install
+    browser
+    shift || true
+    exec "$VENV/bin/python" -m pytest "$@"
+    ;;
+  *) echo "usage: bash scripts/dev.sh run|test" >&2; exit 2 ;;
+esac

@@ -1,0 +1,154 @@
+"""Shared fixtures: settings in temp folders, a fake embedder, the seed index, a Chroma server."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPUS = ROOT / "corpus"
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+
+
+class FakeEmbedder:
+    """Deterministic bag-of-words vectors: for tests where the model is beside the point."""
+
+    name = "fake:hash"
+
+    def __init__(self, dim: int = 64, delay: float = 0.0) -> None:
+        self.dim = dim
+        self.delay = delay
+        self.calls = 0
+        self.embedded = 0
+
+    def _vector(self, text: str) -> list[float]:
+        v = np.zeros(self.dim, dtype=np.float32)
+        for word in text.lower().split():
+            v[int(hashlib.md5(word.encode()).hexdigest(), 16) % self.dim] += 1.0
+        n = float(np.linalg.norm(v)) or 1.0
+        return (v / n).tolist()
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        self.calls += 1
+        self.embedded += len(texts)
+        if self.delay:
+            time.sleep(self.delay)
+        return [self._vector(t) for t in texts]
+
+    def embed_query(self, text: str) -> list[float]:
+        return self._vector(text)
+
+
+@pytest.fixture
+def fake_embedder() -> FakeEmbedder:
+    return FakeEmbedder()
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """Settings pointing at a fresh data folder, with no .env influence."""
+    from newsdesk.settings import Settings
+
+    def make(**overrides: object) -> Settings:
+        values: dict[str, object] = {
+            "data_dir": tmp_path / "data", "model_cache_dir": MODEL_CACHE, "collection": "test",
+        }  # fmt: skip
+        values.update(overrides)
+        return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+    return make
+
+
+MODEL_CACHE = Path(os.environ.get("NEWSDESK_TEST_MODEL_CACHE", Path.home() / ".cache" / "newsdesk"))
+
+
+@pytest.fixture
+def corpus_copy(tmp_path: Path) -> Path:
+    """A writable copy of the seed corpus."""
+    target = tmp_path / "corpus"
+    shutil.copytree(CORPUS, target)
+    return target
+
+
+@pytest.fixture(scope="session")
+def real_embedder():  # type: ignore[no-untyped-def]
+    """The bundled MiniLM model (ONNX for questions, PyTorch for documents)."""
+    from index.embedding import make_embedder
+
+    return make_embedder("auto", "", MODEL_CACHE, 64)
+
+
+@pytest.fixture(scope="session")
+def seed_settings(tmp_path_factory: pytest.TempPathFactory, real_embedder):  # type: ignore[no-untyped-def]
+    """Settings of a seed-corpus index built once per session with the real model."""
+    from newsdesk.factory import build_ingestor
+    from newsdesk.settings import Settings
+
+    data = tmp_path_factory.mktemp("seed-index")
+    settings = Settings(_env_file=None, data_dir=data, model_cache_dir=MODEL_CACHE)  # type: ignore[call-arg]
+    report = build_ingestor(settings, progress=False, embedder=real_embedder).run(
+        [CORPUS], log=lambda m: None
+    )
+    assert report.ingested == 5
+    return settings
+
+
+@pytest.fixture(scope="session")
+def engine(seed_settings, real_embedder):  # type: ignore[no-untyped-def]
+    """The answering engine over the seed index."""
+    from newsdesk.factory import build_newsdesk
+
+    return build_newsdesk(seed_settings, embedder=real_embedder)
+
+
+def free_port() -> int:
+    """A free TCP port on loopback."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for_port(port: int, timeout: float = 60.0) -> None:
+    """Block until something listens on the loopback port."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with socket.socket() as s:
+            if s.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.2)
+    raise TimeoutError(f"nothing listening on port {port}")
+
+
+@pytest.fixture(scope="session")
+def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
+    """A real `chroma run` server on loopback for the server-mode tests."""
+    exe = Path(sys.executable).parent / "chroma"
+    if not exe.exists():
+        pytest.skip("the chroma CLI is not installed")
+    port = free_port()
+    path = tmp_path_factory.mktemp("chroma-server")
+    log = open(path / "server.log", "w")  # noqa: SIM115 - closed at teardown
+    proc = subprocess.Popen(
+        [str(exe), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
+        stdout=log, stderr=subprocess.STDOUT,
+    )  # fmt: skip
+    try:
+        wait_for_port(port)
+        yield "127.0.0.1", port
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()

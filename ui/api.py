@@ -1,0 +1,156 @@
+"""The HTTP API (FastAPI): /api/ask, /api/corpus and /healthz, with the UI mounted alongside.
+
+Gradio is not imported here; `create_app` pulls in `ui.app` only when the UI is wanted.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from typing import TYPE_CHECKING, Any, Literal
+
+from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.middleware.cors import CORSMiddleware
+from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
+
+from rag.types import Answer, Filters, Turn
+from ui.guards import Busy, Gate, RateLimiter, SecurityHeaders, bearer_ok, client_key
+
+if TYPE_CHECKING:
+    from newsdesk.settings import Settings
+    from rag.engine import Newsdesk
+
+log = logging.getLogger("newsdesk.api")
+
+
+class AskRequest(BaseModel):
+    """A question, optionally with the conversation so far, filters and an answer mode."""
+
+    question: str = Field(min_length=1, description="The question to answer.")
+    history: list[Turn] = Field(
+        default_factory=list, description="Earlier turns, oldest first (each answer's `as_turn`)."
+    )
+    filters: Filters | None = Field(default=None, description="Outlet and date-range filters.")
+    mode: Literal["extractive", "openai", "ollama"] | None = Field(
+        default=None, description="Answer mode; default is the server's NEWSDESK_LLM."
+    )
+
+
+class CorpusDocument(BaseModel):
+    """One indexed article."""
+
+    doc_id: str
+    outlet: str | None = None
+    date: dt.date | None = None
+    title: str | None = None
+    url: str | None = None
+    chunks: int = 0
+
+
+class CorpusSummary(BaseModel):
+    """What the index holds."""
+
+    articles: int
+    chunks: int
+    outlets: list[str]
+    first_date: dt.date | None = None
+    last_date: dt.date | None = None
+    documents: list[CorpusDocument]
+
+
+class Health(BaseModel):
+    """Readiness of the server and its index."""
+
+    status: Literal["ok"] = "ok"
+    index_loaded: bool
+    documents: int
+    chunks: int
+    mode: str
+    llm_reachable: bool | None = None
+
+
+def cors_origins(value: str) -> list[str]:
+    """`NEWSDESK_CORS_ORIGINS` as a list (comma separated, blanks dropped)."""
+    return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
+
+
+def _guard(settings: Settings) -> Any:
+    """A dependency enforcing the per-client rate limit, then the bearer token."""
+    limiter = RateLimiter(settings.rate_limit_per_minute)
+
+    def check(request: Request) -> None:
+        authorization = request.headers.get("authorization")
+        host = request.client.host if request.client else None
+        wait = limiter.check(client_key(host, authorization))
+        if wait:
+            raise HTTPException(429, f"rate limit of {settings.rate_limit_per_minute} requests "
+                                     "per minute exceeded; retry later",
+                                headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
+        if not bearer_ok(authorization, settings.api_token):
+            raise HTTPException(401, "missing or wrong API token; send 'Authorization: Bearer <token>'",
+                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+
+    return check
+
+
+def _check_limits(body: AskRequest, settings: Settings) -> None:
+    if len(body.question) > settings.max_question_chars:
+        raise HTTPException(413, f"question is {len(body.question)} characters; the limit is "
+                                 f"{settings.max_question_chars} (NEWSDESK_MAX_QUESTION_CHARS)")  # fmt: skip
+    if len(body.history) > settings.max_history_turns:
+        raise HTTPException(422, f"history has {len(body.history)} turns; the limit is "
+                                 f"{settings.max_history_turns} (NEWSDESK_MAX_HISTORY_TURNS)")  # fmt: skip
+    if not body.question.strip():
+        raise HTTPException(422, "question is blank")
+
+
+def add_api_routes(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate) -> None:
+    """/api/ask, /api/corpus and /healthz on `app`."""
+    guarded = [Depends(_guard(settings))]
+
+    # Sync endpoints run in Starlette's threadpool, so slow answers do not block the event loop.
+    @app.post("/api/ask", response_model=Answer, dependencies=guarded, tags=["api"],
+              responses={401: {}, 413: {}, 422: {}, 429: {}, 503: {}})  # fmt: skip
+    def ask(body: AskRequest) -> Answer:
+        """Answer a question from the corpus; every sentence cites outlet and date."""
+        _check_limits(body, settings)
+        try:
+            with gate.slot():
+                return engine.ask(body.question, body.history, body.filters, body.mode)
+        except Busy as exc:
+            raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
+
+    @app.get("/api/corpus", response_model=CorpusSummary, dependencies=guarded, tags=["api"])
+    def corpus() -> dict[str, Any]:
+        """Articles, outlets, date span and every indexed document."""
+        return engine.summary()
+
+    @app.get("/healthz", response_model=Health, tags=["ops"])
+    def healthz() -> Any:
+        """Readiness: 200 once the index can be read, 503 otherwise."""
+        try:
+            return Health(**engine.health())
+        except Exception as exc:  # any failure means not ready; the reason helps operators
+            log.warning("health check failed: %s", exc)
+            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+
+
+def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> FastAPI:
+    """The FastAPI app: API routes, CORS, security headers and (unless `ui=False`) the Gradio pages."""
+    app = FastAPI(
+        title="Newsdesk API", version="0.1.0",
+        description="Ask questions about a news corpus; answers cite outlet and date for every sentence.",
+    )  # fmt: skip
+    gate = Gate(settings.concurrency)
+    add_api_routes(app, engine, settings, gate)
+    origins = cors_origins(settings.cors_origins)
+    if origins:
+        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
+                           allow_headers=["*"])  # fmt: skip
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    if ui:
+        from ui.app import mount_ui
+
+        mount_ui(app, engine, settings, gate)
+    return app

@@ -1,0 +1,163 @@
+"""The Gradio pages: the chat at `/` and a compact embeddable view at `/embed`.
+
+Gradio is imported inside these functions so `ui.api` (and the API-only app) stays quick to import.
+All answer HTML comes from `ui.render`, which escapes everything taken from the corpus.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+from ui import render
+from ui.chat import ALL_OUTLETS, WELCOME, Conversation, TurnRunner, View, parse_filters
+from ui.corpus import EMPTY_INDEX, example_questions, summary_html
+from ui.guards import Gate, parse_auth
+from ui.style import STYLE
+
+if TYPE_CHECKING:
+    import gradio as gr
+    from fastapi import FastAPI
+
+    from newsdesk.settings import Settings
+    from rag.engine import Newsdesk
+
+EXAMPLES = 3
+SOURCES_IDLE = '<div class="nd-sources"><h3>Sources</h3><p class="nd-muted">The passages an answer cites are listed here.</p></div>'
+HEADER = (
+    '<div class="nd-header"><h1>Newsdesk</h1><p>Answers from the news corpus, every sentence cited '
+    'to outlet and date. <a href="/docs" target="_blank" rel="noopener">HTTP API</a></p></div>'
+)
+
+
+def _html(value: str = "", elem_id: str | None = None) -> gr.HTML:
+    import gradio as gr
+
+    # js_on_load=None: these panels need no client code (Gradio's default adds a click hook).
+    return gr.HTML(value, elem_id=elem_id, js_on_load=None)
+
+
+def _runner(engine: Newsdesk, settings: Settings, gate: Gate, inline: bool) -> TurnRunner:
+    return TurnRunner(engine, gate, settings.max_question_chars, settings.max_history_turns, inline)
+
+
+def _start_page(engine: Newsdesk) -> tuple[dict[str, Any], str]:
+    summary = engine.summary()
+    start = render.message(EMPTY_INDEX, "warn") if not summary.get("articles") else WELCOME
+    return summary, render.transcript([], start)
+
+
+def build_chat(engine: Newsdesk, settings: Settings, gate: Gate) -> gr.Blocks:
+    """The full chat page: conversation, filters, sources panel and corpus summary."""
+    import gradio as gr
+
+    runner = _runner(engine, settings, gate, inline=False)
+    with gr.Blocks(title="Newsdesk", analytics_enabled=False) as demo:
+        conv = gr.State(Conversation())
+        _html(HEADER)
+        with gr.Row(equal_height=False):
+            with gr.Column(scale=3, min_width=320):
+                transcript = _html(render.transcript([], WELCOME), "nd-transcript")
+                filters_out = _html("", "nd-filters")
+                status_out = _html("", "nd-status")
+                with gr.Row():
+                    question = gr.Textbox(show_label=False, placeholder="Ask about the news…",
+                                          scale=5, min_width=180, elem_id="nd-question")  # fmt: skip
+                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="nd-ask")
+                with gr.Row(elem_classes="nd-examples"):
+                    examples = [gr.Button(visible=False, size="sm", elem_classes="nd-example")
+                                for _ in range(EXAMPLES)]  # fmt: skip
+                with gr.Row():
+                    outlet = gr.Dropdown([ALL_OUTLETS], value=ALL_OUTLETS, label="Outlet",
+                                         elem_id="nd-outlet", min_width=150)  # fmt: skip
+                    since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="nd-since", min_width=120)
+                    until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="nd-until", min_width=120)
+                new = gr.Button("New conversation", size="sm", elem_id="nd-new")
+            with gr.Column(scale=2, min_width=280):
+                sources = _html(SOURCES_IDLE, "nd-sources")
+                corpus = _html("", "nd-corpus")
+
+        def respond(text: str, outlet_name: str, since_text: str, until_text: str,
+                    state: Conversation) -> Iterator[tuple[str, str, str, str, Conversation, str]]:  # fmt: skip
+            for view in _turn(runner, state, text, outlet_name, since_text, until_text):
+                yield view.transcript, view.sources or SOURCES_IDLE, view.filters, view.status, state, ""
+
+        outputs = [transcript, sources, filters_out, status_out, conv, question]
+        event = {"fn": respond, "outputs": outputs, "concurrency_limit": settings.concurrency}
+        question.submit(inputs=[question, outlet, since, until, conv], **event)
+        ask.click(inputs=[question, outlet, since, until, conv], **event)
+        for button in examples:
+            button.click(inputs=[button, outlet, since, until, conv], **event)
+
+        def reset() -> tuple[Conversation, str, str, str, str]:
+            return Conversation(), render.transcript([], WELCOME), SOURCES_IDLE, "", ""
+
+        new.click(reset, outputs=[conv, transcript, sources, filters_out, status_out])
+
+        def load() -> list[Any]:
+            summary, start = _start_page(engine)
+            asks = example_questions(summary, EXAMPLES)
+            buttons = [gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
+                       for i in range(EXAMPLES)]  # fmt: skip
+            choices = [ALL_OUTLETS, *summary.get("outlets", [])]
+            return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
+
+        demo.load(load, outputs=[corpus, outlet, transcript, *examples])
+    return demo
+
+
+def build_embed(engine: Newsdesk, settings: Settings, gate: Gate) -> gr.Blocks:
+    """The compact view for iframes and web components: conversation with sources inline."""
+    import gradio as gr
+
+    runner = _runner(engine, settings, gate, inline=True)
+    with gr.Blocks(title="Newsdesk", analytics_enabled=False, fill_width=True) as demo:
+        conv = gr.State(Conversation())
+        transcript = _html(render.transcript([], WELCOME), "nd-transcript")
+        filters_out = _html("", "nd-filters")
+        status_out = _html("", "nd-status")
+        with gr.Row():
+            question = gr.Textbox(show_label=False, placeholder="Ask about the news…", scale=5,
+                                  min_width=160, elem_id="nd-question")  # fmt: skip
+            ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="nd-ask")
+        new = gr.Button("New conversation", size="sm", elem_id="nd-new")
+
+        def respond(text: str, state: Conversation) -> Iterator[tuple[str, str, str, Conversation, str]]:
+            for view in _turn(runner, state, text, ALL_OUTLETS, "", ""):
+                yield view.transcript, view.filters, view.status, state, ""
+
+        outputs = [transcript, filters_out, status_out, conv, question]
+        event = {"fn": respond, "outputs": outputs, "concurrency_limit": settings.concurrency}
+        question.submit(inputs=[question, conv], **event)
+        ask.click(inputs=[question, conv], **event)
+
+        def reset() -> tuple[Conversation, str, str, str]:
+            return Conversation(), render.transcript([], WELCOME), "", ""
+
+        new.click(reset, outputs=[conv, transcript, filters_out, status_out])
+        demo.load(lambda: _start_page(engine)[1], outputs=[transcript])
+    return demo
+
+
+def _turn(runner: TurnRunner, state: Conversation, text: str, outlet: str, since: str,
+          until: str) -> Iterator[View]:  # fmt: skip
+    try:
+        filters = parse_filters(outlet, since, until)
+    except ValueError as exc:
+        note = render.message(str(exc), "warn")
+        yield View(render.transcript([*state.blocks, note], WELCOME), "", "", "")
+        return
+    yield from runner.run(state, text or "", filters)
+
+
+def mount_ui(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate) -> None:
+    """Mount the embed view at /embed and the chat at / (order matters: / catches the rest)."""
+    import gradio as gr
+
+    users = parse_auth(settings.auth)
+    options: dict[str, Any] = {
+        "auth": users or None, "css": STYLE, "footer_links": [], "run_history": False,
+        "ssr_mode": False, "mcp_server": False, "enable_monitoring": False, "show_error": False,
+    }  # fmt: skip
+    gr.mount_gradio_app(app, build_embed(engine, settings, gate), path="/embed", **options)
+    gr.mount_gradio_app(app, build_chat(engine, settings, gate), path="/", **options)

@@ -1,0 +1,139 @@
+"""One chat turn as a stream of view updates, independent of Gradio so it can be tested directly."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Protocol
+
+from rag.types import Answer, AppliedFilters, Filters, StreamEvent, Turn
+from ui import render
+from ui.guards import Busy, Gate
+
+ALL_OUTLETS = "All outlets"
+WELCOME = (
+    '<div class="nd-welcome"><p>Ask a question about the news in the corpus. Every sentence of '
+    "an answer cites its outlet and date; open a citation to read the passage.</p></div>"
+)
+
+
+class Engine(Protocol):
+    """The part of `rag.engine.Newsdesk` the UI uses."""
+
+    def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
+               mode: str | None = None) -> Iterator[StreamEvent]: ...  # fmt: skip
+
+
+@dataclass
+class Conversation:
+    """Per-browser-session chat state: history for follow-ups and the rendered transcript."""
+
+    turns: list[Turn] = field(default_factory=list)
+    blocks: list[str] = field(default_factory=list)
+
+
+@dataclass
+class View:
+    """What the page shows after one step of a turn."""
+
+    transcript: str
+    sources: str
+    filters: str
+    status: str
+
+
+def parse_filters(outlet: str | None, since: str | None, until: str | None) -> Filters:
+    """Filters from the form; raises ValueError with a readable message on a bad date."""
+
+    def day(value: str | None, name: str) -> date | None:
+        value = (value or "").strip()
+        if not value:
+            return None
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            raise ValueError(f"“{name}” must be a date like 2025-08-27, not “{value}”.") from None
+
+    start, end = day(since, "Since"), day(until, "Until")
+    if start and end and start > end:
+        raise ValueError("“Since” is after “Until”, so no article could match.")
+    chosen = None if not outlet or outlet == ALL_OUTLETS else outlet
+    return Filters(outlet=chosen, since=start, until=end)
+
+
+@dataclass
+class TurnRunner:
+    """Runs questions through the engine and renders each step."""
+
+    engine: Engine
+    gate: Gate
+    max_question_chars: int = 1000
+    max_history_turns: int = 20
+    inline_sources: bool = False
+
+    def run(self, conv: Conversation, question: str, filters: Filters) -> Iterator[View]:
+        """Stream one turn; `conv` gains the turn once its final answer arrives."""
+        question = question.strip()
+        problem = self._problem(question)
+        if problem:
+            yield self._view(conv, render.message(problem, "warn"), question, "", None, "")
+            return
+        history = conv.turns[-self.max_history_turns :] if self.max_history_turns else []
+        try:
+            with self.gate.slot():
+                yield from self._stream(conv, question, filters, history)
+        except Busy as exc:
+            yield self._view(conv, render.message(str(exc), "warn"), question, "", None, "")
+        except Exception as exc:  # the page must say what failed rather than hang
+            text = f"Sorry, answering failed: {type(exc).__name__}: {exc}".splitlines()[0]
+            yield self._view(conv, render.message(text, "error"), question, "", None, "")
+
+    def _problem(self, question: str) -> str | None:
+        if not question:
+            return "Type a question first."
+        if len(question) > self.max_question_chars:
+            return f"The question is {len(question)} characters; the limit is {self.max_question_chars}."
+        return None
+
+    def _stream(self, conv: Conversation, question: str, filters: Filters,
+                history: list[Turn]) -> Iterator[View]:  # fmt: skip
+        text, applied, status = "", None, render.status_line("searching…", None, 0, 0, None)
+        yield self._view(conv, render.streaming_body(""), question, "", applied, status)
+        for event in self.engine.stream(question, history, filters):
+            if event.type == "status":
+                applied, text, status = self._status(event, applied, text, status)
+            elif event.type == "delta":
+                text += event.text
+            elif event.answer is not None:
+                yield self._finish(conv, event.answer)
+                return
+            yield self._view(conv, render.streaming_body(text), question, "", applied, status)
+
+    @staticmethod
+    def _status(event: StreamEvent, applied: AppliedFilters | None, text: str,
+                status: str) -> tuple[AppliedFilters | None, str, str]:  # fmt: skip
+        if "filters" in event.data:
+            applied = AppliedFilters.model_validate(event.data["filters"])
+        if event.data.get("reset"):
+            text = ""  # the LLM failed mid-answer; its partial text must not stay on screen
+        if event.text:
+            status = render.status_line("writing…", None, 0, 0, event.text)
+        return applied, text, status
+
+    def _finish(self, conv: Conversation, answer: Answer) -> View:
+        extra = render.inline_sources(answer.citations) if self.inline_sources else ""
+        conv.blocks.append(render.exchange(answer.question, render.answer_html(answer), extra))
+        conv.turns.append(answer.as_turn())
+        check = answer.citation_check
+        status = render.status_line(answer.mode, answer.timings.get("total_ms"), check.passed,
+                                    check.total, answer.notice)  # fmt: skip
+        sources = render.sources_list(answer.citations)
+        return View(render.transcript(conv.blocks, WELCOME), sources,
+                    render.filters_line(answer.filters), status)  # fmt: skip
+
+    def _view(self, conv: Conversation, body: str, question: str, sources: str,
+              applied: AppliedFilters | None, status: str) -> View:  # fmt: skip
+        pending = render.exchange(question, body) if question else body
+        return View(render.transcript([*conv.blocks, pending], WELCOME), sources,
+                    render.filters_line(applied) if applied else "", status)  # fmt: skip

@@ -1,0 +1,150 @@
+"""The corpus panel: counts, a timeline of articles by date and outlet (inline SVG), and example
+questions drawn from article titles. Titles and outlets are untrusted and escaped."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from collections.abc import Sequence
+from datetime import date, timedelta
+from typing import Any
+
+from rag.citations import format_date
+from ui.render import esc
+
+EMPTY_INDEX = (
+    "The index is empty, so there is nothing to answer from yet. Run `newsdesk ingest` "
+    "(add a folder of articles, or nothing for the shipped corpus/), then reload this page."
+)
+_PALETTE = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#be185d"]
+_OTHER = "#9ca3af"
+_W, _H, _PAD, _AXIS = 320, 110, 6, 16
+
+
+def summary_html(summary: dict[str, Any]) -> str:
+    """Articles, outlets and date span, with the timeline chart."""
+    if not summary.get("articles"):
+        return f'<div class="nd-corpus"><p class="nd-msg nd-warn">{esc(EMPTY_INDEX)}</p></div>'
+    outlets = summary.get("outlets") or []
+    span = _span(summary.get("first_date"), summary.get("last_date"))
+    head = (f"{summary['articles']} articles · {len(outlets)} outlets"
+            + (f" · {span}" if span else ""))  # fmt: skip
+    return (
+        f'<div class="nd-corpus"><h3>Corpus</h3><p class="nd-corpus-line">{esc(head)}</p>'
+        f"{timeline_svg(summary.get('documents') or [])}</div>"
+    )
+
+
+def _span(first: str | None, last: str | None) -> str:
+    days = [_day(first), _day(last)]
+    if days[0] is None or days[1] is None:
+        return ""
+    return format_date(days[0]) if days[0] == days[1] else f"{format_date(days[0])} – {format_date(days[1])}"
+
+
+def _day(value: Any) -> date | None:
+    if isinstance(value, date):
+        return value
+    try:
+        return date.fromisoformat(str(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _bucket(day: date, unit: str) -> date:
+    if unit == "week":
+        return day - timedelta(days=day.weekday())
+    if unit == "month":
+        return day.replace(day=1)
+    return day
+
+
+def _unit(first: date, last: date) -> str:
+    days = (last - first).days
+    return "day" if days <= 90 else "week" if days <= 730 else "month"
+
+
+def _colours(documents: Sequence[dict[str, Any]]) -> dict[str, str]:
+    ranked = Counter(d.get("outlet") or "unknown outlet" for d in documents).most_common()
+    return {name: _PALETTE[i] if i < len(_PALETTE) else _OTHER for i, (name, _) in enumerate(ranked)}
+
+
+def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
+    """Stacked bars of articles per day (or week/month on long spans), coloured by outlet."""
+    dated = [(d, day) for d in documents if (day := _day(d.get("date"))) is not None]
+    undated = len(documents) - len(dated)
+    if not dated:
+        return f'<p class="nd-muted">No dated articles to chart ({undated} undated).</p>'
+    first, last = min(day for _, day in dated), max(day for _, day in dated)
+    unit = _unit(first, last)
+    start, end = _bucket(first, unit), _bucket(last, unit)
+    counts = Counter((_bucket(day, unit), d.get("outlet") or "unknown outlet") for d, day in dated)
+    colours = _colours([d for d, _ in dated])
+    bars = _bars(counts, colours, start, end, unit)
+    axis = (f'<text x="{_PAD}" y="{_H - 3}" class="nd-axis">{esc(format_date(first))}</text>'
+            f'<text x="{_W - _PAD}" y="{_H - 3}" text-anchor="end" class="nd-axis">'
+            f"{esc(format_date(last))}</text>")  # fmt: skip
+    svg = (f'<svg class="nd-timeline" viewBox="0 0 {_W} {_H}" role="img" '
+           f'aria-label="Articles by {unit} and outlet">{bars}{axis}</svg>')  # fmt: skip
+    note = f'<p class="nd-muted">{undated} article(s) without a date are not shown.</p>' if undated else ""
+    return svg + _legend(colours) + note
+
+
+def _bars(counts: Counter[tuple[date, str]], colours: dict[str, str], start: date, end: date,
+          unit: str) -> str:  # fmt: skip
+    total_days = max((end - start).days, 1)
+    per_bucket = Counter[date]()
+    for (bucket, _), n in counts.items():
+        per_bucket[bucket] += n
+    tallest = max(per_bucket.values())
+    width = max(3.0, min(24.0, (_W - 2 * _PAD) / (len(per_bucket) * 1.6)))
+    plot_h = _H - _AXIS - _PAD
+    rects, stacked = [], Counter[date]()
+    for (bucket, outlet), n in sorted(counts.items()):
+        x = _PAD + ((bucket - start).days / total_days) * (_W - 2 * _PAD - width)
+        h = plot_h * n / tallest
+        y = _PAD + plot_h - stacked[bucket] - h
+        stacked[bucket] += h
+        tip = f"{outlet}, {unit} of {format_date(bucket)}: {n} article(s)"
+        rects.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" '
+                     f'fill="{colours[outlet]}"><title>{esc(tip)}</title></rect>')  # fmt: skip
+    base = _PAD + plot_h
+    return f'<line x1="0" y1="{base}" x2="{_W}" y2="{base}" class="nd-base"/>' + "".join(rects)
+
+
+def _legend(colours: dict[str, str]) -> str:
+    shown = [(name, c) for name, c in colours.items() if c != _OTHER]
+    items = "".join(f'<span class="nd-key"><i style="background:{c}"></i>{esc(name)}</span>'
+                    for name, c in shown)  # fmt: skip
+    if len(shown) < len(colours):
+        items += f'<span class="nd-key"><i style="background:{_OTHER}"></i>other outlets</span>'
+    return f'<div class="nd-legend">{items}</div>'
+
+
+def _topic(title: str, words: int = 10) -> str:
+    """A title trimmed to a topic phrase: no ellipsis, no trailing attribution, at most `words`."""
+    text = re.sub(r"[\s\u00a0]+", " ", title).strip().rstrip("….").strip()
+    text = re.split(r",\s*(?:says|said|reports?)\b|\s[–—|]\s|:\s", text)[0]
+    cut = text.split()
+    return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
+
+
+def example_questions(summary: dict[str, Any], limit: int = 3) -> list[str]:
+    """Questions built from article titles, newest first, one per outlet where possible."""
+    docs = sorted(summary.get("documents") or [], key=lambda d: str(d.get("date") or ""), reverse=True)
+    questions: list[str] = []
+    outlets_used: set[str] = set()
+    for prefer_new_outlet in (True, False):
+        for d in docs:
+            topic = _topic(str(d.get("title") or ""))
+            outlet = d.get("outlet")
+            if len(topic.split()) < 3 or (prefer_new_outlet and outlet in outlets_used):
+                continue
+            question = (f"What did {outlet} report about {topic}?" if outlet
+                        else f"What is reported about {topic}?")  # fmt: skip
+            if question not in questions:
+                questions.append(question)
+                outlets_used.add(outlet)
+            if len(questions) >= limit:
+                return questions
+    return questions

@@ -1,0 +1,187 @@
+"""HTML for answers, citations and sources.
+
+Everything that comes from the corpus (passages, titles, outlets, URLs) or from the user is
+untrusted: it is escaped with `html.escape` before it reaches HTML, only http(s) URLs become
+links, and nothing here emits script or event-handler attributes. Citation chips open with
+plain <details>/<summary>, so no JavaScript is built from corpus text.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+from collections.abc import Iterable
+from urllib.parse import urlsplit
+
+from rag.citations import MARKER, format_date
+from rag.types import Answer, AppliedFilters, Citation, Source
+
+_MARKER_LABEL = re.compile(r"\[(\d+)(?::\s*([^\]]*))?\]")
+
+
+def esc(value: object) -> str:
+    """HTML-escape any value, quotes included (safe in text and attribute positions)."""
+    return html.escape(str(value), quote=True)
+
+
+def safe_url(url: str | None) -> str | None:
+    """The URL if it is an absolute http(s) URL without whitespace or control characters."""
+    if not url:
+        return None
+    candidate = url.strip()
+    # Browsers drop tabs and newlines inside schemes ("java\tscript:"), so refuse any.
+    if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in candidate):
+        return None
+    try:
+        parts = urlsplit(candidate)
+    except ValueError:
+        return None
+    if parts.scheme.lower() not in ("http", "https") or not parts.netloc:
+        return None
+    return candidate
+
+
+def link(url: str | None, text: str) -> str:
+    """An external link when the URL is safe, else the text (and any unsafe URL) as plain text."""
+    good = safe_url(url)
+    if good:
+        return (f'<a href="{esc(good)}" target="_blank" rel="noopener noreferrer nofollow">'
+                f"{esc(text)}</a>")  # fmt: skip
+    extra = f' <span class="nd-url">({esc(url)})</span>' if url else ""
+    return f"{esc(text)}{extra}"
+
+
+def chip_text(source: Source) -> str:
+    """'Dawn · 28 Aug 2025' for a chip."""
+    return f"{source.outlet or 'unknown outlet'} · {format_date(source.date)}"
+
+
+def highlighted_passage(c: Citation) -> str:
+    """The cited passage, escaped, with the quoted sentence wrapped in <mark>."""
+    text = c.passage
+    span = c.quote_span
+    if span is None and c.quote:
+        where = text.find(c.quote)
+        span = (where, where + len(c.quote)) if where >= 0 else None
+    if span is None or not 0 <= span[0] < span[1] <= len(text):
+        return esc(text)
+    start, end = span
+    return f"{esc(text[:start])}<mark>{esc(text[start:end])}</mark>{esc(text[end:])}"
+
+
+def _also_in(sources: Iterable[Source]) -> str:
+    names = [f"{esc(s.title)} ({esc(chip_text(s))})" for s in sources]
+    return f'<div class="nd-also">Also carried by: {"; ".join(names)}</div>' if names else ""
+
+
+def citation_card(c: Citation) -> str:
+    """Title, outlet, date, link and the passage with its cited sentence highlighted."""
+    title = link(c.url, c.title or "Untitled article")
+    return (
+        f'<div class="nd-card" data-cite="{c.number}">'
+        f'<div class="nd-card-head"><span class="nd-num">{c.number}</span> '
+        f'<span class="nd-outlet">{esc(c.outlet or "unknown outlet")}</span> · '
+        f'<span class="nd-date">{esc(format_date(c.date))}</span></div>'
+        f'<div class="nd-title">{title}</div>'
+        f'<blockquote class="nd-passage">{highlighted_passage(c)}</blockquote>'
+        f"{_also_in(c.also_in)}</div>"
+    )
+
+
+def chip(c: Citation) -> str:
+    """An inline citation chip that opens to show its passage."""
+    return (
+        f'<details class="nd-cite"><summary class="nd-chip" title="{esc(c.title)}">'
+        f'<span class="nd-num">{c.number}</span> {esc(chip_text(c))}</summary>'
+        f"{citation_card(c)}</details>"
+    )
+
+
+def answer_html(answer: Answer) -> str:
+    """Answer sentences with their chips; unsupported sentences are flagged; abstentions as text."""
+    if answer.abstained or not answer.sentences:
+        return plain_answer(answer.answer)
+    by_number = {c.number: c for c in answer.citations}
+    parts = []
+    for sentence in answer.sentences:
+        chips = " ".join(chip(by_number[n]) for n in sentence.citations if n in by_number)
+        flag = "" if sentence.supported else ' <span class="nd-unsupported">unsupported</span>'
+        parts.append(f'<span class="nd-sent">{esc(sentence.text)}</span> {chips}{flag}')
+    return '<div class="nd-answer">' + " ".join(parts) + "</div>"
+
+
+def streaming_body(text: str) -> str:
+    """Partial answer text while it streams: escaped, markers shown as (not yet openable) chips."""
+    out, pos = [], 0
+    for m in _MARKER_LABEL.finditer(text):
+        out.append(esc(text[pos : m.start()]))
+        label = (m.group(2) or "").replace(", ", " · ")
+        out.append(f'<span class="nd-chip nd-pending"><span class="nd-num">{esc(m.group(1))}</span>'
+                   f"{' ' + esc(label) if label else ''}</span>")  # fmt: skip
+        pos = m.end()
+    out.append(esc(text[pos:]))
+    return f'<div class="nd-answer nd-streaming">{"".join(out)}<span class="nd-caret"></span></div>'
+
+
+def plain_answer(text: str) -> str:
+    """An abstention or message: escaped text, markers removed."""
+    return f'<div class="nd-answer nd-abstain">{esc(MARKER.sub("", text).strip())}</div>'
+
+
+def sources_list(citations: list[Citation], heading: str = "Sources") -> str:
+    """Every passage cited in an answer, as cards."""
+    if not citations:
+        return f'<div class="nd-sources"><h3>{esc(heading)}</h3><p class="nd-muted">No passages cited.</p></div>'
+    cards = "".join(citation_card(c) for c in citations)
+    return f'<div class="nd-sources"><h3>{esc(heading)} ({len(citations)})</h3>{cards}</div>'
+
+
+def inline_sources(citations: list[Citation]) -> str:
+    """Sources folded under an answer (embed view)."""
+    if not citations:
+        return ""
+    cards = "".join(citation_card(c) for c in citations)
+    return (f'<details class="nd-inline-sources"><summary>Sources ({len(citations)})</summary>'
+            f"{cards}</details>")  # fmt: skip
+
+
+def filters_line(applied: AppliedFilters | None) -> str:
+    """'Filters applied: outlet Dawn (understood from the question: “Dawn”)' plus any note."""
+    if applied is None:
+        return '<div class="nd-filters">Filters applied: none</div>'
+    text = f"Filters applied: {applied.effective.describe()}"
+    if applied.understood:
+        phrases = ", ".join(f"“{p}”" for p in applied.understood)
+        text += f" (understood from the question: {phrases})"
+    note = f'<div class="nd-note">{esc(applied.note)}</div>' if applied.note else ""
+    return f'<div class="nd-filters">{esc(text)}</div>{note}'
+
+
+def status_line(mode: str, total_ms: float | None, passed: int, total: int, notice: str | None) -> str:
+    """Answer mode, time, citation check and any fallback notice."""
+    parts = [f"Answer mode: {mode}"]
+    if total_ms is not None:
+        parts.append(f"{total_ms:.0f} ms")
+    if total:
+        parts.append(f"citations verified {passed}/{total}")
+    line = f'<div class="nd-status">{esc(" · ".join(parts))}</div>'
+    if notice:
+        line += f'<div class="nd-notice" role="status">{esc(notice)}</div>'
+    return line
+
+
+def exchange(question: str, body: str, extra: str = "") -> str:
+    """One question and its answer in the transcript."""
+    return (f'<div class="nd-turn"><div class="nd-q">{esc(question)}</div>'
+            f"{body}{extra}</div>")  # fmt: skip
+
+
+def transcript(blocks: list[str], empty: str) -> str:
+    """The whole conversation, or the `empty` HTML before the first question."""
+    inner = "".join(blocks) if blocks else empty
+    return f'<div class="nd-transcript" aria-live="polite">{inner}</div>'
+
+
+def message(text: str, kind: str = "info") -> str:
+    """A short escaped message box (info, warn or error)."""
+    return f'<div class="nd-msg nd-{esc(kind)}">{esc(text)}</div>'

@@ -1,0 +1,97 @@
+"""`newsdesk serve`: build the index if asked, build the engine once, run the app under uvicorn."""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import os
+import threading
+import time
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+    from index.embedding import Embedder
+    from newsdesk.settings import Settings
+    from rag.engine import Newsdesk
+
+log = logging.getLogger("newsdesk.serve")
+
+
+def is_loopback(host: str) -> bool:
+    """Whether `host` only listens on this machine."""
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def exposure_warning(settings: Settings) -> str | None:
+    """A warning when the server listens beyond loopback with neither API token nor UI auth."""
+    if is_loopback(settings.host) or settings.api_token or settings.auth:
+        return None
+    return (f"listening on {settings.host} without NEWSDESK_API_TOKEN or NEWSDESK_AUTH: anyone who "
+            "can reach this port can use the chat and the API")  # fmt: skip
+
+
+def ensure_index(settings: Settings, embedder: Embedder) -> None:
+    """Ingest `settings.corpus_dir` when the index has no articles."""
+    from newsdesk.factory import build_ingestor, build_store
+
+    if build_store(settings).doc_metadata():
+        return
+    corpus = settings.corpus_dir
+    if not corpus.exists():
+        log.warning("the index is empty and %s does not exist; run `newsdesk ingest PATH`", corpus)
+        return
+    log.info("the index is empty: ingesting %s", corpus)
+    report = build_ingestor(settings, progress=False, embedder=embedder).run([corpus], log=log.info)
+    log.info("ingested %d articles (%d chunks) in %.1fs", report.ingested, report.chunks, report.seconds)
+
+
+def _preload_gradio() -> threading.Thread:
+    # Importing Gradio takes seconds; overlapping it with loading the models and index shortens
+    # the time until /healthz answers.
+    def load() -> None:
+        import gradio  # noqa: F401
+
+    thread = threading.Thread(target=load, name="import-gradio", daemon=True)
+    thread.start()
+    return thread
+
+
+def build_app(settings: Settings, ingest_if_empty: bool = True) -> tuple[FastAPI, Newsdesk]:
+    """The engine (built once) and the app serving it."""
+    from newsdesk.factory import build_embedder, build_newsdesk
+    from ui.api import create_app
+
+    os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+    preload = _preload_gradio()
+    embedder = build_embedder(settings)
+    if ingest_if_empty:
+        ensure_index(settings, embedder)
+    engine = build_newsdesk(settings, embedder=embedder)
+    engine.summary()  # read the index now rather than on the first question
+    preload.join()
+    return create_app(engine, settings), engine
+
+
+def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
+    """Run the chat UI and HTTP API on settings.host:settings.port until interrupted."""
+    import uvicorn
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    started = time.perf_counter()
+    warning = exposure_warning(settings)
+    if warning:
+        log.warning(warning)
+    app, engine = build_app(settings, ingest_if_empty)
+    health = engine.health()
+    log.info("ready in %.1fs: %d articles, %d chunks, answer mode %s; http://%s:%d/",
+             time.perf_counter() - started, health["documents"], health["chunks"], health["mode"],
+             settings.host, settings.port)  # fmt: skip
+    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
+                timeout_graceful_shutdown=5)  # fmt: skip
