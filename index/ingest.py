@@ -81,7 +81,7 @@ def prepare(source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: st
             text=c.text,
             embedding=[],
             metadata={**base, "start": c.start, "end": c.end, "chunk": i},
-        )  # fmt: skip
+        )
         for i, c in enumerate(chunk_text(cleaned.text, options.chunk_size, options.chunk_overlap))
     ]
     doc_meta = {

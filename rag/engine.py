@@ -38,6 +38,7 @@ class Prepared:
     question: str
     applied: AppliedFilters
     query: str
+    focus: str = ""
     passages: list[Passage] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
@@ -108,10 +109,11 @@ class Newsdesk:
             question, snap.outlets, snap.newest
         )
         applied = AppliedFilters(explicit=explicit, from_question=parsed, understood=phrases)
+        focus = query
         if chat.is_follow_up(question, history):
             parsed = chat.carried_filters(parsed, history)
             query = chat.follow_up_query(query, history)
-        prep = Prepared(question, applied, query)
+        prep = Prepared(question, applied, query, focus)
         applied.effective = self._resolve(question_filters.merge(explicit, parsed), applied)
         if applied.note:
             return prep
@@ -144,9 +146,15 @@ class Newsdesk:
         t0 = time.perf_counter()
         snap = self.retriever.snapshot()
         stem = self.retriever._stemmer
-        q_tokens = query_tokens(prep.query, stem)
-        picks = score_sentences(q_tokens, prep.passages, lambda t: tokenize(t, stem), snap.weight)
-        chosen = choose(picks, self.answer_sentences)
+        focus = query_tokens(prep.focus, stem)
+        context = query_tokens(prep.query, stem) if prep.query != prep.focus else []
+        picks = score_sentences(
+            focus, prep.passages, lambda t: tokenize(t, stem), snap.weight, context
+        )
+        # A follow-up wants something new: skip sentences earlier turns already gave, if possible.
+        said = " ".join(turn.answer for turn in history)
+        chosen = choose([p for p in picks if p.text not in said], self.answer_sentences)
+        chosen = chosen or choose(picks, self.answer_sentences)
         prep.timings["compose_ms"] = (time.perf_counter() - t0) * 1e3
         if not chosen:
             yield from self._final(prep, self._abstain(prep), "extractive", notice)

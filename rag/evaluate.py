@@ -26,8 +26,19 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationEr
 from tqdm import tqdm
 
 from rag.citations import label
-from rag.metrics import METRICS, Day, Metrics, Record, Scored, SourceSpec, missed_floors, parse_floors, score
-from rag.types import Answer, Filters, Turn
+from rag.metrics import (
+    METRICS,
+    Day,
+    Outcome,
+    Record,
+    Scored,
+    SourceSpec,
+    missed_floors,
+    parse_floors,
+    passage_matches,
+    score,
+)
+from rag.types import Answer, Citation, Filters, Passage, Turn
 
 if TYPE_CHECKING:
     from newsdesk.settings import Settings
@@ -45,7 +56,9 @@ def _alternatives(value: Any) -> Any:
         value = [value]
     if isinstance(value, list) and value and all(isinstance(v, str) and v.strip() for v in value):
         return value
-    raise ValueError(f"each fact is a non-empty string or a list of them (alternatives), not {value!r}")
+    raise ValueError(
+        f"each fact is a non-empty string or a list of them (alternatives), not {value!r}"
+    )
 
 
 Fact = Annotated[list[str], BeforeValidator(_alternatives)]
@@ -115,10 +128,18 @@ def load_question_set(path: Path) -> QuestionSet:
     except OSError as exc:
         raise ValueError(f"{path}: cannot read the question set ({exc.strerror or exc})") from exc
     try:
-        raw = json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)  # noqa: S506 - SafeLoader subclass
+        raw = (
+            json.loads(text) if path.suffix.lower() == ".json" else yaml.load(text, Loader=_Loader)
+        )
     except (json.JSONDecodeError, yaml.YAMLError) as exc:
-        raise ValueError(f"{path}: not valid {'JSON' if path.suffix.lower() == '.json' else 'YAML'}: "
-                         f"{' '.join(str(exc).split())}") from exc  # fmt: skip
+        kind = "JSON" if path.suffix.lower() == ".json" else "YAML"
+        # PyYAML ends a plain word at '?', ':' or ',' inside [...] or {...}: a trap for questions
+        hint = (
+            "; quote text inside [...] or {...} that holds '?', ':' or ','"
+            if "flow" in str(exc)
+            else ""
+        )
+        raise ValueError(f"{path}: not valid {kind}: {' '.join(str(exc).split())}{hint}") from exc
     if not isinstance(raw, dict):
         raise ValueError(f"{path}: expected a mapping with 'name' and 'questions'")
     try:
@@ -138,7 +159,9 @@ def _describe(error: Any, raw: dict[str, Any]) -> str:
     if loc[:1] == ["questions"] and len(loc) > 1 and isinstance(loc[1], int):
         item = (raw.get("questions") or [None] * (loc[1] + 1))[loc[1]]
         qid = item.get("id") if isinstance(item, dict) else None
-        where = f"question {qid!r}: " if isinstance(qid, str) and qid else f"question #{loc[1] + 1}: "
+        where = (
+            f"question {qid!r}: " if isinstance(qid, str) and qid else f"question #{loc[1] + 1}: "
+        )
         loc = loc[2:]
     field = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in loc).lstrip(".")
     return f"{where}field {field!r}: {msg}" if field else f"{where}{msg}"
@@ -152,9 +175,13 @@ def _cross_checks(qset: QuestionSet) -> list[str]:
         where = f"question {q.id!r}"
         if (q.question is None) == (q.turns is None):
             which = "both" if q.question is not None else "neither"
-            problems.append(f"{where}: field 'question': give 'question' or 'turns' (it has {which})")
+            problems.append(
+                f"{where}: field 'question': give 'question' or 'turns' (it has {which})"
+            )
         elif any(not t.strip() for t in q.asks) or not q.asks:
-            problems.append(f"{where}: field '{'turns' if q.turns is not None else 'question'}': empty")
+            problems.append(
+                f"{where}: field '{'turns' if q.turns is not None else 'question'}': empty"
+            )
         if q.id in seen:
             problems.append(f"{where}: field 'id': duplicate id")
         seen.add(q.id)
@@ -177,6 +204,10 @@ class Report:
     questions: list[QuestionSpec]
     records: list[Record]
     scored: Scored
+
+    def rows(self) -> list[tuple[QuestionSpec, Record, Outcome]]:
+        """Each question with its record and outcome."""
+        return list(zip(self.questions, self.records, self.scored.outcomes, strict=True))
 
 
 def run_question(engine: Newsdesk, spec: QuestionSpec, mode: str | None = None) -> Record:
@@ -214,16 +245,14 @@ def _fact(alternatives: Sequence[str]) -> str | list[str]:
     return alternatives[0] if len(alternatives) == 1 else list(alternatives)
 
 
-def _passage_json(rank: int, p: Any, specs: Sequence[SourceSpec]) -> dict[str, Any]:
-    from rag.metrics import passage_matches
-
+def _passage_json(rank: int, p: Passage, specs: Sequence[SourceSpec]) -> dict[str, Any]:
     return {"rank": rank, "doc_id": p.doc_id, "chunk_id": p.chunk_id, "outlet": p.outlet,
             "date": p.date.isoformat() if p.date else None, "title": p.title, "score": p.score,
             "also_in": [s.doc_id for s in p.also_in],
             "expected": any(passage_matches(s, p) for s in specs)}  # fmt: skip
 
 
-def _citation_json(c: Any) -> dict[str, Any]:
+def _citation_json(c: Citation) -> dict[str, Any]:
     return {"number": c.number, "label": c.label, "doc_id": c.doc_id, "outlet": c.outlet,
             "date": c.date.isoformat() if c.date else None, "title": c.title, "quote": c.quote,
             "also_in": [s.doc_id for s in c.also_in]}  # fmt: skip
@@ -232,11 +261,11 @@ def _citation_json(c: Any) -> dict[str, Any]:
 def report_json(report: Report) -> dict[str, Any]:
     """The JSON report: name, k, mode, metrics (None = n/a) and one entry per question."""
     questions = []
-    for spec, rec, out in zip(report.questions, report.records, report.scored.outcomes, strict=True):
+    for spec, rec, out in report.rows():
         a = rec.answer
         questions.append({
             "id": spec.id, "question": spec.asks[-1], "passed": out.passed, "answer": a.answer,
-            "abstained": a.abstained, "citations": [_citation_json(c) for c in a.citations],
+            "abstained": a.abstained, "mode": a.mode, "citations": [_citation_json(c) for c in a.citations],
             "retrieved": [_passage_json(i, p, rec.sources) for i, p in enumerate(a.retrieved[: report.k], 1)],
             "source_rank": out.source_rank, "missing_facts": [_fact(f) for f in out.missing_facts],
             "latency_ms": round(rec.latency_ms, 1),
@@ -257,7 +286,7 @@ def summary_lines(report: Report) -> list[str]:
     for name in METRICS:
         n = report.scored.counts[name]
         lines.append(f"  {name:<22} {_fmt(report.scored.metrics[name], name):>7}   over {n}")
-    failed = [r.id for r, o in zip(report.records, report.scored.outcomes, strict=True) if not o.passed]
+    failed = [spec.id for spec, _, out in report.rows() if not out.passed]
     if failed:
         lines.append(f"failed: {', '.join(failed)}")
     return lines
@@ -266,13 +295,13 @@ def summary_lines(report: Report) -> list[str]:
 def _md_expected(spec: QuestionSpec) -> list[str]:
     if not spec.answerable:
         return ["- **Expected:** an abstention (not in the corpus)"]
-    facts = "; ".join(" or ".join(f"“{a}”" for a in alts) for alts in spec.expect.facts) or "none given"
+    facts = "; ".join(" or ".join(f"“{a}”" for a in alts) for alts in spec.expect.facts)
     sources = "; ".join(", ".join(f"{k} {v}" for k, v in s.model_dump(exclude_none=True).items())
                         for s in spec.expect.sources) or "none given"  # fmt: skip
-    return [f"- **Expected facts:** {facts}", f"- **Expected sources:** {sources}"]
+    return [f"- **Expected facts:** {facts or 'none given'}", f"- **Expected sources:** {sources}"]
 
 
-def _md_failure(spec: QuestionSpec, rec: Record, out: Any, k: int) -> list[str]:
+def _md_failure(spec: QuestionSpec, rec: Record, out: Outcome, k: int) -> list[str]:
     asked = " → ".join(f"“{t}”" for t in spec.asks)
     lines = [f"### `{spec.id}`", "", f"- **Asked:** {asked}"]
     if spec.filters.model_dump(exclude_none=True):
@@ -306,8 +335,7 @@ def report_markdown(report: Report) -> str:
         result = "pass" if out.passed else "**FAIL**"
         lines.append(f"| `{rec.id}` | {result} | {out.source_rank or '-'} | {rec.latency_ms:.0f} |")
     lines += ["", "## Failed questions", ""]
-    failures = [(s, r, o) for s, r, o in zip(report.questions, report.records, report.scored.outcomes,
-                                             strict=True) if not o.passed]  # fmt: skip
+    failures = [row for row in report.rows() if not row[2].passed]
     for spec, rec, out in failures:
         lines += _md_failure(spec, rec, out, report.k)
     if not failures:
@@ -325,7 +353,7 @@ def _open_engine(settings: Settings) -> Newsdesk:
     except Exception as exc:  # a missing model or a broken index: one line, not a traceback
         raise ValueError(f"cannot open the index at {settings.resolved_data_dir()}: {exc}") from exc
     if not articles:
-        raise ValueError(f"the index at {settings.resolved_data_dir()} is empty: run `newsdesk ingest`")
+        raise ValueError(f"the index at {settings.data_dir} is empty: run `newsdesk ingest`")
     return engine
 
 
@@ -355,7 +383,7 @@ def run_cli(settings: Settings, question_set: Path, k: int, json_out: Path | Non
     for warning in _unknown_docs(qset, engine):
         echo(f"warning: {warning}")
     if k > engine.top_k:
-        echo(f"note: the engine retrieves {engine.top_k} passages (NEWSDESK_TOP_K); --k {k} counts those")
+        echo(f"note: the engine retrieves only {engine.top_k} passages (NEWSDESK_TOP_K)")
     report = evaluate(engine, qset, k)
     if json_out is not None:
         _write(json_out, json.dumps(report_json(report), indent=2, ensure_ascii=False) + "\n")

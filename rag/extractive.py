@@ -3,7 +3,8 @@
 Each candidate sentence is scored by IDF-weighted coverage of the question's words (how much
 of what was asked it mentions) plus a smaller share for its passage's retrieval rank. The
 best sentence leads; up to N-1 more follow if they score close to it and add new words.
-When no sentence covers enough of the question, the answer abstains.
+When no sentence is confident enough (word coverage, helped by the passage's embedding
+similarity to the question), the answer abstains.
 """
 
 from __future__ import annotations
@@ -19,6 +20,15 @@ Tokenize = Callable[[list[str]], list[list[str]]]
 Weight = Callable[[str], float]
 
 MIN_COVERAGE = 0.45  # below this share of the question's weight, the corpus does not answer it
+CONTEXT_WEIGHT = 0.5  # weight of words carried over from earlier turns
+# A passage the embedding model finds close to the question vouches for a sentence that says
+# the same thing in other words ("yielded" for "produced"); 0.3 cosine is unrelated text.
+DENSE_FLOOR, DENSE_BONUS = 0.3, 0.5
+
+
+def confidence(pick: Pick) -> float:
+    """How surely a sentence answers: word coverage plus a bonus for a close passage."""
+    return pick.coverage + DENSE_BONUS * max((pick.passage.dense or 0.0) - DENSE_FLOOR, 0.0)
 
 
 @dataclass
@@ -31,34 +41,46 @@ class Pick:
     score: float
 
 
-def score_sentences(question_tokens: list[str], passages: Sequence[Passage], tokenize: Tokenize,
-                    weight: Weight) -> list[Pick]:  # fmt: skip
-    """Every answer-like sentence of the passages, best first."""
-    total = sum(weight(t) for t in set(question_tokens)) or 1.0
+def score_sentences(
+    focus: list[str],
+    passages: Sequence[Passage],
+    tokenize: Tokenize,
+    weight: Weight,
+    context: Sequence[str] = (),
+) -> list[Pick]:
+    """Every answer-like sentence of the passages, best first.
+
+    `focus` are the question's own tokens; `context` are tokens carried over from earlier turns
+    of a conversation, which count for less so a follow-up is answered, not the first question.
+    """
+    weights = {t: CONTEXT_WEIGHT * weight(t) for t in context}
+    weights.update({t: weight(t) for t in focus})
+    total = sum(weights.values()) or 1.0
     candidates: list[tuple[str, Passage, float]] = []
     for rank, passage in enumerate(passages):
         for position, sentence in enumerate(split_sentences(passage.text)):
             if len(sentence.text.split()) >= 6 and sentence.text[-1] in '.!?"”’)':
-                prior = 1.0 / (rank + 2) + (0.0 if question_tokens else 0.1 / (position + 1))
+                prior = 1.0 / (rank + 2) + (0.0 if weights else 0.1 / (position + 1))
                 candidates.append((sentence.text, passage, prior))
     if not candidates:
         return []
-    if not question_tokens:
+    if not weights:
         # "What did Dawn report?": nothing to match, so the filtered articles' leads answer it.
         return sorted(
             (Pick(t, p, 1.0, prior) for t, p, prior in candidates), key=lambda p: -p.score
         )
-    tokens = tokenize([c[0] for c in candidates])
     picks = []
-    for (text, passage, prior), sentence_tokens in zip(candidates, tokens, strict=True):
-        coverage = sum(weight(t) for t in set(question_tokens) & set(sentence_tokens)) / total
+    for (text, passage, prior), tokens in zip(
+        candidates, tokenize([c[0] for c in candidates]), strict=True
+    ):
+        coverage = sum(weights[t] for t in set(tokens) if t in weights) / total
         picks.append(Pick(text, passage, coverage, 0.8 * coverage + 0.2 * prior))
     return sorted(picks, key=lambda p: -p.score)
 
 
 def choose(picks: list[Pick], limit: int) -> list[Pick]:
     """The lead sentence and up to limit-1 close runners-up that add something new."""
-    if not picks or picks[0].coverage < MIN_COVERAGE:
+    if not picks or max(confidence(p) for p in picks[:5]) < MIN_COVERAGE:
         return []
     chosen = [picks[0]]
     seen = content_words(picks[0].text)

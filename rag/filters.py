@@ -29,7 +29,7 @@ _IN_MONTH = re.compile(
 )
 _IN_YEAR = re.compile(rf"\b(?:in|during)\s+{_YEAR}\b(?!\s*[-–]?\s*\d)", re.I)
 _RELATIVE = re.compile(
-    r"\b(?:(?:in|over|during)\s+)?(?:the\s+)?(last|past|this)\s+(week|month|fortnight|few days)\b",
+    r"\b(?:(?:in|over|during)\s+)?(?:the\s+)?(last|past)\s+(week|month|fortnight|few days)\b",
     re.I,
 )
 _CUES = r"(?:according to|as reported by|reported by|per|from|in|by|did|does|do|has|had)"

@@ -162,7 +162,9 @@ def judge(record: Record, k: int) -> Outcome:
     rank = source_rank(record, k) if record.sources else None
     if not record.answerable:
         return Outcome(passed=record.answer.abstained, source_rank=rank, missing_facts=missing)
-    passed = not record.answer.abstained and not missing and (not record.sources or rank is not None)
+    passed = (
+        not record.answer.abstained and not missing and (not record.sources or rank is not None)
+    )
     return Outcome(passed=passed, source_rank=rank, missing_facts=missing)
 
 
@@ -176,7 +178,8 @@ def citation_scores(answer: Answer, checker: SupportChecker) -> tuple[float, flo
     pairs = supported_pairs = covered = 0
     for sentence in answer.sentences:
         support = [
-            n in by_number and checker.score(sentence.text, by_number[n].passage) >= checker.threshold
+            n in by_number
+            and checker.score(sentence.text, by_number[n].passage) >= checker.threshold
             for n in sentence.citations
         ]  # a number that points at no citation supports nothing
         pairs += len(support)
@@ -203,7 +206,9 @@ def score(records: Sequence[Record], checker: SupportChecker, k: int = 5) -> Sco
     samples: dict[str, list[float]] = {
         "source_hit_rate": [o.source_rank is not None for o in with_sources],
         "mrr": [1.0 / o.source_rank if o.source_rank else 0.0 for o in with_sources],
-        "fact_recall": [fact_found(alts, answer_text(r.answer)) for r, _ in with_facts for alts in r.facts],
+        "fact_recall": [
+            fact_found(alts, answer_text(r.answer)) for r, _ in with_facts for alts in r.facts
+        ],
         "answer_accuracy": [not r.answer.abstained and not o.missing_facts for r, o in with_facts],
         "citation_precision": [p for p, _ in cited],
         "citation_recall": [rc for _, rc in cited],
@@ -211,7 +216,7 @@ def score(records: Sequence[Record], checker: SupportChecker, k: int = 5) -> Sco
         "false_abstention_rate": [r.answer.abstained for r in records if r.answerable],
         "latency_ms_p50": latencies,
         "latency_ms_p95": latencies,
-    }  # type: ignore[dict-item]  # bools average as 0/1
+    }  # bools average as 0 and 1
     metrics: Metrics = {name: _mean(values) for name, values in samples.items()}
     metrics["latency_ms_p50"] = _percentile(latencies, 50)
     metrics["latency_ms_p95"] = _percentile(latencies, 95)
@@ -234,7 +239,9 @@ def parse_floors(specs: Sequence[str]) -> dict[str, float]:
         try:
             floors[name] = float(value)
         except ValueError:
-            raise ValueError(f"--fail-under: {value.strip()!r} is not a number (in {spec!r})") from None
+            raise ValueError(
+                f"--fail-under: {value.strip()!r} is not a number (in {spec!r})"
+            ) from None
     return floors
 
 
@@ -244,7 +251,9 @@ def missed_floors(metrics: Metrics, floors: dict[str, float]) -> list[str]:
     for name, floor in floors.items():
         value = metrics.get(name)
         if value is None:
-            messages.append(f"{name} is n/a (no question it applies to), so it cannot reach {floor:g}")
+            messages.append(
+                f"{name} is n/a (no question it applies to), so it cannot reach {floor:g}"
+            )
         elif value < floor:
             messages.append(f"{name} {value:.3f} is below its floor {floor:g}")
     return messages

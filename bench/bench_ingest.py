@@ -1,0 +1,67 @@
+"""Ingestion throughput next to the embedding model's raw throughput on the same chunks.
+
+    python bench/bench_ingest.py [--articles N] [--seed S]
+
+Takes N RealTimeQA articles (default 60), ingests them into a fresh index and reports chunks per
+second; then embeds exactly the stored chunk texts with the same embedder and batch size and
+reports the model's raw chunks per second; then times a no-change re-ingest. All in one run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+ARTICLES = ROOT.parent / "shared" / "bench" / "realtimeqa-2025" / "articles.jsonl"
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--articles", type=int, default=60)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--source", type=Path, default=ARTICLES)
+    args = parser.parse_args()
+
+    from newsdesk.factory import build_embedder, build_ingestor
+    from newsdesk.settings import Settings
+
+    lines = args.source.read_text(encoding="utf-8").splitlines()
+    picked = random.Random(args.seed).sample(lines, min(args.articles, len(lines)))
+    with tempfile.TemporaryDirectory() as tmp:
+        corpus = Path(tmp) / "sample.jsonl"
+        corpus.write_text("\n".join(picked) + "\n")
+        settings = Settings(_env_file=None, data_dir=Path(tmp) / "data")  # type: ignore[call-arg]
+        embedder = build_embedder(settings)
+        embedder.embed_documents(["warm-up sentence so model loading is not timed"] * 8)
+        ingestor = build_ingestor(settings, progress=False, embedder=embedder)
+
+        report = ingestor.run([corpus], log=lambda m: None)
+        texts = [text for _, text, _ in ingestor.store.all_chunks()]
+        started = time.perf_counter()
+        for i in range(0, len(texts), ingestor.options.batch_size):
+            embedder.embed_documents(texts[i : i + ingestor.options.batch_size])
+        raw_seconds = time.perf_counter() - started
+        again = ingestor.run([corpus], log=lambda m: None)
+
+    pipeline_rate = report.chunks / report.seconds
+    raw_rate = len(texts) / raw_seconds
+    figures = {
+        "cores": os.cpu_count(), "articles": len(picked), "chunks": report.chunks,
+        "pipeline_chunks_per_s": round(pipeline_rate, 2), "model_raw_chunks_per_s": round(raw_rate, 2),
+        "pipeline_share_of_raw": round(pipeline_rate / raw_rate, 3),
+        "no_change_reingest_s": round(again.seconds, 3), "reingest_embedded_chunks": again.chunks,
+    }  # fmt: skip
+    print(json.dumps(figures, indent=2))
+    sys.stdout.flush()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,99 @@
+"""Warm end-to-end `ask` latency (extractive) next to a plain llama-index pipeline's retrieval alone.
+
+    python bench/bench_latency.py [--index DIR --collection NAME] [--repeat 3]
+
+Builds the seed index in a temp folder (or uses --index, e.g. a RealTimeQA index built by
+`newsdesk bench realtimeqa`), then, in one run and on the same Chroma collection and model:
+Newsdesk's ask (question in, cited answer out) and llama-index's VectorStoreIndex top-k
+retrieval, plus the query-embedding time of ONNX Runtime and of PyTorch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+QUESTIONS = ROOT.parent / "shared" / "bench" / "realtimeqa-2025" / "questions.jsonl"
+SEED_QUESTIONS = [
+    "Where was equipment at a key substation hit?", "Who won the 2025 Nobel Peace Prize?",
+    "According to Dawn, how many households lost power?", "What did the Telegraph report about the talks?",
+    "How long did the last Istanbul session last?", "What did Peskov say about NATO infrastructure?",
+    "How many drones did the Ukrainian air force say it downed?", "What is Trump's 28-point plan?",
+    "What did Kaja Kallas say about a ceasefire?", "What happened in September 2025?",
+]  # fmt: skip
+
+
+def percentiles(samples: list[float]) -> dict[str, float]:
+    """p50 and p95 in milliseconds."""
+    ordered = sorted(samples)
+    return {"p50_ms": round(statistics.median(ordered), 2),
+            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2)}  # fmt: skip
+
+
+def timed(fn: Callable[[str], object], questions: list[str], repeat: int) -> dict[str, float]:
+    """Warm latency of fn over the questions."""
+    for q in questions[:3]:
+        fn(q)
+    samples = []
+    for _ in range(repeat):
+        for q in questions:
+            started = time.perf_counter()
+            fn(q)
+            samples.append((time.perf_counter() - started) * 1e3)
+    return percentiles(samples)
+
+
+def main() -> None:
+    """Run the benchmark and print its figures."""
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument(
+        "--index",
+        type=Path,
+        default=None,
+        help="Existing data dir (default: build the seed index).",
+    )
+    parser.add_argument("--collection", default="newsdesk")
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--k", type=int, default=6)
+    args = parser.parse_args()
+
+    from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk
+    from newsdesk.settings import Settings
+    from rag import baseline
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = args.index or Path(tmp)
+        settings = Settings(_env_file=None, data_dir=data, collection=args.collection, top_k=args.k)  # type: ignore[call-arg]
+        embedder = build_embedder(settings)
+        if args.index is None:
+            build_ingestor(settings, progress=False, embedder=embedder).run(
+                [ROOT / "corpus"], log=lambda m: None
+            )
+            questions = SEED_QUESTIONS
+        else:
+            questions = [
+                json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()[:40]
+            ]
+        engine = build_newsdesk(settings, embedder=embedder)
+        model = baseline.embed_model()
+        plain = baseline.index_over_collection(engine.retriever.store.chunks, model)
+        figures = {
+            "cores": os.cpu_count(), "index": str(args.index or "seed corpus"),
+            "chunks": engine.summary()["chunks"], "questions": len(questions) * args.repeat,
+            "newsdesk_ask_extractive": timed(lambda q: engine.ask(q), questions, args.repeat),
+            "plain_llama_index_retrieve": timed(lambda q: baseline.retrieve(plain, q, args.k), questions, args.repeat),
+            "query_embedding_onnx": timed(embedder.embed_query, questions, args.repeat),
+            "query_embedding_pytorch": timed(model.get_query_embedding, questions, args.repeat),
+        }  # fmt: skip
+    print(json.dumps(figures, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,167 @@
+"""`newsdesk bench realtimeqa`: answer recall and cited answers on real news quiz questions.
+
+A sample of questions is drawn with a seed; the index holds their candidate articles plus random
+others up to --articles-total. For `answer_in_corpus` questions it reports answer recall@1/5/10
+(a retrieved passage contains the answer text) and the share of answers that contain the answer
+text with a citation to a passage containing it; for the others, how often Newsdesk abstained.
+The plain llama-index pipeline (rag/baseline.py) runs on the same sample and articles.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import re
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from newsdesk.settings import Settings
+
+KS = (1, 5, 10)
+
+
+def _norm(text: str) -> str:
+    text = text.lower().replace("’", "'").replace("“", '"').replace("”", '"')
+    return re.sub(r"\s+", " ", re.sub(r"[-–—]", " ", text)).strip()
+
+
+def contains(passage: str, answer: str) -> bool:
+    """Answer text found in a passage, ignoring case, whitespace, quotes and dashes."""
+    return _norm(answer) in _norm(passage)
+
+
+def load_jsonl(path: Path) -> list[dict[str, Any]]:
+    """Records of a JSON-lines file."""
+    with path.open(encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def sample(questions: list[dict[str, Any]], articles: list[dict[str, Any]], n_questions: int,
+           n_articles: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+    """Sampled questions, and their candidate articles plus random others up to n_articles."""
+    rng = random.Random(seed)
+    chosen = (
+        rng.sample(questions, n_questions) if 0 < n_questions < len(questions) else list(questions)
+    )
+    by_url = {a["url"]: a for a in articles}
+    picked = {u: by_url[u] for q in chosen for u in q["candidate_urls"] if u in by_url}
+    others = [a for a in articles if a["url"] not in picked]
+    room = max(n_articles - len(picked), 0) if n_articles else len(others)
+    for a in rng.sample(others, min(room, len(others))):
+        picked[a["url"]] = a
+    return chosen, list(picked.values())
+
+
+def recall_at(texts: list[str], answer: str) -> dict[int, bool]:
+    """Whether the answer is in the top 1, 5 and 10 passages."""
+    return {k: any(contains(t, answer) for t in texts[:k]) for k in KS}
+
+
+def run_benchmark(settings: Settings, articles_path: Path, questions_path: Path, n_questions: int,
+                  n_articles: int, seed: int, baseline: bool, json_out: Path | None,
+                  echo: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
+    """Run Newsdesk (and the plain pipeline) on a sample and print both side by side."""
+    questions, articles = sample(
+        load_jsonl(questions_path), load_jsonl(articles_path), n_questions, n_articles, seed
+    )
+    workdir = settings.resolved_data_dir() / f"realtimeqa-{len(articles)}-seed{seed}"
+    settings = settings.model_copy(update={"data_dir": workdir, "top_k": max(KS)})
+    echo(
+        f"RealTimeQA: {len(questions)} questions, {len(articles)} articles, seed {seed}, {os.cpu_count()} cores"
+    )
+    ours = _run_newsdesk(settings, workdir, articles, questions, echo)
+    result: dict[str, Any] = {"questions": len(questions), "articles": len(articles), "seed": seed,
+                              "cores": os.cpu_count(), "newsdesk": ours}  # fmt: skip
+    if baseline:
+        result["plain_llama_index"] = _run_baseline(workdir, articles, questions, echo)
+    _print_table(result, echo)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
+    return result
+
+
+def _run_newsdesk(settings: Settings, workdir: Path, articles: list[dict[str, Any]],
+                  questions: list[dict[str, Any]], echo: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
+    from newsdesk.factory import build_ingestor, build_newsdesk
+
+    workdir.mkdir(parents=True, exist_ok=True)
+    source = workdir / "articles.jsonl"
+    source.write_text("".join(json.dumps(a) + "\n" for a in articles))
+    report = build_ingestor(settings).run([source], log=lambda m: None)
+    echo(
+        f"newsdesk ingest: {report.chunks} chunks embedded in {report.seconds:.0f}s ({len(report.skipped)} skipped)"
+    )
+    engine = build_newsdesk(settings)
+    rows = []
+    for q in _progress(questions):
+        started = time.perf_counter()
+        answer = engine.ask(q["question"])
+        rows.append({"id": q["id"], "in_corpus": q["answer_in_corpus"], "answer": q["answer"],
+                     "recall": recall_at([p.text for p in answer.retrieved], q["answer"]),
+                     "cited": contains(answer.answer, q["answer"]) and any(contains(c.passage, q["answer"]) for c in answer.citations),
+                     "abstained": answer.abstained, "ms": (time.perf_counter() - started) * 1e3})  # fmt: skip
+    return _summarise(rows)
+
+
+def _run_baseline(workdir: Path, articles: list[dict[str, Any]], questions: list[dict[str, Any]],
+                  echo: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
+    from rag import baseline
+
+    started = time.perf_counter()
+    index = baseline.build_index(
+        articles, baseline.client_at(workdir / "plain-chroma"), "plain", baseline.embed_model()
+    )
+    echo(f"plain llama-index ingest: {time.perf_counter() - started:.0f}s")
+    rows = []
+    for q in _progress(questions):
+        started = time.perf_counter()
+        texts = baseline.retrieve(index, q["question"], max(KS))
+        rows.append({"id": q["id"], "in_corpus": q["answer_in_corpus"], "answer": q["answer"],
+                     "recall": recall_at(texts, q["answer"]), "cited": None, "abstained": False,
+                     "ms": (time.perf_counter() - started) * 1e3})  # fmt: skip
+    return _summarise(rows)
+
+
+def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
+    answerable = [r for r in rows if r["in_corpus"]]
+    others = [r for r in rows if not r["in_corpus"]]
+
+    def share(items: list[dict[str, Any]], pick: Callable[[dict[str, Any]], Any]) -> float | None:
+        return round(sum(1 for r in items if pick(r)) / len(items), 4) if items else None
+
+    ms = sorted(r["ms"] for r in rows)
+    out: dict[str, Any] = {}
+    for k in KS:
+        out[f"answer_recall@{k}"] = share(answerable, lambda r, at=k: r["recall"][at])  # type: ignore[misc]
+    out["cited_answer_rate"] = (
+        share(answerable, lambda r: r["cited"])
+        if answerable and answerable[0]["cited"] is not None
+        else None
+    )
+    out["abstention_rate_not_in_corpus"] = share(others, lambda r: r["abstained"])
+    out["false_abstention_rate"] = share(answerable, lambda r: r["abstained"])
+    out["latency_ms_p50"] = round(ms[len(ms) // 2], 1) if ms else None
+    out["answerable"], out["not_in_corpus"] = len(answerable), len(others)
+    return out
+
+
+def _print_table(result: dict[str, Any], echo: Callable[[str], None]) -> None:
+    ours, plain = result["newsdesk"], result.get("plain_llama_index", {})
+    echo(f"\n{'metric':32} {'newsdesk':>10} {'plain llama-index':>18}")
+    for key in ours:
+        echo(f"{key:32} {_fmt(ours.get(key)):>10} {_fmt(plain.get(key)):>18}")
+
+
+def _fmt(value: Any) -> str:
+    return "n/a" if value is None else f"{value}"
+
+
+def _progress(items: list[dict[str, Any]]) -> Any:
+    import sys
+
+    from tqdm import tqdm
+
+    return tqdm(items, unit="q", file=sys.stderr, leave=False)
