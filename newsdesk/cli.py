@@ -14,7 +14,9 @@ from newsdesk.settings import Settings
 
 
 class UserError(click.ClickException):
-    """A problem the user can fix; printed as one line."""
+    """A problem the user can fix; printed as one line, exit code 2 (1 is a failed eval gate)."""
+
+    exit_code = 2
 
 
 def _settings(data_dir: Path | None, **overrides: Any) -> Settings:

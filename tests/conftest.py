@@ -11,6 +11,7 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -63,7 +64,7 @@ def settings_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
     from newsdesk.settings import Settings
 
     def make(**overrides: object) -> Settings:
-        values: dict[str, object] = {
+        values: dict[str, Any] = {
             "data_dir": tmp_path / "data", "model_cache_dir": MODEL_CACHE, "collection": "test",
         }  # fmt: skip
         values.update(overrides)

@@ -61,7 +61,7 @@ def test_bad_date_flag_is_one_clear_line(seed_settings) -> None:  # type: ignore
     result = CliRunner().invoke(
         main, ["ask", "x", "--since", "last tuesday", "--data-dir", str(seed_settings.data_dir)]
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert (
         result.output.strip() == "Error: --since must be a date like 2025-08-27, not 'last tuesday'"
     )
@@ -71,7 +71,7 @@ def test_missing_path_is_one_clear_line(tmp_path) -> None:  # type: ignore[no-un
     result = CliRunner().invoke(
         main, ["ingest", str(tmp_path / "nope"), "--data-dir", str(tmp_path)]
     )
-    assert result.exit_code == 1 and "no such file or folder" in result.output
+    assert result.exit_code == 2 and "no such file or folder" in result.output
 
 
 def test_env_example_lists_every_setting() -> None:

@@ -418,7 +418,7 @@ def test_cli_exit_codes(on_session_engine, small_set: Path) -> None:  # type: ig
         and "FAIL: answer_accuracy 0.500 is below its floor 0.9" in gated.stdout
     )
     bad = CliRunner().invoke(main, [*args, "answer_accuracy"])
-    assert bad.exit_code != 0 and "Error: --fail-under wants METRIC=VALUE" in bad.output
+    assert bad.exit_code == 2 and "Error: --fail-under wants METRIC=VALUE" in bad.output
     assert "questions passed" not in bad.output
 
 

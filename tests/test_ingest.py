@@ -129,7 +129,7 @@ def test_cli_exits_non_zero_only_when_nothing_ingested(tmp_path: Path) -> None:
     (bad / "empty.txt").write_text("")
     env = {"NEWSDESK_DATA_DIR": str(tmp_path / "d"), "NEWSDESK_EMBED_BACKEND": "onnx"}
     result = CliRunner().invoke(main, ["ingest", "-q", str(bad)], env=env)
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "skipped" in result.output and "empty.txt: empty file" in result.output
     assert "nothing could be ingested" in result.output
 

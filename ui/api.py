@@ -144,6 +144,13 @@ def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> Fast
     )  # fmt: skip
     gate = Gate(settings.concurrency)
     add_api_routes(app, engine, settings, gate)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # JSON like every other error; the details stay in the server log.
+        log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
     origins = cors_origins(settings.cors_origins)
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],

@@ -7,6 +7,8 @@ All answer HTML comes from `ui.render`, which escapes everything taken from the 
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ui import render
@@ -30,11 +32,11 @@ HEADER = (
 )
 
 
-def _html(value: str = "", elem_id: str | None = None) -> gr.HTML:
+def _html(value: str = "", elem_id: str | None = None, **extra: Any) -> gr.HTML:
     import gradio as gr
 
     # js_on_load=None: these panels need no client code (Gradio's default adds a click hook).
-    return gr.HTML(value, elem_id=elem_id, js_on_load=None)
+    return gr.HTML(value, elem_id=elem_id, js_on_load=None, **extra)
 
 
 def _runner(engine: Newsdesk, settings: Settings, gate: Gate, inline: bool) -> TurnRunner:
@@ -47,63 +49,110 @@ def _start_page(engine: Newsdesk) -> tuple[dict[str, Any], str]:
     return summary, render.transcript([], start)
 
 
+@dataclass
+class Column:
+    """The conversation column both pages share."""
+
+    conv: gr.State
+    transcript: gr.HTML
+    filters: gr.HTML
+    status: gr.HTML
+    question: gr.Textbox
+    ask: gr.Button
+
+
+@dataclass
+class Extras:
+    """What only the full chat page has."""
+
+    examples: list[gr.Button]
+    outlet: gr.Dropdown
+    since: gr.Textbox
+    until: gr.Textbox
+    new: gr.Button
+    sources: gr.HTML
+    corpus: gr.HTML
+
+
+def _conversation_column(scroll: bool) -> Column:
+    import gradio as gr
+
+    conv = gr.State(Conversation())
+    # In the embed the transcript scrolls inside the frame so the question box stays in view.
+    extra = {"elem_classes": "nd-embed-scroll"} if scroll else {}
+    transcript = _html(render.transcript([], WELCOME), "nd-transcript", autoscroll=True, **extra)
+    filters, status = _html("", "nd-filters"), _html("", "nd-status")
+    with gr.Row():
+        question = gr.Textbox(show_label=False, placeholder="Ask about the news…", scale=5,
+                              min_width=160, elem_id="nd-question")  # fmt: skip
+        ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="nd-ask")
+    return Column(conv, transcript, filters, status, question, ask)
+
+
+def _chat_layout() -> tuple[Column, Extras]:
+    import gradio as gr
+
+    _html(HEADER)
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3, min_width=320):
+            col = _conversation_column(scroll=False)
+            with gr.Row(elem_classes="nd-examples"):
+                examples = [gr.Button(visible=False, size="sm", elem_classes="nd-example")
+                            for _ in range(EXAMPLES)]  # fmt: skip
+            with gr.Row():
+                outlet = gr.Dropdown([ALL_OUTLETS], value=ALL_OUTLETS, label="Outlet",
+                                     elem_id="nd-outlet", min_width=150)  # fmt: skip
+                since = gr.Textbox(
+                    label="Since", placeholder="YYYY-MM-DD", min_width=120, elem_id="nd-since"
+                )
+                until = gr.Textbox(
+                    label="Until", placeholder="YYYY-MM-DD", min_width=120, elem_id="nd-until"
+                )
+            new = gr.Button("New conversation", size="sm", elem_id="nd-new")
+        with gr.Column(scale=2, min_width=280):
+            sources, corpus = _html(SOURCES_IDLE, "nd-sources"), _html("", "nd-corpus")
+    return col, Extras(examples, outlet, since, until, new, sources, corpus)
+
+
 def build_chat(engine: Newsdesk, settings: Settings, gate: Gate) -> gr.Blocks:
     """The full chat page: conversation, filters, sources panel and corpus summary."""
     import gradio as gr
 
     runner = _runner(engine, settings, gate, inline=False)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False) as demo:
-        conv = gr.State(Conversation())
-        _html(HEADER)
-        with gr.Row(equal_height=False):
-            with gr.Column(scale=3, min_width=320):
-                transcript = _html(render.transcript([], WELCOME), "nd-transcript")
-                filters_out = _html("", "nd-filters")
-                status_out = _html("", "nd-status")
-                with gr.Row():
-                    question = gr.Textbox(show_label=False, placeholder="Ask about the news…",
-                                          scale=5, min_width=180, elem_id="nd-question")  # fmt: skip
-                    ask = gr.Button("Ask", variant="primary", scale=1, min_width=70, elem_id="nd-ask")
-                with gr.Row(elem_classes="nd-examples"):
-                    examples = [gr.Button(visible=False, size="sm", elem_classes="nd-example")
-                                for _ in range(EXAMPLES)]  # fmt: skip
-                with gr.Row():
-                    outlet = gr.Dropdown([ALL_OUTLETS], value=ALL_OUTLETS, label="Outlet",
-                                         elem_id="nd-outlet", min_width=150)  # fmt: skip
-                    since = gr.Textbox(label="Since", placeholder="YYYY-MM-DD", elem_id="nd-since", min_width=120)
-                    until = gr.Textbox(label="Until", placeholder="YYYY-MM-DD", elem_id="nd-until", min_width=120)
-                new = gr.Button("New conversation", size="sm", elem_id="nd-new")
-            with gr.Column(scale=2, min_width=280):
-                sources = _html(SOURCES_IDLE, "nd-sources")
-                corpus = _html("", "nd-corpus")
+        c, x = _chat_layout()
 
-        def respond(text: str, outlet_name: str, since_text: str, until_text: str,
+        def respond(text: str, outlet: str, since: str, until: str,
                     state: Conversation) -> Iterator[tuple[str, str, str, str, Conversation, str]]:  # fmt: skip
-            for view in _turn(runner, state, text, outlet_name, since_text, until_text):
-                yield view.transcript, view.sources or SOURCES_IDLE, view.filters, view.status, state, ""
+            for v in _turn(runner, state, text, outlet, since, until):
+                yield v.transcript, v.sources or SOURCES_IDLE, v.filters, v.status, state, ""
 
-        outputs = [transcript, sources, filters_out, status_out, conv, question]
-        event = {"fn": respond, "outputs": outputs, "concurrency_limit": settings.concurrency}
-        question.submit(inputs=[question, outlet, since, until, conv], **event)
-        ask.click(inputs=[question, outlet, since, until, conv], **event)
-        for button in examples:
-            button.click(inputs=[button, outlet, since, until, conv], **event)
+        outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.question]
+        form = [x.outlet, x.since, x.until, c.conv]
+        for trigger, text in [(c.question.submit, c.question), (c.ask.click, c.question),
+                              *((b.click, b) for b in x.examples)]:  # fmt: skip
+            trigger(respond, [text, *form], outputs, concurrency_limit=settings.concurrency)
 
         def reset() -> tuple[Conversation, str, str, str, str]:
             return Conversation(), render.transcript([], WELCOME), SOURCES_IDLE, "", ""
 
-        new.click(reset, outputs=[conv, transcript, sources, filters_out, status_out])
-
-        def load() -> list[Any]:
-            summary, start = _start_page(engine)
-            asks = example_questions(summary, EXAMPLES)
-            buttons = [gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
-                       for i in range(EXAMPLES)]  # fmt: skip
-            choices = [ALL_OUTLETS, *summary.get("outlets", [])]
-            return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
-
-        demo.load(load, outputs=[corpus, outlet, transcript, *examples])
+        x.new.click(reset, outputs=[c.conv, c.transcript, x.sources, c.filters, c.status])
+        demo.load(
+            lambda: _chat_start(engine), outputs=[x.corpus, x.outlet, c.transcript, *x.examples]
+        )
     return demo
+
+
+def _chat_start(engine: Newsdesk) -> list[Any]:
+    """Per page load: corpus panel, outlet choices, start message and example questions."""
+    import gradio as gr
+
+    summary, start = _start_page(engine)
+    asks = example_questions(summary, EXAMPLES)
+    buttons = [gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
+               for i in range(EXAMPLES)]  # fmt: skip
+    choices = [ALL_OUTLETS, *summary.get("outlets", [])]
+    return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
 
 
 def build_embed(engine: Newsdesk, settings: Settings, gate: Gate) -> gr.Blocks:
@@ -112,30 +161,24 @@ def build_embed(engine: Newsdesk, settings: Settings, gate: Gate) -> gr.Blocks:
 
     runner = _runner(engine, settings, gate, inline=True)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False, fill_width=True) as demo:
-        conv = gr.State(Conversation())
-        transcript = _html(render.transcript([], WELCOME), "nd-transcript")
-        filters_out = _html("", "nd-filters")
-        status_out = _html("", "nd-status")
-        with gr.Row():
-            question = gr.Textbox(show_label=False, placeholder="Ask about the news…", scale=5,
-                                  min_width=160, elem_id="nd-question")  # fmt: skip
-            ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="nd-ask")
+        c = _conversation_column(scroll=True)
         new = gr.Button("New conversation", size="sm", elem_id="nd-new")
 
-        def respond(text: str, state: Conversation) -> Iterator[tuple[str, str, str, Conversation, str]]:
-            for view in _turn(runner, state, text, ALL_OUTLETS, "", ""):
-                yield view.transcript, view.filters, view.status, state, ""
+        def respond(
+            text: str, state: Conversation
+        ) -> Iterator[tuple[str, str, str, Conversation, str]]:
+            for v in _turn(runner, state, text, ALL_OUTLETS, "", ""):
+                yield v.transcript, v.filters, v.status, state, ""
 
-        outputs = [transcript, filters_out, status_out, conv, question]
-        event = {"fn": respond, "outputs": outputs, "concurrency_limit": settings.concurrency}
-        question.submit(inputs=[question, conv], **event)
-        ask.click(inputs=[question, conv], **event)
+        outputs = [c.transcript, c.filters, c.status, c.conv, c.question]
+        for trigger in (c.question.submit, c.ask.click):
+            trigger(respond, [c.question, c.conv], outputs, concurrency_limit=settings.concurrency)
 
         def reset() -> tuple[Conversation, str, str, str]:
             return Conversation(), render.transcript([], WELCOME), "", ""
 
-        new.click(reset, outputs=[conv, transcript, filters_out, status_out])
-        demo.load(lambda: _start_page(engine)[1], outputs=[transcript])
+        new.click(reset, outputs=[c.conv, c.transcript, c.filters, c.status])
+        demo.load(lambda: _start_page(engine)[1], outputs=[c.transcript])
     return demo
 
 
@@ -150,9 +193,24 @@ def _turn(runner: TurnRunner, state: Conversation, text: str, outlet: str, since
     yield from runner.run(state, text or "", filters)
 
 
+def web_component_loader() -> Path:
+    """Gradio's web-component loader script, served at /gradio.js so embeds need no CDN."""
+    import gradio as gr
+
+    return Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
+
+
 def mount_ui(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate) -> None:
     """Mount the embed view at /embed and the chat at / (order matters: / catches the rest)."""
     import gradio as gr
+    from fastapi.responses import FileResponse
+
+    loader = web_component_loader()
+
+    # It imports ./assets/index-*.js, which the Gradio app mounted at / serves.
+    @app.get("/gradio.js", include_in_schema=False)
+    def gradio_js() -> FileResponse:
+        return FileResponse(loader, media_type="text/javascript")
 
     users = parse_auth(settings.auth)
     options: dict[str, Any] = {

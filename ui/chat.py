@@ -122,13 +122,13 @@ class TurnRunner:
         return applied, text, status
 
     def _finish(self, conv: Conversation, answer: Answer) -> View:
-        extra = render.inline_sources(answer.citations) if self.inline_sources else ""
+        extra = render.inline_sources(answer) if self.inline_sources else ""
         conv.blocks.append(render.exchange(answer.question, render.answer_html(answer), extra))
         conv.turns.append(answer.as_turn())
         check = answer.citation_check
         status = render.status_line(answer.mode, answer.timings.get("total_ms"), check.passed,
                                     check.total, answer.notice)  # fmt: skip
-        sources = render.sources_list(answer.citations)
+        sources = render.sources_list(answer)
         return View(render.transcript(conv.blocks, WELCOME), sources,
                     render.filters_line(answer.filters), status)  # fmt: skip
 

@@ -13,8 +13,8 @@ from rag.citations import format_date
 from ui.render import esc
 
 EMPTY_INDEX = (
-    "The index is empty, so there is nothing to answer from yet. Run `newsdesk ingest` "
-    "(add a folder of articles, or nothing for the shipped corpus/), then reload this page."
+    "The index is empty, so there is nothing to answer from yet. Run “newsdesk ingest” "
+    "(with a folder of articles, or alone for the shipped corpus/), then reload this page."
 )
 _PALETTE = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#be185d"]
 _OTHER = "#9ca3af"
@@ -24,7 +24,9 @@ _W, _H, _PAD, _AXIS = 320, 110, 6, 16
 def summary_html(summary: dict[str, Any]) -> str:
     """Articles, outlets and date span, with the timeline chart."""
     if not summary.get("articles"):
-        return f'<div class="nd-corpus"><p class="nd-msg nd-warn">{esc(EMPTY_INDEX)}</p></div>'
+        return (
+            '<div class="nd-corpus"><h3>Corpus</h3><p class="nd-muted">No articles yet.</p></div>'
+        )
     outlets = summary.get("outlets") or []
     span = _span(summary.get("first_date"), summary.get("last_date"))
     head = (f"{summary['articles']} articles · {len(outlets)} outlets"
@@ -39,7 +41,11 @@ def _span(first: str | None, last: str | None) -> str:
     days = [_day(first), _day(last)]
     if days[0] is None or days[1] is None:
         return ""
-    return format_date(days[0]) if days[0] == days[1] else f"{format_date(days[0])} – {format_date(days[1])}"
+    return (
+        format_date(days[0])
+        if days[0] == days[1]
+        else f"{format_date(days[0])} – {format_date(days[1])}"
+    )
 
 
 def _day(value: Any) -> date | None:
@@ -66,7 +72,9 @@ def _unit(first: date, last: date) -> str:
 
 def _colours(documents: Sequence[dict[str, Any]]) -> dict[str, str]:
     ranked = Counter(d.get("outlet") or "unknown outlet" for d in documents).most_common()
-    return {name: _PALETTE[i] if i < len(_PALETTE) else _OTHER for i, (name, _) in enumerate(ranked)}
+    return {
+        name: _PALETTE[i] if i < len(_PALETTE) else _OTHER for i, (name, _) in enumerate(ranked)
+    }
 
 
 def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
@@ -86,7 +94,11 @@ def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
             f"{esc(format_date(last))}</text>")  # fmt: skip
     svg = (f'<svg class="nd-timeline" viewBox="0 0 {_W} {_H}" role="img" '
            f'aria-label="Articles by {unit} and outlet">{bars}{axis}</svg>')  # fmt: skip
-    note = f'<p class="nd-muted">{undated} article(s) without a date are not shown.</p>' if undated else ""
+    note = (
+        f'<p class="nd-muted">{undated} article(s) without a date are not shown.</p>'
+        if undated
+        else ""
+    )
     return svg + _legend(colours) + note
 
 
@@ -99,12 +111,13 @@ def _bars(counts: Counter[tuple[date, str]], colours: dict[str, str], start: dat
     tallest = max(per_bucket.values())
     width = max(3.0, min(24.0, (_W - 2 * _PAD) / (len(per_bucket) * 1.6)))
     plot_h = _H - _AXIS - _PAD
-    rects, stacked = [], Counter[date]()
+    rects: list[str] = []
+    stacked: dict[date, float] = {}
     for (bucket, outlet), n in sorted(counts.items()):
         x = _PAD + ((bucket - start).days / total_days) * (_W - 2 * _PAD - width)
         h = plot_h * n / tallest
-        y = _PAD + plot_h - stacked[bucket] - h
-        stacked[bucket] += h
+        y = _PAD + plot_h - stacked.get(bucket, 0.0) - h
+        stacked[bucket] = stacked.get(bucket, 0.0) + h
         tip = f"{outlet}, {unit} of {format_date(bucket)}: {n} article(s)"
         rects.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" '
                      f'fill="{colours[outlet]}"><title>{esc(tip)}</title></rect>')  # fmt: skip
@@ -131,7 +144,9 @@ def _topic(title: str, words: int = 10) -> str:
 
 def example_questions(summary: dict[str, Any], limit: int = 3) -> list[str]:
     """Questions built from article titles, newest first, one per outlet where possible."""
-    docs = sorted(summary.get("documents") or [], key=lambda d: str(d.get("date") or ""), reverse=True)
+    docs = sorted(
+        summary.get("documents") or [], key=lambda d: str(d.get("date") or ""), reverse=True
+    )
     questions: list[str] = []
     outlets_used: set[str] = set()
     for prefer_new_outlet in (True, False):

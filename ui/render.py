@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import html
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from rag.citations import MARKER, format_date
@@ -56,17 +56,44 @@ def chip_text(source: Source) -> str:
     return f"{source.outlet or 'unknown outlet'} · {format_date(source.date)}"
 
 
-def highlighted_passage(c: Citation) -> str:
-    """The cited passage, escaped, with the quoted sentence wrapped in <mark>."""
-    text = c.passage
+def _quote_span(c: Citation) -> tuple[int, int] | None:
     span = c.quote_span
-    if span is None and c.quote:
-        where = text.find(c.quote)
-        span = (where, where + len(c.quote)) if where >= 0 else None
-    if span is None or not 0 <= span[0] < span[1] <= len(text):
-        return esc(text)
-    start, end = span
-    return f"{esc(text[:start])}<mark>{esc(text[start:end])}</mark>{esc(text[end:])}"
+    if span is not None and 0 <= span[0] < span[1] <= len(c.passage):
+        return span
+    where = c.passage.find(c.quote) if c.quote else -1
+    return (where, where + len(c.quote)) if where >= 0 else None
+
+
+def _spans(c: Citation, sentences: Sequence[str]) -> list[tuple[int, int]]:
+    """Where the given answer sentences sit in the passage, else the citation's own quote."""
+    found = []
+    for sentence in sentences:
+        where = c.passage.find(sentence) if sentence else -1
+        if where >= 0:
+            found.append((where, where + len(sentence)))
+    if not found and (span := _quote_span(c)):
+        found.append(span)
+    merged: list[tuple[int, int]] = []
+    for start, end in sorted(found):
+        if merged and start <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(end, merged[-1][1]))
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def highlighted_passage(c: Citation, sentences: Sequence[str] = ()) -> str:
+    """The cited passage, escaped, with the cited sentences wrapped in <mark>.
+
+    `sentences` are the answer sentences resting on this passage; an extractive answer quotes
+    them verbatim. When none is found (a paraphrase) the citation's own quote is marked.
+    """
+    text, out, pos = c.passage, [], 0
+    for start, end in _spans(c, sentences):
+        out.append(f"{esc(text[pos:start])}<mark>{esc(text[start:end])}</mark>")
+        pos = end
+    out.append(esc(text[pos:]))
+    return "".join(out)
 
 
 def _also_in(sources: Iterable[Source]) -> str:
@@ -74,7 +101,7 @@ def _also_in(sources: Iterable[Source]) -> str:
     return f'<div class="nd-also">Also carried by: {"; ".join(names)}</div>' if names else ""
 
 
-def citation_card(c: Citation) -> str:
+def citation_card(c: Citation, sentences: Sequence[str] = ()) -> str:
     """Title, outlet, date, link and the passage with its cited sentence highlighted."""
     title = link(c.url, c.title or "Untitled article")
     return (
@@ -83,17 +110,17 @@ def citation_card(c: Citation) -> str:
         f'<span class="nd-outlet">{esc(c.outlet or "unknown outlet")}</span> · '
         f'<span class="nd-date">{esc(format_date(c.date))}</span></div>'
         f'<div class="nd-title">{title}</div>'
-        f'<blockquote class="nd-passage">{highlighted_passage(c)}</blockquote>'
+        f'<blockquote class="nd-passage">{highlighted_passage(c, sentences)}</blockquote>'
         f"{_also_in(c.also_in)}</div>"
     )
 
 
-def chip(c: Citation) -> str:
-    """An inline citation chip that opens to show its passage."""
+def chip(c: Citation, sentence: str = "") -> str:
+    """An inline citation chip that opens to show its passage, `sentence` highlighted."""
     return (
         f'<details class="nd-cite"><summary class="nd-chip" title="{esc(c.title)}">'
         f'<span class="nd-num">{c.number}</span> {esc(chip_text(c))}</summary>'
-        f"{citation_card(c)}</details>"
+        f"{citation_card(c, [sentence])}</details>"
     )
 
 
@@ -104,7 +131,9 @@ def answer_html(answer: Answer) -> str:
     by_number = {c.number: c for c in answer.citations}
     parts = []
     for sentence in answer.sentences:
-        chips = " ".join(chip(by_number[n]) for n in sentence.citations if n in by_number)
+        chips = " ".join(
+            chip(by_number[n], sentence.text) for n in sentence.citations if n in by_number
+        )
         flag = "" if sentence.supported else ' <span class="nd-unsupported">unsupported</span>'
         parts.append(f'<span class="nd-sent">{esc(sentence.text)}</span> {chips}{flag}')
     return '<div class="nd-answer">' + " ".join(parts) + "</div>"
@@ -128,21 +157,28 @@ def plain_answer(text: str) -> str:
     return f'<div class="nd-answer nd-abstain">{esc(MARKER.sub("", text).strip())}</div>'
 
 
-def sources_list(citations: list[Citation], heading: str = "Sources") -> str:
+def _cards(answer: Answer) -> str:
+    """A card per citation, marking every answer sentence that rests on it."""
+    return "".join(
+        citation_card(c, [s.text for s in answer.sentences if c.number in s.citations])
+        for c in answer.citations
+    )
+
+
+def sources_list(answer: Answer, heading: str = "Sources") -> str:
     """Every passage cited in an answer, as cards."""
-    if not citations:
+    if not answer.citations:
         return f'<div class="nd-sources"><h3>{esc(heading)}</h3><p class="nd-muted">No passages cited.</p></div>'
-    cards = "".join(citation_card(c) for c in citations)
-    return f'<div class="nd-sources"><h3>{esc(heading)} ({len(citations)})</h3>{cards}</div>'
+    count = len(answer.citations)
+    return f'<div class="nd-sources"><h3>{esc(heading)} ({count})</h3>{_cards(answer)}</div>'
 
 
-def inline_sources(citations: list[Citation]) -> str:
+def inline_sources(answer: Answer) -> str:
     """Sources folded under an answer (embed view)."""
-    if not citations:
+    if not answer.citations:
         return ""
-    cards = "".join(citation_card(c) for c in citations)
-    return (f'<details class="nd-inline-sources"><summary>Sources ({len(citations)})</summary>'
-            f"{cards}</details>")  # fmt: skip
+    return (f'<details class="nd-inline-sources"><summary>Sources ({len(answer.citations)})'
+            f"</summary>{_cards(answer)}</details>")  # fmt: skip
 
 
 def filters_line(applied: AppliedFilters | None) -> str:
@@ -157,7 +193,9 @@ def filters_line(applied: AppliedFilters | None) -> str:
     return f'<div class="nd-filters">{esc(text)}</div>{note}'
 
 
-def status_line(mode: str, total_ms: float | None, passed: int, total: int, notice: str | None) -> str:
+def status_line(
+    mode: str, total_ms: float | None, passed: int, total: int, notice: str | None
+) -> str:
     """Answer mode, time, citation check and any fallback notice."""
     parts = [f"Answer mode: {mode}"]
     if total_ms is not None:

@@ -30,9 +30,12 @@ def is_loopback(host: str) -> bool:
 
 
 def exposure_warning(settings: Settings) -> str | None:
-    """A warning when the server listens beyond loopback with neither API token nor UI auth."""
-    if is_loopback(settings.host) or settings.api_token or settings.auth:
+    """A warning when the server listens beyond loopback with parts left open."""
+    if is_loopback(settings.host) or settings.api_token:
         return None
+    if settings.auth:
+        return (f"listening on {settings.host} without NEWSDESK_API_TOKEN: the chat needs a login "
+                "but the HTTP API under /api is open to anyone who can reach this port")  # fmt: skip
     return (f"listening on {settings.host} without NEWSDESK_API_TOKEN or NEWSDESK_AUTH: anyone who "
             "can reach this port can use the chat and the API")  # fmt: skip
 
@@ -49,7 +52,9 @@ def ensure_index(settings: Settings, embedder: Embedder) -> None:
         return
     log.info("the index is empty: ingesting %s", corpus)
     report = build_ingestor(settings, progress=False, embedder=embedder).run([corpus], log=log.info)
-    log.info("ingested %d articles (%d chunks) in %.1fs", report.ingested, report.chunks, report.seconds)
+    log.info(
+        "ingested %d articles (%d chunks) in %.1fs", report.ingested, report.chunks, report.seconds
+    )
 
 
 def _preload_gradio() -> threading.Thread:
@@ -83,7 +88,9 @@ def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
     """Run the chat UI and HTTP API on settings.host:settings.port until interrupted."""
     import uvicorn
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
     started = time.perf_counter()
     warning = exposure_warning(settings)
     if warning:

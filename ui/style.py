@@ -37,7 +37,7 @@ details.nd-cite[open] > .nd-card { display: block; margin: .35rem 0 .6rem; }
 .nd-title a { color: var(--link-text-color); }
 .nd-url { font-weight: 400; font-size: .85em; color: var(--body-text-color-subdued); }
 .nd-passage { margin: 0; padding: .1rem 0 .1rem .6rem; border-left: 3px solid var(--border-color-accent);
-  white-space: pre-line; max-height: 14rem; overflow: auto; overflow-wrap: anywhere; }
+  white-space: pre-line; overflow-wrap: anywhere; }
 .nd-passage mark { background: #fde68a; color: #111827; padding: 0 .1em; border-radius: .2em; }
 .nd-also, .nd-muted { font-size: .85em; color: var(--body-text-color-subdued); }
 .nd-unsupported { font-size: .75em; color: #b45309; border: 1px solid #d97706; border-radius: .3em;
@@ -57,6 +57,7 @@ details.nd-cite[open] > .nd-card { display: block; margin: .35rem 0 .6rem; }
 .nd-key i { display: inline-block; width: .7rem; height: .7rem; border-radius: .15rem;
   margin-right: .3rem; vertical-align: -.05rem; }
 .nd-examples button { white-space: normal; text-align: left; }
+.nd-embed-scroll { max-height: calc(100vh - 240px); min-height: 9rem; overflow-y: auto; }
 @media (max-width: 520px) {
   .nd-q { max-width: 100%; }
   .nd-card { padding: .5rem; }

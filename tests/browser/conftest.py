@@ -1,0 +1,134 @@
+"""Fixtures for the browser tests: the real app on a loopback port and headless Chromium."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.support import LiveServer, live_server, make_settings, planted_index
+from tests.conftest import ROOT
+
+CHROMIUM = Path("/usr/bin/chromium")
+SCREENSHOTS = ROOT / "artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run"]  # fmt: skip
+
+# Pages a host site would use to embed Newsdesk, served from the app's own origin so the default
+# `frame-ancestors 'self'` applies as it would in production.
+IFRAME_HOST = """<!doctype html><html><head><title>Host</title></head><body>
+<h1>Host page</h1>
+<iframe id="newsdesk" src="/embed/" title="Newsdesk" style="width:100%;height:560px;border:1px solid #ccc"></iframe>
+</body></html>"""
+COMPONENT_HOST = """<!doctype html><html><head><title>Host</title>
+<script type="module" src="/gradio.js"></script></head><body>
+<h1>Host page</h1><gradio-app src="{origin}/embed"></gradio-app>
+</body></html>"""
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Skip the browser tests, with the reason, when Chromium or Playwright is missing."""
+    reason = None
+    if not CHROMIUM.exists():
+        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    else:
+        try:
+            import playwright.sync_api  # noqa: F401
+        except ImportError:
+            reason = "the playwright package is not installed (pip install playwright)"
+    if reason:
+        for item in items:
+            if "browser" in item.keywords:
+                item.add_marker(pytest.mark.skip(reason=reason))
+
+
+@pytest.fixture(scope="session")
+def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
+    """The seed corpus plus a hostile article, indexed once per session."""
+    return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
+
+
+def _add_host_pages(app: Any, origin: str) -> None:
+    from starlette.responses import HTMLResponse
+    from starlette.routing import Route
+
+    # Inserted first: the Gradio app mounted at / would otherwise answer these paths.
+    pages = {"/test/iframe": IFRAME_HOST, "/test/component": COMPONENT_HOST.format(origin=origin)}
+    for path, page in pages.items():
+        app.router.routes.insert(0, Route(path, lambda _r, page=page: HTMLResponse(page)))
+
+
+class PacedEngine:
+    """The real engine with a pause after each streamed text delta.
+
+    Extractive answers stream in milliseconds; the pause lets the browser show (and the test
+    see) the partial text, as it would while an LLM writes.
+    """
+
+    def __init__(self, engine: Any, pause: float = 0.3) -> None:
+        self.engine = engine
+        self.pause = pause
+
+    def stream(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """The engine's events, pausing after each delta."""
+        for event in self.engine.stream(*args, **kwargs):
+            yield event
+            if event.type == "delta":
+                time.sleep(self.pause)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.engine, name)
+
+
+@pytest.fixture(scope="module")
+def server(planted_data: Path, real_embedder: Any) -> Iterator[LiveServer]:
+    """The full app (API, chat and embed) over the planted index, on a free loopback port."""
+    from newsdesk.factory import build_newsdesk
+    from ui.api import create_app
+
+    settings = make_settings(planted_data)
+    paced = PacedEngine(build_newsdesk(settings, embedder=real_embedder))
+    app = create_app(paced, settings)  # type: ignore[arg-type]  # duck-typed wrapper
+    with live_server(app) as running:
+        _add_host_pages(app, running.url)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """One headless Chromium for the module."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        launched = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
+    """Open a page at a viewport size; records dialogs and page errors on `page.events`."""
+    contexts: list[Any] = []
+
+    def open_(width: int = 1280, height: int = 900) -> Any:
+        context = browser.new_context(viewport={"width": width, "height": height})
+        context.set_default_timeout(20_000)
+        contexts.append(context)
+        page = context.new_page()
+        page.events = []
+        page.on("dialog", lambda d: (page.events.append(f"dialog: {d.message}"), d.dismiss()))
+        page.on("pageerror", lambda e: page.events.append(f"pageerror: {e}"))
+        return page
+
+    yield open_
+    for context in contexts:
+        context.close()
+
+
+@pytest.fixture(scope="session")
+def screenshot_dir() -> Path:
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    return SCREENSHOTS

@@ -1,0 +1,110 @@
+"""Shared helpers for the API and browser tests: a seed corpus with a planted hostile article,
+its index (built once per session with the real model), and a live uvicorn server in a thread."""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import uvicorn
+
+from tests.conftest import CORPUS, MODEL_CACHE, free_port
+
+if TYPE_CHECKING:
+    from newsdesk.settings import Settings
+
+# Every route by which corpus text could run script: tags, event handlers, a javascript: link
+# in text, a javascript: URL in metadata, and markup in the outlet and title fields.
+EVIL_TEXT = (
+    "Kremlin spokesman said <script>window.__pwned=1</script> and "
+    '<img src=x onerror="window.__pwned=2"> and [click](javascript:window.__pwned=3) '
+    "about the summit in Alaska.\n"
+    'The summit in Alaska was called constructive by the Kremlin spokesman, who said <svg onload="'
+    'window.__pwned=8"></svg> more talks in Alaska could follow.\n'
+)
+EVIL_MANIFEST = """
+evil.txt:
+  outlet: "<b onmouseover=window.__pwned=4>Evil Gazette</b>"
+  date: 2025-08-29
+  title: "<script>window.__pwned=5</script>Alaska summit <img src=x onerror=window.__pwned=6>"
+  url: "javascript:window.__pwned=7"
+"""
+EVIL_QUESTION = "What did the Kremlin spokesman say about the summit in Alaska?"
+ARTICLES = 6  # the five seed articles plus evil.txt
+
+
+def planted_corpus(target: Path) -> Path:
+    """A copy of the seed corpus plus `evil.txt` and its manifest entry."""
+    shutil.copytree(CORPUS, target)
+    (target / "evil.txt").write_text(EVIL_TEXT, encoding="utf-8")
+    with (target / "manifest.yaml").open("a", encoding="utf-8") as manifest:
+        manifest.write(EVIL_MANIFEST)
+    return target
+
+
+def make_settings(data_dir: Path, **overrides: Any) -> Settings:
+    """Settings for the planted index, with no .env influence."""
+    from newsdesk.settings import Settings
+
+    values: dict[str, Any] = {"data_dir": data_dir, "model_cache_dir": MODEL_CACHE}
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+def planted_index(base: Path, embedder: Any) -> Path:
+    """The planted corpus's index under `base`, ingested on first use and reused after.
+
+    The API and browser modules each ask for it; the `ready` marker makes the second a no-op,
+    so a session embeds the corpus once.
+    """
+    from newsdesk.factory import build_ingestor
+
+    data = base / "planted-index"
+    if (data / "ready").exists():
+        return data
+    if data.exists():
+        shutil.rmtree(data)
+    corpus = base / "planted-corpus"
+    if not corpus.exists():
+        planted_corpus(corpus)
+    report = build_ingestor(make_settings(data), progress=False, embedder=embedder).run(
+        [corpus], log=lambda _: None
+    )
+    assert report.ingested == ARTICLES, report
+    (data / "ready").write_text("ok")
+    return data
+
+
+@dataclass
+class LiveServer:
+    """A uvicorn server running an app on a free loopback port."""
+
+    url: str
+    server: uvicorn.Server
+    thread: threading.Thread
+
+
+@contextmanager
+def live_server(app: Any, timeout: float = 60.0) -> Iterator[LiveServer]:
+    """Serve `app` on loopback in a background thread for the duration of the block."""
+    port = free_port()
+    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
+    thread.start()
+    deadline = time.monotonic() + timeout
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("the test server did not start")
+        time.sleep(0.05)
+    try:
+        yield LiveServer(f"http://127.0.0.1:{port}", server, thread)
+    finally:
+        server.should_exit = True
+        thread.join(timeout=15)

@@ -1,0 +1,208 @@
+"""The chat and embed pages in headless Chromium: streaming, citations, filters, follow-ups,
+embedding, layout at desktop and phone width, and a planted script that must never run."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.browser.support import EVIL_QUESTION, LiveServer
+
+pytestmark = pytest.mark.browser
+
+QUESTION = "What did the Kremlin say about European peacekeeping troops?"
+CHIP = re.compile(r"^\d+ (.+) · (\d{1,2} [A-Z][a-z]{2} \d{4}|unknown date)$")
+DANGEROUS = "script, img, iframe, object, embed, [onerror], [onload], [onmouseover], [onclick]"
+
+
+def expect(locator: Any) -> Any:
+    from playwright.sync_api import expect as pw_expect
+
+    return pw_expect(locator)
+
+
+def ask(scope: Any, question: str) -> None:
+    """Type a question into a page or frame and press Ask."""
+    scope.locator("#nd-question textarea").fill(question)
+    scope.locator("#nd-ask").click()
+
+
+def final_answer(scope: Any, turn: int) -> Any:
+    """The finished answer of the `turn`-th exchange (1-based), once it has rendered."""
+    answer = scope.locator(".nd-turn").nth(turn - 1).locator(".nd-answer:not(.nd-streaming)")
+    expect(answer).to_be_visible()
+    return answer
+
+
+def chip_texts(answer: Any) -> list[str]:
+    return [" ".join(t.split()) for t in answer.locator("summary.nd-chip").all_inner_texts()]
+
+
+def choose_outlet(page: Any, name: str) -> None:
+    page.locator("#nd-outlet input").click()
+    page.get_by_role("option", name=name, exact=True).click()
+
+
+def open_everything(scope: Any) -> None:
+    """Open every citation and sources fold, hovering each, as a curious reader would."""
+    summaries = scope.locator(".nd-transcript details > summary")
+    for i in range(summaries.count()):
+        summary = summaries.nth(i)
+        summary.hover()
+        if summary.evaluate("s => !s.parentElement.open"):
+            summary.click()
+
+
+def assert_not_pwned(page: Any) -> None:
+    for frame in page.frames:
+        assert frame.evaluate("typeof window.__pwned") == "undefined", frame.url
+    assert page.events == []  # no dialogs, no page errors
+
+
+def test_streams_answer_with_chips_and_opens_passage(server: LiveServer, open_page: Any,
+                                                      screenshot_dir: Path) -> None:  # fmt: skip
+    page = open_page()
+    page.goto(server.url + "/")
+    expect(page.locator(".nd-corpus-line")).to_contain_text("6 articles · 5 outlets")
+    expect(page.locator(".nd-timeline")).to_be_visible()
+    expect(page.locator(".nd-example").first).to_contain_text("What did")
+    ask(page, QUESTION)
+    pending = page.locator(".nd-streaming .nd-pending").first
+    expect(pending).to_be_visible()  # partial text with its marker, before the final answer
+    expect(pending).to_contain_text(re.compile(r"· \d{1,2} [A-Z][a-z]{2} 2025"))
+    answer = final_answer(page, 1)
+    chips = chip_texts(answer)
+    assert chips and all(CHIP.match(c) for c in chips), chips
+    answer.locator("summary.nd-chip").first.click()
+    card = answer.locator("details.nd-cite[open] .nd-card").first
+    mark = card.locator("mark")
+    expect(mark).to_have_count(1)  # the sentence this chip belongs to
+    assert " ".join(mark.inner_text().split()) in " ".join(
+        answer.locator(".nd-sent").first.inner_text().split()
+    )
+    expect(card.locator(".nd-title")).not_to_be_empty()
+    expect(card.locator(".nd-card-head")).to_contain_text(re.compile(r"\d{1,2} [A-Z][a-z]{2} 2025"))
+    cited = set(answer.locator(".nd-card").evaluate_all("cards => cards.map(c => c.dataset.cite)"))
+    expect(page.locator("#nd-sources .nd-card")).to_have_count(len(cited))
+    expect(page.locator("#nd-sources .nd-card mark").first).to_be_visible()
+    expect(page.locator("#nd-status")).to_contain_text("Answer mode: extractive")
+    expect(page.locator("#nd-filters .nd-filters")).to_have_text("Filters applied: none")
+    transcript, sources = (
+        page.locator("#nd-transcript").bounding_box(),
+        page.locator("#nd-sources").bounding_box(),
+    )
+    assert sources["x"] > transcript["x"] + transcript["width"] - 1  # side by side on a desktop
+    page.screenshot(path=screenshot_dir / "chat-desktop.png", full_page=True)
+    assert_not_pwned(page)
+
+
+def test_outlet_filter_follow_up_and_new_conversation(server: LiveServer, open_page: Any) -> None:
+    page = open_page()
+    page.goto(server.url + "/")
+    expect(page.locator(".nd-corpus-line")).to_be_visible()
+    filters = page.locator("#nd-filters .nd-filters")
+    choose_outlet(page, "Dawn")
+    ask(page, "What did Russia say about European peacekeeping troops?")
+    chips = chip_texts(final_answer(page, 1))
+    assert chips and all(" Dawn · " in c for c in chips), chips
+    expect(filters).to_have_text("Filters applied: outlet Dawn")
+
+    page.locator("#nd-new").click()
+    expect(page.locator(".nd-turn")).to_have_count(0)
+    expect(page.locator(".nd-welcome")).to_be_visible()
+    choose_outlet(page, "All outlets")
+    ask(page, "What did Dawn report about European peacekeeping troops?")
+    final_answer(page, 1)
+    expect(filters).to_contain_text("outlet Dawn (understood from the question:")
+    ask(page, "And what about security guarantees?")
+    chips = chip_texts(final_answer(page, 2))
+    expect(page.locator(".nd-turn")).to_have_count(2)
+    # The follow-up names no outlet: Dawn is carried over from the history the page sent.
+    expect(filters).to_have_text("Filters applied: outlet Dawn")
+    assert chips and all(" Dawn · " in c for c in chips), chips
+    assert_not_pwned(page)
+
+
+def test_chat_page_keeps_planted_script_inert(server: LiveServer, open_page: Any,
+                                              screenshot_dir: Path) -> None:  # fmt: skip
+    page = open_page()
+    page.goto(server.url + "/")
+    expect(page.locator(".nd-legend")).to_contain_text(
+        "<b onmouseover=window.__pwned=4>Evil Gazette</b>"
+    )
+    expect(page.locator(".nd-example").nth(1)).to_contain_text("<script>window.__pwned=5</script>")
+    ask(page, EVIL_QUESTION)
+    answer = final_answer(page, 1)
+    expect(answer).to_contain_text("said <script>window.__pwned=1</script> and <img src=x")
+    expect(answer).to_contain_text("[click](javascript:window.__pwned=3)")
+    open_everything(page)
+    sources = page.locator("#nd-sources")
+    expect(sources).to_contain_text("<script>window.__pwned=5</script>Alaska summit")
+    expect(sources.locator(".nd-url").first).to_have_text("(javascript:window.__pwned=7)")
+    for panel in ("#nd-transcript", "#nd-sources", "#nd-corpus"):
+        assert page.locator(panel).locator(DANGEROUS).count() == 0, panel
+        assert page.locator(panel).locator("a[href^='javascript' i]").count() == 0, panel
+    page.locator("#nd-outlet input").click()
+    page.get_by_role("option", name=re.compile("Evil Gazette")).hover()
+    page.screenshot(path=screenshot_dir / "chat-planted-article.png", full_page=True)
+    assert_not_pwned(page)
+
+
+def test_embed_in_iframe_keeps_planted_script_inert(server: LiveServer, open_page: Any,
+                                                    screenshot_dir: Path) -> None:  # fmt: skip
+    page = open_page(900, 760)
+    page.goto(server.url + "/test/iframe")
+    frame = page.frame_locator("#newsdesk")
+    expect(frame.locator(".nd-welcome")).to_be_visible()  # frame-ancestors 'self' lets it load
+    expect(frame.locator(".nd-header")).to_have_count(0)  # compact: no header or side panels
+    ask(frame, EVIL_QUESTION)
+    answer = final_answer(frame, 1)
+    expect(answer).to_contain_text('<img src=x onerror="window.__pwned=2">')
+    assert chip_texts(answer) and all(CHIP.match(c) for c in chip_texts(answer))
+    open_everything(frame)
+    inline = frame.locator(".nd-inline-sources .nd-card")
+    expect(inline.first).to_be_visible()  # sources inline under the answer
+    expect(inline.first.locator("mark")).to_have_count(2)  # both sentences resting on it
+    transcript = frame.locator(".nd-transcript")
+    assert transcript.locator(DANGEROUS).count() == 0
+    assert transcript.locator("a[href^='javascript' i]").count() == 0
+    page.screenshot(path=screenshot_dir / "embed-iframe.png", full_page=True)
+    assert_not_pwned(page)
+
+
+def test_embed_as_web_component(server: LiveServer, open_page: Any) -> None:
+    page = open_page(900, 760)
+    page.goto(server.url + "/test/component")
+    expect(page.locator("gradio-app .nd-welcome")).to_be_visible()
+    ask(page, QUESTION)
+    answer = final_answer(page, 1)
+    assert chip_texts(answer)
+    expect(page.locator(".nd-inline-sources")).to_be_visible()
+    assert_not_pwned(page)
+
+
+def test_phone_width_layout(server: LiveServer, open_page: Any, screenshot_dir: Path) -> None:
+    page = open_page(390, 844)
+    page.goto(server.url + "/")
+    expect(page.locator(".nd-corpus-line")).to_be_visible()
+    ask(page, QUESTION)
+    answer = final_answer(page, 1)
+    answer.locator("summary.nd-chip").first.click()
+    expect(answer.locator("details.nd-cite[open] mark").first).to_be_visible()
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391  # no sideways scrolling
+    transcript, sources = (
+        page.locator("#nd-transcript").bounding_box(),
+        page.locator("#nd-sources").bounding_box(),
+    )
+    assert sources["y"] > transcript["y"] + transcript["height"] - 1  # panels stack on a phone
+    page.screenshot(path=screenshot_dir / "chat-phone.png", full_page=True)
+    page.goto(server.url + "/embed/")
+    ask(page, QUESTION)
+    final_answer(page, 1)
+    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    expect(page.locator("#nd-question textarea")).to_be_in_viewport()
+    page.screenshot(path=screenshot_dir / "embed-phone.png")
+    assert_not_pwned(page)

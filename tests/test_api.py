@@ -1,0 +1,233 @@
+"""The HTTP API against a real index: schema, answers, auth, limits, headers and concurrency."""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+
+from tests.browser.support import ARTICLES, EVIL_QUESTION, live_server, make_settings, planted_index
+from ui.api import create_app
+
+QUESTION = "What did the Kremlin say about European peacekeeping troops?"
+DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@pytest.fixture(scope="session")
+def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
+    """The seed corpus plus a hostile article, indexed once per session."""
+    return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
+
+
+@pytest.fixture(scope="module")
+def api_engine(planted_data: Path, real_embedder: Any) -> Any:
+    from newsdesk.factory import build_newsdesk
+
+    return build_newsdesk(make_settings(planted_data), embedder=real_embedder)
+
+
+@pytest.fixture(scope="module")
+def make_app(api_engine: Any, planted_data: Path) -> Any:
+    """An API-only app over the shared engine with some settings changed."""
+
+    def make(**overrides: Any) -> FastAPI:
+        return create_app(api_engine, make_settings(planted_data, **overrides), ui=False)
+
+    return make
+
+
+@pytest.fixture(scope="module")
+def client(make_app: Any) -> TestClient:
+    return TestClient(make_app())
+
+
+def test_openapi_schema_and_docs(client: TestClient) -> None:
+    schema = client.get("/openapi.json").json()
+    assert {"/api/ask", "/api/corpus", "/healthz"} <= set(schema["paths"])
+    ask = schema["paths"]["/api/ask"]["post"]
+    assert ask["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
+        "/Answer"
+    )
+    assert {"Answer", "AskRequest", "Citation", "CorpusSummary"} <= set(
+        schema["components"]["schemas"]
+    )
+    assert client.get("/docs").status_code == 200
+
+
+def test_ask_returns_citations_with_outlet_and_date(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": QUESTION})
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert not body["abstained"] and body["mode"] == "extractive"
+    assert body["citations"], body
+    for c in body["citations"]:
+        assert c["outlet"] and DATE.match(c["date"]) and c["marker"] in body["answer"]
+        assert c["quote"] in c["passage"]
+
+
+def test_ask_with_filters_and_follow_up_history(client: TestClient) -> None:
+    first = client.post(
+        "/api/ask", json={"question": QUESTION, "filters": {"outlet": "Dawn"}}
+    ).json()
+    assert {c["outlet"] for c in first["citations"]} == {"Dawn"}
+    assert first["filters"]["explicit"]["outlet"] == "Dawn"
+    turn = {k: first[k] for k in ("question", "answer", "citations", "retrieval_query")}
+    turn["filters"] = first["filters"]["effective"]
+    follow = client.post("/api/ask", json={"question": "And what about security guarantees?",
+                                           "history": [turn]})  # fmt: skip
+    assert follow.status_code == 200, follow.text
+    assert follow.json()["filters"]["effective"]["outlet"] == "Dawn"  # carried from the history
+
+
+def test_date_filter_outside_the_corpus_abstains_with_note(client: TestClient) -> None:
+    body = client.post(
+        "/api/ask", json={"question": QUESTION, "filters": {"since": "2030-01-01"}}
+    ).json()
+    assert body["abstained"] and "No articles" in body["filters"]["note"]
+
+
+def test_corpus_and_healthz(client: TestClient) -> None:
+    corpus = client.get("/api/corpus").json()
+    assert corpus["articles"] == ARTICLES == len(corpus["documents"])
+    assert "Dawn" in corpus["outlets"] and corpus["first_date"] == "2025-08-27"
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok" and health["documents"] == ARTICLES and health["index_loaded"]
+
+
+def test_api_returns_planted_text_as_json_data(client: TestClient) -> None:
+    response = client.post("/api/ask", json={"question": EVIL_QUESTION})
+    assert response.headers["content-type"].startswith("application/json")
+    assert response.headers["x-content-type-options"] == "nosniff"
+    assert "<script>" in response.json()["answer"]  # raw data; escaping is the renderer's job
+
+
+def test_auth_required_when_token_set(make_app: Any) -> None:
+    client = TestClient(make_app(api_token="s3cret"))
+    body = {"question": QUESTION}
+    missing = client.post("/api/ask", json=body)
+    assert missing.status_code == 401 and "Bearer" in missing.json()["detail"]
+    assert missing.headers["www-authenticate"] == "Bearer"
+    assert (
+        client.post("/api/ask", json=body, headers={"Authorization": "Bearer nope"}).status_code
+        == 401
+    )
+    assert client.get("/api/corpus").status_code == 401
+    ok = client.post("/api/ask", json=body, headers={"Authorization": "Bearer s3cret"})
+    assert ok.status_code == 200 and ok.json()["citations"]
+    assert client.get("/healthz").status_code == 200  # probes need no token
+
+
+def test_auth_off_by_default(client: TestClient) -> None:
+    assert client.get("/api/corpus").status_code == 200
+
+
+def test_question_too_long(make_app: Any) -> None:
+    client = TestClient(make_app(max_question_chars=50))
+    response = client.post("/api/ask", json={"question": "x" * 51})
+    assert response.status_code == 413
+    assert "limit is 50" in response.json()["detail"]
+
+
+def test_history_too_long_and_blank_question(make_app: Any) -> None:
+    client = TestClient(make_app(max_history_turns=2))
+    history = [{"question": f"q{i}", "answer": "a"} for i in range(3)]
+    response = client.post("/api/ask", json={"question": QUESTION, "history": history})
+    assert response.status_code == 422 and "limit is 2" in response.json()["detail"]
+    assert client.post("/api/ask", json={"question": "   "}).status_code == 422
+    assert client.post("/api/ask", json={"question": ""}).status_code == 422
+    assert client.post("/api/ask", json={"question": QUESTION, "mode": "magic"}).status_code == 422
+
+
+def test_rate_limit_per_client(make_app: Any) -> None:
+    client = TestClient(make_app(rate_limit_per_minute=3))
+    codes = [client.get("/api/corpus").status_code for _ in range(4)]
+    assert codes == [200, 200, 200, 429]
+    limited = client.get("/api/corpus")
+    assert (
+        "rate limit of 3" in limited.json()["detail"] and int(limited.headers["retry-after"]) >= 1
+    )
+    other = client.get("/api/corpus", headers={"Authorization": "Bearer other-client"})
+    assert other.status_code == 200  # keyed by address and credentials
+    assert client.get("/healthz").status_code == 200
+
+
+def test_security_headers_and_cors(make_app: Any) -> None:
+    client = TestClient(make_app(cors_origins="https://news.example, https://b.example/",
+                                 frame_ancestors="'self' https://news.example"))  # fmt: skip
+    response = client.get("/healthz")
+    assert (
+        response.headers["content-security-policy"] == "frame-ancestors 'self' https://news.example"
+    )
+    assert response.headers["x-content-type-options"] == "nosniff"
+    preflight = {"Origin": "https://b.example", "Access-Control-Request-Method": "POST",
+                 "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
+    allowed = client.options("/api/ask", headers=preflight)
+    assert allowed.headers.get("access-control-allow-origin") == "https://b.example"
+    refused = client.options("/api/ask", headers={**preflight, "Origin": "https://evil.example"})
+    assert "access-control-allow-origin" not in refused.headers
+
+
+def test_ui_pages_carry_the_headers(api_engine: Any, planted_data: Path) -> None:
+    client = TestClient(create_app(api_engine, make_settings(planted_data)))
+    for path in ("/", "/embed/", "/gradio.js"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.headers["content-security-policy"] == "frame-ancestors 'self'"
+    assert client.get("/healthz").status_code == 200  # the UI mount does not shadow the API
+
+
+def test_twenty_concurrent_requests_on_a_real_server(make_app: Any, api_engine: Any) -> None:
+    questions = [QUESTION, EVIL_QUESTION, "What did Peskov say about security guarantees?",
+                 "Are the Russia-Ukraine peace talks on pause?",
+                 "What did the Kremlin say about NATO military infrastructure?"]  # fmt: skip
+    expected = {q: api_engine.ask(q).answer for q in questions}
+    asks = [questions[i % len(questions)] for i in range(20)]
+    with live_server(make_app(concurrency=4)) as server, httpx.Client(timeout=120) as http:
+
+        def ask(question: str) -> tuple[str, int, dict[str, Any]]:
+            response = http.post(f"{server.url}/api/ask", json={"question": question})
+            return question, response.status_code, response.json()
+
+        with ThreadPoolExecutor(max_workers=20) as pool:
+            results = list(pool.map(ask, asks))
+    assert len(results) == 20
+    for question, status, body in results:
+        assert status == 200, body
+        assert body["question"] == question and body["answer"] == expected[question]
+        assert body["citations"]
+
+
+class BrokenEngine:
+    """An engine whose index has gone away."""
+
+    def ask(self, *args: Any, **kwargs: Any) -> Any:
+        raise RuntimeError("chroma folder vanished")
+
+    def health(self) -> dict[str, Any]:
+        raise RuntimeError("chroma folder vanished")
+
+
+def test_failures_are_json_and_health_turns_unready(planted_data: Path) -> None:
+    app = create_app(BrokenEngine(), make_settings(planted_data), ui=False)  # type: ignore[arg-type]
+    client = TestClient(app, raise_server_exceptions=False)
+    failed = client.post("/api/ask", json={"question": QUESTION})
+    assert failed.status_code == 500 and failed.json() == {
+        "detail": "internal error; see the server log"
+    }
+    health = client.get("/healthz")
+    assert health.status_code == 503 and "vanished" in health.json()["detail"]
+
+
+def test_ui_login_when_auth_set(api_engine: Any, planted_data: Path) -> None:
+    client = TestClient(create_app(api_engine, make_settings(planted_data, auth="ann:pw1,bob:pw2")))
+    assert client.get("/config").status_code == 401
+    assert client.get("/embed/config").status_code == 401
+    assert client.post("/login", data={"username": "ann", "password": "nope"}).status_code == 400
+    assert client.post("/login", data={"username": "bob", "password": "pw2"}).status_code == 200
+    assert client.get("/config").status_code == 200

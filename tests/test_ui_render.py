@@ -1,0 +1,235 @@
+"""HTML rendering of answers, citations and the corpus panel: correct, and inert for hostile text."""
+
+from __future__ import annotations
+
+from datetime import date
+from html.parser import HTMLParser
+
+import pytest
+
+from rag.types import Answer, AnswerSentence, AppliedFilters, Citation, Filters, Source
+from ui import render
+from ui.corpus import EMPTY_INDEX, example_questions, summary_html, timeline_svg
+
+HOSTILE = (
+    'Kremlin spokesman said <script>window.__pwned=1</script> and <img src=x onerror="x()"> and '
+    "[click](javascript:window.__pwned=3) about the summit in Alaska."
+)
+# Every tag and attribute the renderer may emit; anything else means corpus text leaked as markup.
+ALLOWED_TAGS = {"div", "span", "details", "summary", "blockquote", "mark", "a", "h3", "p", "svg",
+                "rect", "title", "text", "line", "i"}  # fmt: skip
+ALLOWED_ATTRS = {"class", "title", "href", "target", "rel", "data-cite", "role", "aria-live",
+                 "aria-label", "viewbox", "x", "y", "x1", "y1", "x2", "y2", "width", "height",
+                 "fill", "text-anchor", "style"}  # fmt: skip
+
+
+class _Markup(HTMLParser):
+    """Collects every start tag and attribute of an HTML fragment."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.tags: list[tuple[str, list[tuple[str, str | None]]]] = []
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.tags.append((tag, attrs))
+
+
+def assert_inert(fragment: str) -> None:
+    """No unexpected tags, no event handlers, links only to http(s)."""
+    parser = _Markup()
+    parser.feed(fragment)
+    for tag, attrs in parser.tags:
+        assert tag in ALLOWED_TAGS, tag
+        for name, value in attrs:
+            assert name in ALLOWED_ATTRS, (tag, name)
+            if name == "href":
+                assert (value or "").startswith(("http://", "https://")), value
+            if name == "style":
+                assert (value or "").startswith("background:#"), value
+
+
+def citation(number: int = 1, passage: str = HOSTILE, quote: str = "", url: str | None = None,
+             outlet: str | None = "Dawn", title: str = "Title") -> Citation:  # fmt: skip
+    where = passage.find(quote) if quote else -1
+    return Citation(
+        doc_id="d1", chunk_id=f"d1::{number}", outlet=outlet, date=date(2025, 8, 28), title=title,
+        url=url, number=number, marker=f"[{number}: {outlet}, 28 Aug 2025]",
+        label=f"{outlet}, 28 Aug 2025", passage=passage, span=(0, len(passage)), quote=quote,
+        quote_span=(where, where + len(quote)) if where >= 0 else None,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
+     "data:text/html,<script>1</script>", "vbscript:x", "//evil.example/x", "/relative", "",
+     "https://ok.example/\nx", None],
+)  # fmt: skip
+def test_safe_url_refuses_non_http(url: str | None) -> None:
+    assert render.safe_url(url) is None
+
+
+def test_safe_url_keeps_http_and_link_escapes() -> None:
+    url = 'https://news.example/a?b=1&c="x"'
+    assert render.safe_url(url) == url
+    html = render.link(url, "<b>Title</b>")
+    assert 'href="https://news.example/a?b=1&amp;c=&quot;x&quot;"' in html
+    assert "&lt;b&gt;Title&lt;/b&gt;" in html
+    assert 'rel="noopener noreferrer nofollow"' in html
+
+
+def test_javascript_url_becomes_plain_text() -> None:
+    html = render.link("javascript:window.__pwned=7", "Evil")
+    assert "<a " not in html
+    assert "javascript:window.__pwned=7" in html  # shown, not linked
+
+
+def test_citation_card_escapes_everything_and_highlights_quote() -> None:
+    quote = "Kremlin spokesman said <script>window.__pwned=1</script> and"
+    c = citation(passage=HOSTILE, quote=quote, url="javascript:window.__pwned=7",
+                 outlet="<b onmouseover=x()>Evil</b>", title="<script>t()</script>Alaska")  # fmt: skip
+    html = render.chip(c)
+    assert_inert(html)
+    assert (
+        "<mark>Kremlin spokesman said &lt;script&gt;window.__pwned=1&lt;/script&gt; and</mark>"
+        in html
+    )
+    assert "&lt;b onmouseover=x()&gt;Evil&lt;/b&gt; · 28 Aug 2025" in html
+    assert "&lt;script&gt;t()&lt;/script&gt;Alaska" in html
+    assert "<details" in html and "<summary" in html
+
+
+def test_highlight_falls_back_to_finding_the_quote() -> None:
+    c = citation(passage="One. Two three. Four.", quote="Two three.")
+    c = c.model_copy(update={"quote_span": None})
+    assert render.highlighted_passage(c) == "One. <mark>Two three.</mark> Four."
+    bad = c.model_copy(update={"quote_span": (5, 999)})
+    assert "<mark>" in render.highlighted_passage(bad)  # falls back to searching
+
+
+def test_answer_html_chips_per_sentence_and_unsupported_flag() -> None:
+    c1, c2 = citation(1, "Alpha beta.", "Alpha beta."), citation(2, "Gamma.", "Gamma.", outlet=None)
+    answer = Answer(
+        question="q", answer="Alpha beta. [1: Dawn, 28 Aug 2025] Gamma. [2] Delta. [unsupported]",
+        sentences=[AnswerSentence(text="Alpha beta.", citations=[1]),
+                   AnswerSentence(text="Gamma.", citations=[2]),
+                   AnswerSentence(text="Delta.", citations=[], supported=False)],
+        citations=[c1, c2],
+    )  # fmt: skip
+    html = render.answer_html(answer)
+    assert_inert(html)
+    assert html.count('<details class="nd-cite">') == 2
+    assert "Dawn · 28 Aug 2025" in html and "unknown outlet · 28 Aug 2025" in html
+    assert "nd-unsupported" in html
+
+
+def test_abstention_renders_as_text_without_markers() -> None:
+    answer = Answer(question="q", answer="The corpus does not cover this [1].", abstained=True)
+    html = render.answer_html(answer)
+    assert "nd-abstain" in html and "[1]" not in html
+
+
+def test_streaming_body_turns_markers_into_pending_chips() -> None:
+    html = render.streaming_body("Said <b>x</b>. [1: <i>Evil</i>, 28 Aug 2025] More [2]")
+    assert_inert(html)
+    assert "&lt;b&gt;x&lt;/b&gt;" in html
+    assert "&lt;i&gt;Evil&lt;/i&gt; · 28 Aug 2025" in html
+    assert html.count("nd-pending") == 2
+
+
+def test_filters_line_names_understood_phrases_and_note() -> None:
+    applied = AppliedFilters(
+        from_question=Filters(outlet="Dawn"), effective=Filters(outlet="Dawn", since=date(2025, 9, 1)),
+        understood=["did Dawn"], note="No <b>articles</b>",
+    )  # fmt: skip
+    html = render.filters_line(applied)
+    assert (
+        "Filters applied: outlet Dawn, from 2025-09-01 (understood from the question: “did Dawn”)"
+        in html
+    )
+    assert "No &lt;b&gt;articles&lt;/b&gt;" in html
+    assert render.filters_line(None).endswith("Filters applied: none</div>")
+
+
+def test_status_line_shows_mode_and_notice() -> None:
+    html = render.status_line("extractive", 12.4, 3, 3, "The LLM could not <answer>")
+    assert "Answer mode: extractive · 12 ms · citations verified 3/3" in html
+    assert "The LLM could not &lt;answer&gt;" in html
+
+
+def test_sources_list_and_inline_sources() -> None:
+    answer = Answer(
+        question="q", answer="a", citations=[citation(1), citation(2, outlet="Al Jazeera")]
+    )
+    panel = render.sources_list(answer)
+    assert_inert(panel)
+    assert "Sources (2)" in panel and panel.count('class="nd-card"') == 2
+    empty = Answer(question="q", answer="a")
+    assert "No passages cited" in render.sources_list(empty)
+    assert render.inline_sources(empty) == ""
+    assert "Sources (2)" in render.inline_sources(answer)
+
+
+def test_each_chip_marks_its_own_sentence_and_sources_mark_all() -> None:
+    passage = "First point here. Filler text. Second point there."
+    c = citation(1, passage, quote="First point here.")
+    answer = Answer(
+        question="q", answer="a", citations=[c],
+        sentences=[AnswerSentence(text="First point here.", citations=[1]),
+                   AnswerSentence(text="Second point there.", citations=[1])],
+    )  # fmt: skip
+    chips = render.answer_html(answer).split("<details")[1:]
+    assert "<mark>First point here.</mark> Filler" in chips[0]
+    assert "Filler text. <mark>Second point there.</mark>" in chips[1]
+    assert "First point here." in chips[1] and "<mark>First" not in chips[1]
+    panel = render.sources_list(answer)
+    assert panel.count("<mark>") == 2
+    paraphrase = render.highlighted_passage(c, ["A sentence the passage does not contain."])
+    assert paraphrase.startswith("<mark>First point here.</mark>")  # falls back to the quote
+
+
+DOCS = [
+    {"doc_id": "a", "outlet": "Dawn", "date": "2025-08-28", "title": "Russia pushed back on Wednesday against the idea…"},
+    {"doc_id": "b", "outlet": "Al Jazeera", "date": "2025-08-27", "title": "Russia opposed to European security guarantees for Ukraine, says Kremlin"},
+    {"doc_id": "c", "outlet": "<b onmouseover=x()>Evil</b>", "date": "2025-08-29", "title": "<script>x()</script>Alaska summit talks"},
+    {"doc_id": "d", "outlet": None, "date": None, "title": "Undated piece on the peace talks in Ukraine"},
+]  # fmt: skip
+
+
+def test_summary_and_timeline_are_escaped() -> None:
+    summary = {"articles": 4, "chunks": 9, "outlets": ["Al Jazeera", "Dawn", "<b>Evil</b>"],
+               "first_date": "2025-08-27", "last_date": "2025-08-29", "documents": DOCS}  # fmt: skip
+    html = summary_html(summary)
+    assert_inert(html)
+    assert "4 articles · 3 outlets · 27 Aug 2025 – 29 Aug 2025" in html
+    assert html.count("<rect") == 3  # one bar segment per dated article here
+    assert "&lt;b onmouseover=x()&gt;Evil&lt;/b&gt;" in html
+    assert "1 article(s) without a date" in html
+
+
+def test_timeline_buckets_long_spans_by_month() -> None:
+    docs = [{"outlet": "Dawn", "date": f"202{y}-0{m}-1{m}"} for y in (3, 4, 5) for m in (1, 5, 9)]
+    svg = timeline_svg(docs)
+    assert "Articles by month and outlet" in svg and svg.count("<rect") == 9
+    assert "No dated articles" in timeline_svg([{"outlet": "Dawn", "date": None}])
+
+
+def test_empty_corpus_message_names_the_command() -> None:
+    assert "No articles yet" in summary_html({"articles": 0, "documents": []})
+    assert "Run “newsdesk ingest”" in EMPTY_INDEX
+
+
+def test_example_questions_come_from_titles_one_per_outlet() -> None:
+    asks = example_questions({"documents": DOCS}, limit=3)
+    assert len(asks) == 3
+    assert asks[1] == "What did Dawn report about Russia pushed back on Wednesday against the idea?"
+    assert (
+        "What did Al Jazeera report about Russia opposed to European security guarantees for Ukraine?"
+        in asks
+    )
+    assert example_questions({"documents": []}) == []
+
+
+def test_chip_text_for_unknowns() -> None:
+    source = Source(doc_id="x", chunk_id="x::0", outlet=None, date=None, title="t", url=None)
+    assert render.chip_text(source) == "unknown outlet · unknown date"

@@ -1,0 +1,95 @@
+"""`newsdesk serve`: building the index when empty, and the real CLI serving chat and API."""
+
+from __future__ import annotations
+
+import logging
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.support import EVIL_QUESTION, planted_index
+from tests.conftest import free_port
+from ui.app import _start_page
+from ui.server import ensure_index
+
+
+@pytest.fixture(scope="session")
+def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
+    """The seed corpus plus a hostile article, indexed once per session."""
+    return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
+
+
+def test_ensure_index_ingests_only_when_empty(settings_factory: Any, corpus_copy: Path,
+                                              fake_embedder: Any) -> None:  # fmt: skip
+    from newsdesk.factory import build_store
+
+    settings = settings_factory(corpus_dir=corpus_copy)
+    ensure_index(settings, fake_embedder)
+    assert len(build_store(settings).doc_metadata()) == 5
+    calls = fake_embedder.calls
+    ensure_index(settings, fake_embedder)
+    assert fake_embedder.calls == calls  # a filled index is left alone
+
+
+def test_ensure_index_without_corpus_warns(settings_factory: Any, tmp_path: Path, fake_embedder: Any,
+                                           caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+    settings = settings_factory(corpus_dir=tmp_path / "nowhere")
+    with caplog.at_level(logging.WARNING, logger="newsdesk.serve"):
+        ensure_index(settings, fake_embedder)
+    assert "newsdesk ingest" in caplog.text
+
+
+class EmptyEngine:
+    def summary(self) -> dict[str, Any]:
+        return {"articles": 0, "chunks": 0, "outlets": [], "documents": []}
+
+
+def test_empty_index_start_page_says_how_to_fill_it() -> None:
+    summary, start = _start_page(EmptyEngine())  # type: ignore[arg-type]
+    assert summary["articles"] == 0
+    assert "newsdesk ingest" in start and "nd-warn" in start
+
+
+@pytest.fixture
+def served(planted_data: Path, tmp_path: Path) -> Iterator[str]:
+    """`newsdesk serve --no-ingest` on the planted index, as a subprocess on loopback."""
+    port = free_port()
+    script = Path(sys.executable).parent / "newsdesk"
+    env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSDESK_API_TOKEN": "tok"}
+    log = (tmp_path / "serve.log").open("w")
+    proc = subprocess.Popen([str(script), "serve", "--no-ingest", "--port", str(port), "--data-dir",
+                             str(planted_data)], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        yield url
+    finally:
+        proc.terminate()
+        proc.wait(timeout=20)
+        log.close()
+
+
+def test_serve_cli_serves_chat_and_api(served: str) -> None:
+    health = httpx.get(f"{served}/healthz").json()
+    assert health["documents"] == 6 and health["status"] == "ok"
+    page = httpx.get(f"{served}/")
+    assert page.status_code == 200 and "<gradio-app" in page.text
+    assert httpx.get(f"{served}/embed/").status_code == 200
+    assert httpx.post(f"{served}/api/ask", json={"question": EVIL_QUESTION}).status_code == 401
+    answer = httpx.post(f"{served}/api/ask", json={"question": EVIL_QUESTION},
+                        headers={"Authorization": "Bearer tok"}, timeout=60)  # fmt: skip
+    assert answer.status_code == 200 and answer.json()["citations"]
