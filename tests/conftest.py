@@ -115,6 +115,23 @@ def engine(seed_settings, real_embedder):  # type: ignore[no-untyped-def]
     return build_newsdesk(seed_settings, embedder=real_embedder)
 
 
+@pytest.fixture(scope="session")
+def server_engine(chroma_server, tmp_path_factory: pytest.TempPathFactory, real_embedder):  # type: ignore[no-untyped-def]
+    """The answering engine over a seed index kept on a real `chroma run` server."""
+    from newsdesk.factory import build_ingestor, build_newsdesk
+    from newsdesk.settings import Settings
+
+    host, port = chroma_server
+    settings = Settings(
+        _env_file=None, data_dir=tmp_path_factory.mktemp("unused"), model_cache_dir=MODEL_CACHE,
+        chroma_host=host, chroma_port=port, collection="seed",
+    )  # type: ignore[call-arg]  # fmt: skip
+    build_ingestor(settings, progress=False, embedder=real_embedder).run(
+        [CORPUS], log=lambda m: None
+    )
+    return build_newsdesk(settings, embedder=real_embedder)
+
+
 def free_port() -> int:
     """A free TCP port on loopback."""
     with socket.socket() as s:

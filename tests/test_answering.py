@@ -14,6 +14,12 @@ from rag.types import Filters
 MARKER = re.compile(r"\[\d+: [^\]]+\]")
 
 
+@pytest.fixture(params=["embedded", "chroma-server"])
+def engine(request, engine):  # type: ignore[no-untyped-def]
+    """Every behaviour here is checked on the embedded store and on a `chroma run` server."""
+    return engine if request.param == "embedded" else request.getfixturevalue("server_engine")
+
+
 def test_answer_cites_outlet_and_date_for_every_sentence(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("Where was equipment at a key substation hit?")
     assert not answer.abstained
