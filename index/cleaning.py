@@ -21,7 +21,7 @@ _FURNITURE = [
     r"listen to (this )?article", r"\d+ min(ute)? read\b.*", r"(photo|image|picture|file photo)( credit)?\s*:.*",
     r".*notification icon.*", r".*icon\s*search.*", r"home\s*/.*", r"read more", r"quote left quote right",
     r"first published\s*:.*", r"last updated\s*:.*", r"published on\s+\d.*", r"published in [\w ]+, \w+ \d.*",
-    r"(reuters|afp|ap|pti|ani|ians|bloomberg)( [A-Z]{3,}(,? [A-Z]{3,})*)?", r"(reuters|afp|ap|pti|ani) published .*",
+    r"(reuters|afp|ap|pti|ani|ians|bloomberg)(?-i:( [A-Z]{3,}(,? [A-Z]{3,})*)?)", r"(reuters|afp|ap|pti|ani) published .*",
     r"regular-article-logo.*", r"my kolkata.*", r"edugraph", r"(copyrights?|©).*", r".*all rights reserved\.?",
     r"linkedin icon", r"(hot stocks|top sections|key events|latest news|trending|most read)",
     r"don't miss the most important news.*", r".*get them on our telegram channel\.?",

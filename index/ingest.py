@@ -13,6 +13,7 @@ import queue
 import sys
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -85,7 +86,7 @@ def prepare(source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: st
         for i, c in enumerate(chunk_text(cleaned.text, options.chunk_size, options.chunk_overlap))
     ]
     doc_meta = {
-        **base, "source": str(source.path), "chunks": len(chunks), "ingested_at": time.time(),
+        **base, "source": str(source.path.resolve()), "chunks": len(chunks), "ingested_at": time.time(),
         "byline": meta.byline or "", "agency": meta.agency or "", "dateline": meta.dateline or "",
         "offsets": json.dumps(cleaned.segments, separators=(",", ":")),
     }  # fmt: skip
@@ -130,24 +131,26 @@ class Ingestor:
         """Bring the index in line with `paths`."""
         started = time.perf_counter()
         report = IngestReport()
-        existing = self.store.doc_metadata()
-        interrupted = self.store.pending()
+        run = uuid.uuid4().hex
+        interrupted = self.store.claim(run)  # raises StoreBusy if another ingest is writing
         if interrupted:
             log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
-        todo, seen = self._plan(paths, existing, report, log)
-        self._clean_interrupted(interrupted, existing, {p.record.id for p in todo})
-        self.store.set_pending([p.record.id for p in todo])
-        self._embed_and_write(todo, report)
+        existing = self.store.doc_metadata()
+        todo = self._plan(paths, existing, report, log)
+        for doc_id in set(interrupted) - {p.record.id for p in todo}:
+            self.store.drop_stale(doc_id, existing.get(doc_id, {}).get("digest"))
+        self.store.hold(run, [p.record.id for p in todo])
+        self._embed_and_write(todo, report, run)
         if self.options.prune:
-            self._prune(paths, existing, seen, report)
-        self.store.set_pending([])
-        if todo or report.removed:
+            self._prune(paths, existing, report, {*report.unchanged, *(p.record.id for p in todo)})
+        if todo or report.removed or interrupted:
             self.store.bump_revision()
+        self.store.release(run)
         report.seconds = time.perf_counter() - started
         return report
 
     def _plan(self, paths: list[Path], existing: dict[str, dict[str, Any]], report: IngestReport,
-              log: Callable[[str], None]) -> tuple[list[PreparedDoc], set[str]]:  # fmt: skip
+              log: Callable[[str], None]) -> list[PreparedDoc]:  # fmt: skip
         todo: list[PreparedDoc] = []
         seen: set[str] = set()
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
@@ -155,26 +158,30 @@ class Ingestor:
         for file, root in _progress(files, "files", self.options.progress):
             entries = self._manifest(root, manifests, report, log)
             for item in read_file(file, root, self.options.max_bytes):
-                if isinstance(item, Skipped) or item.doc_id in seen:
-                    skip = (
-                        item
-                        if isinstance(item, Skipped)
-                        else Skipped(file, f"duplicate doc id {item.doc_id!r}")
-                    )
+                skip = item if isinstance(item, Skipped) else _clash(item, seen, existing)
+                if skip is not None:
                     report.skipped.append(skip)
                     log(str(skip))
                     continue
+                assert isinstance(item, SourceDoc)
                 seen.add(item.doc_id)
                 entry = entries.get(item.manifest_key) or entries.get(file.name)
-                digest = doc_digest(item, entry, self.options, self.embedder.name)
-                old = existing.get(item.doc_id)
-                if old and old.get("digest") == digest:
-                    report.unchanged.append(item.doc_id)
-                    continue
-                prepared = prepare(item, entry, digest, self.options)
-                prepared.is_new = old is None
-                todo.append(prepared)
-        return todo, seen
+                prepared = self._prepare_if_changed(item, entry, existing, report)
+                if prepared:
+                    todo.append(prepared)
+        return todo
+
+    def _prepare_if_changed(self, item: SourceDoc, entry: dict[str, Any] | None,
+                            existing: dict[str, dict[str, Any]], report: IngestReport) -> PreparedDoc | None:  # fmt: skip
+        """The article cleaned and chunked, or None when its digest says nothing changed."""
+        digest = doc_digest(item, entry, self.options, self.embedder.name)
+        old = existing.get(item.doc_id)
+        if old and old.get("digest") == digest:
+            report.unchanged.append(item.doc_id)
+            return None
+        prepared = prepare(item, entry, digest, self.options)
+        prepared.is_new = old is None
+        return prepared
 
     def _manifest(self, root: Path, cache: dict[Path, dict[str, dict[str, Any]]],
                   report: IngestReport, log: Callable[[str], None]) -> dict[str, dict[str, Any]]:  # fmt: skip
@@ -189,20 +196,8 @@ class Ingestor:
                     log(f"ignoring manifest: {exc}")
         return cache[root]
 
-    def _clean_interrupted(self, interrupted: list[str], existing: dict[str, dict[str, Any]],
-                           redoing: set[str]) -> None:  # fmt: skip
-        """Remove chunks a crashed run left for articles that are neither committed nor redone."""
-        for doc_id in interrupted:
-            if doc_id in redoing:
-                continue
-            if doc_id in existing:
-                self.store.chunks.delete(where={"$and": [
-                    {"doc_id": doc_id}, {"digest": {"$ne": existing[doc_id]["digest"]}}]})  # fmt: skip
-            else:
-                self.store.chunks.delete(where={"doc_id": doc_id})
-
-    def _embed_and_write(self, todo: list[PreparedDoc], report: IngestReport) -> None:
-        writer = _Writer(self.store)
+    def _embed_and_write(self, todo: list[PreparedDoc], report: IngestReport, run: str) -> None:
+        writer = _Writer(self.store, run, [p.record.id for p in todo])
         remaining = {p.record.id: len(p.chunks) for p in todo}
         by_id = {p.record.id: p for p in todo}
         for p in todo:
@@ -232,27 +227,45 @@ class Ingestor:
             (report.added if p.is_new else report.updated).append(p.record.id)
         report.chunks = len(pending)
 
-    def _prune(self, paths: list[Path], existing: dict[str, dict[str, Any]], seen: set[str],
-               report: IngestReport) -> None:  # fmt: skip
+    def _prune(self, paths: list[Path], existing: dict[str, dict[str, Any]], report: IngestReport,
+               seen: set[str]) -> None:  # fmt: skip
+        """Remove articles no longer in the inputs; those of files skipped this time are kept."""
         roots = [p.resolve() for p in paths]
+        protected = {str(s.path.resolve()) for s in report.skipped}
         gone = [
             doc_id for doc_id, meta in existing.items()
-            if doc_id not in seen and _under(Path(meta.get("source", "")), roots)
+            if doc_id not in seen and meta.get("source") not in protected
+            and _under(Path(meta.get("source", "")), roots)
         ]  # fmt: skip
         self.store.delete_docs(gone)
         report.removed.extend(gone)
 
 
 def _under(source: Path, roots: list[Path]) -> bool:
-    source = source.resolve()
     return any(source == r or source.is_relative_to(r) for r in roots)
+
+
+def _clash(item: SourceDoc, seen: set[str], existing: dict[str, dict[str, Any]]) -> Skipped | None:
+    """Why an article cannot take its doc id: used in this run, or by another existing file."""
+    if item.doc_id in seen:
+        return Skipped(item.path, f"duplicate doc id {item.doc_id!r}")
+    owner = existing.get(item.doc_id, {}).get("source")
+    here = str(item.path.resolve())
+    if owner and owner != here and Path(owner).exists():
+        return Skipped(
+            item.path, f"doc id {item.doc_id!r} already belongs to {owner}; rename one of them"
+        )
+    return None
 
 
 class _Writer:
     """Writes chunk batches and commits finished articles on a background thread."""
 
-    def __init__(self, store: ChromaStore) -> None:
+    def __init__(self, store: ChromaStore, run: str, doc_ids: list[str]) -> None:
         self.store = store
+        self.run = run
+        self.doc_ids = doc_ids
+        self.beat = time.monotonic()
         self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(
             maxsize=2
         )
@@ -279,6 +292,9 @@ class _Writer:
                 self.store.add_chunks(item[0])
                 for doc in item[1]:
                     self.store.commit_doc(doc)
+                if time.monotonic() - self.beat > 30:  # keep the lease alive on long runs
+                    self.store.hold(self.run, self.doc_ids)
+                    self.beat = time.monotonic()
             except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
 

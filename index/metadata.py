@@ -139,9 +139,8 @@ def from_text(raw: str) -> ArticleMeta:
 
 
 def _outlet_from_text(raw: str) -> str | None:
-    for pattern in _PUBLISHED[:1]:
-        if m := pattern.search(raw):
-            return m["outlet"].strip()
+    if m := _PUBLISHED[0].search(raw):  # "Published in Dawn, ..." names the outlet too
+        return m["outlet"].strip()
     return next((name for pattern, name in _FINGERPRINTS if pattern.search(raw)), None)
 
 
@@ -179,12 +178,10 @@ def from_fields(record: dict[str, Any]) -> ArticleMeta:
     """Metadata from a JSON record or HTML meta tags, mapping common field names."""
 
     def first(*keys: str) -> Any:
-        return next((record[k] for k in keys if record.get(k)), None)
+        return next((_text(record[k]) for k in keys if _text(record.get(k))), None)
 
     url = first("url", "link", "canonical_url")
     authors = first("authors", "author", "byline")
-    if isinstance(authors, list):
-        authors = ", ".join(str(a) for a in authors if a) or None
     return ArticleMeta(
         outlet=first("outlet", "source", "site_name", "publisher") or outlet_from_url(url),
         date=parse_date(first("date", "published", "publish_date", "published_at", "pubdate")),
@@ -192,6 +189,17 @@ def from_fields(record: dict[str, Any]) -> ArticleMeta:
         url=url,
         byline=str(authors) if authors else None,
     )
+
+
+def _text(value: Any) -> str | None:
+    """A field as text: strings as they are, {"name": ...} objects by name, lists joined."""
+    if isinstance(value, dict):
+        value = value.get("name") or value.get("title")
+    if isinstance(value, list):
+        value = ", ".join(t for t in (_text(v) for v in value) if t)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        value = str(value)
+    return value.strip() or None if isinstance(value, str) else None
 
 
 def lead_title(clean: str) -> str | None:

@@ -9,7 +9,10 @@ superseded ingest and are ignored by readers and removed by the next ingest.
 from __future__ import annotations
 
 import json
+import os
+import socket
 import time
+import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,8 +21,30 @@ from typing import Any
 _PAGE = 5000
 
 
+LEASE_SECONDS = 120
+
+
 class StoreError(RuntimeError):
     """The Chroma store cannot be opened or reached."""
+
+
+class StoreBusy(StoreError):
+    """Another ingest holds the write lease."""
+
+
+def _alive(holder: dict[str, Any]) -> bool:
+    """Whether the ingest that wrote this lease is still running."""
+    if time.time() - float(holder.get("heartbeat", 0)) > LEASE_SECONDS:
+        return False
+    if holder.get("host") != socket.gethostname():
+        return True
+    try:
+        os.kill(int(holder.get("pid", 0)), 0)
+    except (ProcessLookupError, ValueError):
+        return False
+    except PermissionError:
+        return True
+    return int(holder.get("pid", 0)) > 0
 
 
 @dataclass
@@ -92,8 +117,7 @@ class ChromaStore:
         self.docs.upsert(
             ids=[doc.id], documents=[doc.text], embeddings=[[0.0]], metadatas=[doc.metadata]
         )
-        digest = doc.metadata["digest"]
-        self.chunks.delete(where={"$and": [{"doc_id": doc.id}, {"digest": {"$ne": digest}}]})
+        self.drop_stale(doc.id, doc.metadata["digest"])
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
         """Remove articles and all their chunks."""
@@ -101,34 +125,74 @@ class ChromaStore:
             self.chunks.delete(where={"doc_id": doc_id})
             self.docs.delete(ids=[doc_id])
 
-    def bump_revision(self) -> int:
-        """Advance the revision readers poll to notice a changed index."""
-        revision = self.revision() + 1
-        self.meta.upsert(
-            ids=["revision"], embeddings=[[0.0]], documents=[""],
-            metadatas=[{"value": revision, "updated": time.time()}],
-        )  # fmt: skip
+    def drop_stale(self, doc_id: str, digest: str | None) -> None:
+        """Delete an article's chunks that do not belong to `digest` (all of them for None)."""
+        if digest is None:
+            self.chunks.delete(where={"doc_id": doc_id})
+        else:
+            self.chunks.delete(where={"$and": [{"doc_id": doc_id}, {"digest": {"$ne": digest}}]})
+
+    def bump_revision(self) -> str:
+        """Set a new revision, which readers poll to notice a changed index.
+
+        A random token rather than a counter: two writers can never both write "N+1", and
+        readers only compare for inequality.
+        """
+        revision = uuid.uuid4().hex
+        self.meta.upsert(ids=["revision"], embeddings=[[0.0]], documents=[""],
+                         metadatas=[{"value": revision, "updated": time.time()}])  # fmt: skip
         return revision
 
-    def set_pending(self, doc_ids: list[str]) -> None:
-        """Note which articles an ingest is writing, so a crash can be cleaned up."""
+    # --- the ingest lease: one writer at a time, and a record of what a crash left behind ---
+    def claim(self, run: str) -> list[str]:
+        """Take the ingest lease for `run`; the doc ids an interrupted run was writing.
+
+        Raises StoreBusy while another live ingest holds the lease. A holder is dead when its
+        process is gone (same host) or its heartbeat is older than LEASE_SECONDS.
+        """
+        got = self.meta.get(ids=["pending"], include=["documents", "metadatas"])
+        interrupted: list[str] = []
+        if got["ids"]:
+            holder = got["metadatas"][0] or {}
+            if holder.get("run") and _alive(holder):
+                raise StoreBusy(
+                    f"another ingest is writing this index (pid {holder.get('pid')} on "
+                    f"{holder.get('host')}); wait for it to finish or stop it"
+                )
+            interrupted = list(json.loads(got["documents"][0] or "[]"))
+        self.hold(run, interrupted)
+        return interrupted
+
+    def hold(self, run: str, doc_ids: list[str]) -> None:
+        """Record (or refresh) the lease and the articles this run is writing."""
+        meta = {
+            "run": run,
+            "host": socket.gethostname(),
+            "pid": os.getpid(),
+            "heartbeat": time.time(),
+        }
         self.meta.upsert(
-            ids=["pending"], embeddings=[[0.0]], documents=[json.dumps(doc_ids)],
-            metadatas=[{"count": len(doc_ids)}],
-        )  # fmt: skip
+            ids=["pending"], embeddings=[[0.0]], documents=[json.dumps(doc_ids)], metadatas=[meta]
+        )
+
+    def release(self, run: str) -> None:
+        """Give the lease back after a complete run."""
+        got = self.meta.get(ids=["pending"], include=["metadatas"])
+        if got["ids"] and (got["metadatas"][0] or {}).get("run") == run:
+            self.meta.delete(ids=["pending"])
 
     def pending(self) -> list[str]:
-        """Articles an interrupted ingest was writing."""
+        """Articles a run is writing or an interrupted run was writing."""
         got = self.meta.get(ids=["pending"], include=["documents"])
         docs = got.get("documents") or []
         return list(json.loads(docs[0])) if docs and docs[0] else []
 
     # --- reading -----------------------------------------------------------------------
-    def revision(self) -> int:
-        """Current revision (0 for a new store)."""
+    def revision(self) -> str:
+        """Current revision ("" for a new store)."""
         got = self.meta.get(ids=["revision"], include=["metadatas"])
         metas = got.get("metadatas") or []
-        return int(metas[0]["value"]) if metas else 0
+        return str(metas[0]["value"]) if metas else ""
 
     def doc_metadata(self) -> dict[str, dict[str, Any]]:
         """Metadata of every committed article, keyed by doc id."""
@@ -136,13 +200,6 @@ class ChromaStore:
         for ids, metas, _ in self._pages(self.docs, ["metadatas"]):
             out.update(zip(ids, metas, strict=True))
         return out
-
-    def get_doc(self, doc_id: str) -> DocRecord | None:
-        """One article with its cleaned text."""
-        got = self.docs.get(ids=[doc_id], include=["documents", "metadatas"])
-        if not got["ids"]:
-            return None
-        return DocRecord(doc_id, got["documents"][0], got["metadatas"][0])
 
     def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]:
         """(id, text, metadata) of every stored chunk."""
@@ -163,12 +220,11 @@ class ChromaStore:
     def query(
         self, embedding: list[float], n: int, where: dict[str, Any] | None
     ) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the nearest chunks."""
-        count = self.chunks.count()
-        if count == 0:
+        """(chunk id, cosine similarity) of the nearest chunks (n must not exceed the count)."""
+        if n <= 0:
             return []
         got = self.chunks.query(
-            query_embeddings=[embedding], n_results=min(n, count), where=where or None,
+            query_embeddings=[embedding], n_results=n, where=where or None,
             include=["distances"],
         )  # fmt: skip
         return [

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from pydantic import ValidationError
 
 from newsdesk.settings import Settings
 
@@ -25,8 +26,12 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
         values["data_dir"] = data_dir
     try:
         return Settings(**values)
-    except Exception as exc:  # pydantic's message names the bad variable
-        raise UserError(f"bad setting: {exc}") from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]) if first["loc"] else "?"
+        raise UserError(
+            f"bad setting NEWSDESK_{name.upper()} (or its option): {first['msg']}"
+        ) from exc
 
 
 def _friendly(exc: Exception) -> UserError:
@@ -143,11 +148,16 @@ def ask(question: str, as_json: bool, top_k: int | None, outlet: str | None, sin
             click.echo(engine.ask(question, filters=filters).model_dump_json(indent=2))
             return
         result = None
+        # LLM text is shown only once verified (its markers are renumbered and checked);
+        # extractive sentences are final as they come.
+        live = settings.llm == "extractive"
         for event in engine.stream(question, filters=filters):
-            if event.type == "delta":
+            if event.type == "delta" and live:
                 click.echo(event.text, nl=False)
             elif event.type == "final":
                 result = event.answer
+        if result is not None and not live:
+            click.echo(result.answer, nl=False)
     except Exception as exc:
         raise _friendly(exc) from exc
     if result is not None:

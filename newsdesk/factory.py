@@ -11,6 +11,7 @@ from newsdesk.settings import Settings
 
 if TYPE_CHECKING:
     from rag.engine import Newsdesk
+    from rag.llm import ChatModel
 
 
 def build_store(settings: Settings) -> ChromaStore:
@@ -41,9 +42,31 @@ def build_ingestor(settings: Settings, prune: bool = False, progress: bool = Tru
     return Ingestor(build_store(settings), embedder or build_embedder(settings), options)
 
 
-def build_newsdesk(settings: Settings, embedder: Embedder | None = None) -> Newsdesk:
-    """The answering engine with its store, retriever, answerers and LLM."""
-    from rag.engine import build_engine
+def build_llm(settings: Settings) -> ChatModel | None:
+    """The LLM client for `openai` or `ollama` answer modes; None in extractive mode."""
+    if settings.llm == "extractive":
+        return None
+    from rag.llm import LlamaIndexChat
 
-    store = build_store(settings)
-    return build_engine(settings, store, embedder or build_embedder(settings))
+    return LlamaIndexChat(
+        settings.llm, settings.llm_base_url, settings.llm_model, settings.llm_api_key,
+        settings.llm_timeout, settings.llm_retries, settings.llm_context_window,
+        settings.llm_max_answer_tokens,
+    )  # fmt: skip
+
+
+def build_newsdesk(settings: Settings, embedder: Embedder | None = None,
+                   llm: ChatModel | None = None) -> Newsdesk:  # fmt: skip
+    """The answering engine with its store, retriever, support check and LLM."""
+    from rag.citations import SupportChecker
+    from rag.engine import Newsdesk
+    from rag.retrieve import HybridRetriever
+
+    embedder = embedder or build_embedder(settings)
+    return Newsdesk(
+        HybridRetriever(build_store(settings), embedder),
+        SupportChecker(embedder.embed_query, settings.support_threshold),
+        llm=llm or build_llm(settings), mode=settings.llm, top_k=settings.top_k,
+        answer_sentences=settings.answer_sentences, context_window=settings.llm_context_window,
+        max_answer_tokens=settings.llm_max_answer_tokens,
+    )  # fmt: skip

@@ -55,7 +55,7 @@ class Settings(BaseSettings):
     chunk_size: int = Field(default=200, ge=32, description="Chunk size in tiktoken tokens.")
     chunk_overlap: int = Field(default=40, ge=0, description="Overlap between chunks in tokens.")
     max_file_mb: float = Field(
-        default=50.0, gt=0, description="Files larger than this are skipped."
+        default=100.0, gt=0, description="Files larger than this many MB are skipped."
     )
     top_k: int = Field(default=6, ge=1, description="Passages retrieved per question.")
     answer_sentences: int = Field(

@@ -137,5 +137,5 @@ def closest_articles(passages: Sequence[Passage], limit: int = 3) -> list[Source
     seen: dict[str, Source] = {}
     for p in passages:
         if p.doc_id not in seen:
-            seen[p.doc_id] = Source(**p.model_dump(include=set(Source.model_fields)))
+            seen[p.doc_id] = p.source()
     return list(seen.values())[:limit]

@@ -1,9 +1,11 @@
 """Follow-up questions: what to retrieve with when a question leans on the earlier turns.
 
-Extractive mode uses a heuristic: a question is a follow-up when it is short or opens like one
-("And ...", "What about ...") or points back with a pronoun ("that session", "he", "they").
-Its retrieval query then carries the previous turn's query, and the previous turn's filters
-apply unless the new question names its own. LLM mode asks the model to condense the
+Extractive mode uses a heuristic: a question is a follow-up when it opens like one ("And ...",
+"What about ..."), is very short, or points back with a personal pronoun or a demonstrative
+("they", "them", "he", "those", "that session"). "It" and "this" alone do not count: they
+often point inside the same question. A follow-up's retrieval query carries the previous
+turn's query (its last 30 words, so it cannot grow without bound), and the previous turn's
+filters apply unless the new question names its own. LLM mode asks the model to condense the
 conversation into a standalone question instead (prompts/condense.md).
 """
 
@@ -18,10 +20,11 @@ _OPENERS = re.compile(
     r"^\s*(and|but|also|so|then|what about|how about|and what|what else|why|how come)\b", re.I
 )
 _BACK_REFERENCES = re.compile(
-    r"\b(that|this|those|these|it|its|they|them|their|he|she|his|her|him|there|the same|"
-    r"the latter|the former|such)\b",
+    r"\b(they|them|their|he|she|his|her|him|those|these|the same|the latter|the former|"
+    r"(that|this) (session|meeting|talks?|attack|strike|plan|proposal|deal|report|article|story|event|summit|statement))\b",
     re.I,
 )
+_CARRIED_WORDS = 30
 
 
 def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
@@ -35,7 +38,8 @@ def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
 def follow_up_query(question: str, history: Sequence[Turn]) -> str:
     """The retrieval query for a follow-up: the question plus the previous turn's query."""
     previous = history[-1]
-    return f"{question} {previous.retrieval_query or previous.question}"
+    carried = (previous.retrieval_query or previous.question).split()[-_CARRIED_WORDS:]
+    return f"{question} {' '.join(carried)}"
 
 
 def carried_filters(question_filters: Filters, history: Sequence[Turn]) -> Filters:

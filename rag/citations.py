@@ -13,6 +13,7 @@ passes when support >= NEWSDESK_SUPPORT_THRESHOLD (default 0.5).
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Callable, Sequence
 from datetime import date
 
@@ -77,7 +78,7 @@ def make_citation(number: int, passage: Passage, quote: str = "", support: float
     where = passage.text.find(quote) if quote else -1
     tag = label(passage)
     return Citation(
-        **passage.model_dump(include=set(Source.model_fields)), number=number,
+        **passage.source().model_dump(), number=number,
         marker=f"[{number}: {tag}]", label=tag, passage=passage.text,
         span=(passage.start, passage.end), quote=quote,
         quote_span=(where, where + len(quote)) if where >= 0 else None, support=support,
@@ -98,7 +99,7 @@ def carriers(sentence: str, cited: Passage, passages: Sequence[Passage]) -> list
             and len(wanted) >= 4
             and len(wanted & shingles(p.text)) >= 0.7 * len(wanted)
         ):
-            found.append(Source(**p.model_dump(include=set(Source.model_fields))))
+            found.append(p.source())
             seen.add(p.doc_id)
     return found
 
@@ -112,13 +113,18 @@ class SupportChecker:
     def __init__(self, embed: Embed | None, threshold: float = 0.5) -> None:
         self.embed = embed
         self.threshold = threshold
-        self._cache: dict[str, np.ndarray] = {}
+        # Bounded: a long-running server sees endless distinct sentences.
+        self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
 
     def _vector(self, text: str) -> np.ndarray:
-        if text not in self._cache:
-            assert self.embed is not None
-            self._cache[text] = np.asarray(self.embed(text), dtype=np.float32)
-        return self._cache[text]
+        if text in self._cache:
+            self._cache.move_to_end(text)
+            return self._cache[text]
+        assert self.embed is not None
+        vector = self._cache[text] = np.asarray(self.embed(text), dtype=np.float32)
+        if len(self._cache) > 4096:
+            self._cache.popitem(last=False)
+        return vector
 
     def lexical(self, sentence: str, passage: str) -> float:
         """Share of the sentence's content words present in the passage."""
@@ -144,7 +150,3 @@ class SupportChecker:
         if self.embed is None:
             return lexical
         return 0.5 * lexical + 0.5 * self.semantic(sentence, passage)
-
-    def supports(self, sentence: str, passage: str) -> bool:
-        """True when the score reaches the threshold."""
-        return self.score(sentence, passage) >= self.threshold

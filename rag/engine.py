@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from index.chunking import count_tokens
-from index.embedding import Embedder
-from index.store import ChromaStore
 from rag import chat
 from rag import filters as question_filters
 from rag.answer import (
@@ -22,13 +21,15 @@ from rag.answer import (
 )
 from rag.citations import Numbering, SupportChecker, format_date
 from rag.extractive import choose, score_sentences
-from rag.llm import ChatModel, LlamaIndexChat, LLMError
+from rag.llm import ChatModel, LLMError
 from rag.prompts import render
 from rag.retrieve import HybridRetriever, filter_mask, query_tokens, tokenize
 from rag.types import Answer, AppliedFilters, Filters, Passage, StreamEvent, Turn
 
+log = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
-    from newsdesk.settings import Settings
+    pass
 
 
 @dataclass
@@ -40,6 +41,7 @@ class Prepared:
     query: str
     focus: str = ""
     passages: list[Passage] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
@@ -73,17 +75,23 @@ class Newsdesk:
     def stream(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None,
                mode: str | None = None) -> Iterator[StreamEvent]:  # fmt: skip
         """Answer as events: a status with the filters, text deltas, then the final answer."""
+        if not question.strip():
+            raise ValueError("the question is empty")
         history = list(history or [])
         prep = self._prepare(question.strip(), history, filters or Filters())
         yield StreamEvent(type="status", data={"filters": prep.applied.model_dump(mode="json")})
         chosen = mode or self.mode
+        if chosen != "extractive" and (self.llm is None or self.llm.kind != chosen):
+            configured = self.llm.kind if self.llm else "extractive"
+            prep.notices.append(f"Answer mode “{chosen}” is not configured here (NEWSDESK_LLM={configured}); "
+                                "showing the extractive answer.")  # fmt: skip
+            chosen = "extractive"
         if prep.applied.note or not prep.passages:
-            yield from self._final(prep, self._abstain(prep), "extractive", None)
-            return
-        if chosen in ("openai", "ollama") and self.llm is not None:
+            yield from self._final(prep, Draft(), "extractive")
+        elif chosen != "extractive":
             yield from self._stream_llm(prep, history)
         else:
-            yield from self._stream_extractive(prep, history, None)
+            yield from self._stream_extractive(prep, history)
 
     def summary(self) -> dict[str, Any]:
         """Articles, outlets, date span and per-article metadata of the index."""
@@ -96,9 +104,19 @@ class Newsdesk:
                 "documents": docs}  # fmt: skip
 
     def health(self) -> dict[str, Any]:
-        """Readiness: index loaded, article count, LLM reachability."""
-        snap = self.retriever.snapshot()
+        """Readiness: whether the index can be read, article count, LLM reachability."""
         llm = None if self.llm is None else self.llm.reachable()
+        try:
+            snap = self.retriever.snapshot()
+        except Exception as exc:  # the store is unreachable: report it rather than fail
+            log.warning("index not readable: %s", exc)
+            return {
+                "index_loaded": False,
+                "documents": 0,
+                "chunks": 0,
+                "mode": self.mode,
+                "llm_reachable": llm,
+            }
         return {"index_loaded": True, "documents": len(snap.docs), "chunks": len(snap.ids),
                 "mode": self.mode, "llm_reachable": llm}  # fmt: skip
 
@@ -115,13 +133,20 @@ class Newsdesk:
             query = chat.follow_up_query(query, history)
         prep = Prepared(question, applied, query, focus)
         applied.effective = self._resolve(question_filters.merge(explicit, parsed), applied)
-        if applied.note:
-            return prep
-        if not filter_mask(snap, applied.effective).any():
+        if not snap.ids:
+            applied.note = "The index is empty: run `newsdesk ingest` to add articles."
+        elif not applied.note and not filter_mask(snap, applied.effective).any():
             applied.note = self._empty_filter_note(applied.effective)
-            return prep
-        prep.passages, prep.timings = self.retriever.search(query, applied.effective, self.top_k)
+        if not applied.note:
+            self._search(prep, query)
         return prep
+
+    def _search(self, prep: Prepared, query: str) -> None:
+        found = self.retriever.search(query, prep.applied.effective, self.top_k)
+        prep.query, prep.passages = query, found.passages
+        prep.timings.update(found.timings)
+        if found.warning:
+            prep.notices.append(found.warning)
 
     def _resolve(self, wanted: Filters, applied: AppliedFilters) -> Filters:
         if not wanted.outlet:
@@ -134,36 +159,37 @@ class Newsdesk:
         return wanted.model_copy(update={"outlet": outlet or wanted.outlet})
 
     def _empty_filter_note(self, effective: Filters) -> str:
-        snap = self.retriever.snapshot()
-        dated = [m["date"] for m in snap.docs.values() if m.get("date")]
-        span = f" Its articles run from {min(dated)} to {max(dated)}." if dated else ""
+        dates = self.retriever.snapshot().dates
+        span = f" Its articles run from {dates[0]} to {dates[-1]}." if dates else ""
         return f"No articles in the corpus match the filters ({effective.describe()}).{span}"
 
     # --- answering -----------------------------------------------------------------------
-    def _stream_extractive(
-        self, prep: Prepared, history: list[Turn], notice: str | None
-    ) -> Iterator[StreamEvent]:
+    def _stream_extractive(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         snap = self.retriever.snapshot()
         stem = self.retriever._stemmer
         focus = query_tokens(prep.focus, stem)
         context = query_tokens(prep.query, stem) if prep.query != prep.focus else []
+        if not focus and not context and prep.applied.effective.is_empty():
+            # Nothing asked and nothing to scope by ("What is it?"): there is no answer to give.
+            yield from self._final(prep, Draft(), "extractive")
+            return
         picks = score_sentences(
             focus, prep.passages, lambda t: tokenize(t, stem), snap.weight, context
         )
         # A follow-up wants something new: skip sentences earlier turns already gave, if possible.
-        said = " ".join(turn.answer for turn in history)
+        said = " ".join(turn.answer for turn in history) if context else ""
         chosen = choose([p for p in picks if p.text not in said], self.answer_sentences)
         chosen = chosen or choose(picks, self.answer_sentences)
         prep.timings["compose_ms"] = (time.perf_counter() - t0) * 1e3
         if not chosen:
-            yield from self._final(prep, self._abstain(prep), "extractive", notice)
+            yield from self._final(prep, Draft(), "extractive")
             return
         draft = extractive_draft(chosen, prep.passages, Numbering(history))
         for sentence in draft.sentences:
             markers = " ".join(draft.citations[n].marker for n in sentence.citations)
             yield StreamEvent(type="delta", text=f"{sentence.text} {markers} ")
-        yield from self._final(prep, draft, "extractive", notice)
+        yield from self._final(prep, draft, "extractive")
 
     def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         assert self.llm is not None
@@ -187,16 +213,17 @@ class Newsdesk:
             if not reply:
                 raise LLMError("the LLM returned an empty reply")
             if reply.startswith(ABSTAIN_TOKEN):
-                yield from self._final(prep, self._abstain(prep), "llm", None)
+                yield from self._final(prep, Draft(), "llm")
                 return
             draft = llm_draft(reply, numbered, prep.passages, self.checker, Numbering(history))
             if not any(s.supported for s in draft.sentences):
                 raise LLMError("none of the LLM's sentences is supported by the passages")
-            yield from self._final(prep, draft, "llm", None)
+            yield from self._final(prep, draft, "llm")
         except LLMError as exc:
             notice = f"The LLM could not answer ({exc}); showing the extractive answer instead."
+            prep.notices.append(notice)
             yield StreamEvent(type="status", text=notice, data={"reset": True})
-            yield from self._stream_extractive(prep, history, notice)
+            yield from self._stream_extractive(prep, history)
 
     def _condensed(self, prep: Prepared, history: list[Turn]) -> Prepared:
         assert self.llm is not None
@@ -205,11 +232,7 @@ class Newsdesk:
             self.llm.complete("You rewrite follow-up questions.", prompt).strip().splitlines()
         )
         if standalone and standalone[0].strip():
-            query = standalone[0].strip()
-            prep.query = query
-            prep.passages, prep.timings = self.retriever.search(
-                query, prep.applied.effective, self.top_k
-            )
+            self._search(prep, standalone[0].strip())
         return prep
 
     def _fit(self, prep: Prepared) -> dict[int, Passage]:
@@ -225,12 +248,7 @@ class Newsdesk:
             used += cost
         return numbered
 
-    def _abstain(self, prep: Prepared) -> Draft:
-        return Draft()
-
-    def _final(
-        self, prep: Prepared, draft: Draft, mode: str, notice: str | None
-    ) -> Iterator[StreamEvent]:
+    def _final(self, prep: Prepared, draft: Draft, mode: str) -> Iterator[StreamEvent]:
         abstained = not draft.sentences
         closest = closest_articles(prep.passages) if abstained else []
         text = abstain_text(prep.applied.note, closest) if abstained else draft.text()
@@ -240,22 +258,8 @@ class Newsdesk:
         answer = Answer(
             question=prep.question, answer=text, sentences=draft.sentences,
             citations=sorted(draft.citations.values(), key=lambda c: c.number), abstained=abstained,
-            mode="llm" if mode == "llm" else "extractive", notice=notice, filters=prep.applied,
+            mode="llm" if mode == "llm" else "extractive", notice=" ".join(prep.notices) or None, filters=prep.applied,
             retrieval_query=prep.query, retrieved=prep.passages, closest=closest,
             citation_check=draft.check, timings=prep.timings,
         )  # fmt: skip
         yield StreamEvent(type="final", answer=answer)
-
-
-def build_engine(settings: Settings, store: ChromaStore, embedder: Embedder,
-                 llm: ChatModel | None = None) -> Newsdesk:  # fmt: skip
-    """Wire the engine from settings (called by `newsdesk.factory.build_newsdesk`)."""
-    if llm is None and settings.llm != "extractive":
-        llm = LlamaIndexChat(settings.llm, settings.llm_base_url, settings.llm_model, settings.llm_api_key,
-                             settings.llm_timeout, settings.llm_retries, settings.llm_context_window,
-                             settings.llm_max_answer_tokens)  # fmt: skip
-    return Newsdesk(
-        HybridRetriever(store, embedder), SupportChecker(embedder.embed_query, settings.support_threshold),
-        llm=llm, mode=settings.llm, top_k=settings.top_k, answer_sentences=settings.answer_sentences,
-        context_window=settings.llm_context_window, max_answer_tokens=settings.llm_max_answer_tokens,
-    )  # fmt: skip

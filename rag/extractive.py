@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from index.sentences import split_sentences
-from rag.citations import carriers, content_words
+from rag.citations import content_words
 from rag.types import Passage
 
 Tokenize = Callable[[list[str]], list[list[str]]]
@@ -92,8 +92,3 @@ def choose(picks: list[Pick], limit: int) -> list[Pick]:
             chosen.append(pick)
             seen |= words
     return chosen
-
-
-def syndicated_sources(pick: Pick, passages: Sequence[Passage]) -> list:
-    """Other outlets that carried the same sentence."""
-    return carriers(pick.text, pick.passage, passages)

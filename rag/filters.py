@@ -10,6 +10,7 @@ import calendar
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 
 from index.metadata import make_date
 from rag.types import Filters
@@ -60,16 +61,30 @@ def resolve_outlet(name: str, outlets: Iterable[str]) -> str | None:
 
 def find_outlet(question: str, outlets: Iterable[str]) -> tuple[str | None, str | None]:
     """(outlet, matched phrase) for an outlet named in the question."""
-    best: tuple[str | None, str | None] = (None, None)
+    pattern, owners = _outlet_pattern(tuple(outlets))
+    if pattern is None:
+        return None, None
+    matches = list(pattern.finditer(question))
+    if not matches:
+        return None, None
+    best = max(matches, key=lambda m: len(m.group(0)))
+    return owners[best["name"].lower()], best.group(0)
+
+
+@lru_cache(maxsize=8)
+def _outlet_pattern(outlets: tuple[str, ...]) -> tuple[re.Pattern[str] | None, dict[str, str]]:
+    """One compiled alternation of every outlet alias (a corpus can have hundreds of outlets)."""
+    owners: dict[str, str] = {}
     for outlet in outlets:
-        for alias in sorted(outlet_aliases(outlet), key=len, reverse=True):
-            # One-word names ("Dawn") must be capitalised so "at dawn" is not a filter.
-            flags = re.I if " " in alias else 0
-            pattern = rf"(?:\b{_CUES}\s+)?(?:\bthe\s+)?\b{re.escape(alias)}(?:['’]s)?\b"
-            m = re.search(pattern, question, flags)
-            if m and (best[1] is None or len(m.group(0)) > len(best[1])):
-                best = (outlet, m.group(0))
-    return best
+        for alias in outlet_aliases(outlet):
+            owners.setdefault(alias.lower(), outlet)
+    if not owners:
+        return None, owners
+    # One-word names ("Dawn") must be capitalised so "at dawn" is not a filter.
+    names = sorted((a for o in outlets for a in outlet_aliases(o)), key=len, reverse=True)
+    parts = [f"(?i:{re.escape(a)})" if " " in a else re.escape(a) for a in dict.fromkeys(names)]
+    cue = rf"(?i:\b{_CUES}\s+)?(?i:\bthe\s+)?"
+    return re.compile(rf"{cue}\b(?P<name>{'|'.join(parts)})(?:['’]s)?\b"), owners
 
 
 def find_dates(question: str, newest: date | None) -> tuple[date | None, date | None, str | None]:

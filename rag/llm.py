@@ -15,6 +15,7 @@ class ChatModel(Protocol):
     """What the answering layer needs from an LLM."""
 
     name: str
+    kind: str  # the answer mode it serves: "openai" or "ollama"
 
     def complete(self, system: str, user: str) -> str:
         """The full reply to a system + user message pair."""
@@ -78,7 +79,8 @@ class LlamaIndexChat:
                 return str(reply.message.content or "")
             except Exception as exc:
                 last = exc
-                time.sleep(min(0.5 * (attempt + 1), 2.0))
+                if attempt < self.retries:
+                    time.sleep(min(0.5 * (attempt + 1), 2.0))
         raise LLMError(f"LLM at {self.base_url} failed: {_short(last)}")
 
     def stream(self, system: str, user: str) -> Iterator[str]:

@@ -9,28 +9,24 @@ The plain llama-index pipeline (rag/baseline.py) runs on the same sample and art
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import random
-import re
 import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from newsdesk.settings import Settings
+from rag.metrics import fact_found
 
 KS = (1, 5, 10)
 
 
-def _norm(text: str) -> str:
-    text = text.lower().replace("’", "'").replace("“", '"').replace("”", '"')
-    return re.sub(r"\s+", " ", re.sub(r"[-–—]", " ", text)).strip()
-
-
 def contains(passage: str, answer: str) -> bool:
-    """Answer text found in a passage, ignoring case, whitespace, quotes and dashes."""
-    return _norm(answer) in _norm(passage)
+    """Answer text found in a passage as whole words, ignoring case, whitespace, quotes, dashes."""
+    return fact_found([answer], passage)
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -67,8 +63,18 @@ def run_benchmark(settings: Settings, articles_path: Path, questions_path: Path,
     questions, articles = sample(
         load_jsonl(questions_path), load_jsonl(articles_path), n_questions, n_articles, seed
     )
-    workdir = settings.resolved_data_dir() / f"realtimeqa-{len(articles)}-seed{seed}"
-    settings = settings.model_copy(update={"data_dir": workdir, "top_k": max(KS)})
+    # One folder per exact sample and chunking, always an embedded store of its own, so reruns
+    # reuse their index and never mix with another sample or a shared Chroma server.
+    key = json.dumps(
+        [sorted(a["url"] for a in articles), settings.chunk_size, settings.chunk_overlap]
+    )
+    workdir = (
+        settings.resolved_data_dir()
+        / f"realtimeqa-{len(articles)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
+    )
+    settings = settings.model_copy(
+        update={"data_dir": workdir, "top_k": max(KS), "chroma_host": None}
+    )
     echo(
         f"RealTimeQA: {len(questions)} questions, {len(articles)} articles, seed {seed}, {os.cpu_count()} cores"
     )

@@ -13,15 +13,17 @@ import re
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 from typing import Any
 
 import numpy as np
 
 from index.embedding import Embedder
 from index.store import ChromaStore
-from rag.types import Filters, Passage, Source
+from rag.types import Filters, Passage
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+")
@@ -61,7 +63,7 @@ def query_tokens(query: str, stemmer: Any) -> list[str]:
 class Snapshot:
     """The committed chunks and articles at one store revision, with their BM25 index."""
 
-    revision: int
+    revision: str
     ids: list[str] = field(default_factory=list)
     texts: list[str] = field(default_factory=list)
     metas: list[dict[str, Any]] = field(default_factory=list)
@@ -76,20 +78,21 @@ class Snapshot:
         """IDF of a token; words the corpus never uses weigh the most."""
         return self.idf.get(token, math.log(1 + len(self.ids) + 1))
 
-    @property
+    @cached_property
     def outlets(self) -> list[str]:
         """Known outlets, most articles first."""
-        counts: dict[str, int] = {}
-        for meta in self.docs.values():
-            if meta.get("outlet"):
-                counts[meta["outlet"]] = counts.get(meta["outlet"], 0) + 1
+        counts = Counter(m["outlet"] for m in self.docs.values() if m.get("outlet"))
         return sorted(counts, key=lambda o: (-counts[o], o))
+
+    @cached_property
+    def dates(self) -> list[str]:
+        """Sorted ISO publication dates of the dated articles."""
+        return sorted(m["date"] for m in self.docs.values() if m.get("date"))
 
     @property
     def newest(self) -> date | None:
         """Publication date of the newest article."""
-        dates = [m["date"] for m in self.docs.values() if m.get("date")]
-        return date.fromisoformat(max(dates)) if dates else None
+        return date.fromisoformat(self.dates[-1]) if self.dates else None
 
 
 def build_snapshot(store: ChromaStore, stemmer: Any) -> Snapshot:
@@ -129,7 +132,9 @@ def chroma_where(filters: Filters) -> dict[str, Any] | None:
     if filters.since:
         clauses.append({"date_int": {"$gte": int(filters.since.strftime("%Y%m%d"))}})
     if filters.until:
+        # Undated articles (date_int 0) must not pass an "until" filter.
         clauses.append({"date_int": {"$lte": int(filters.until.strftime("%Y%m%d"))}})
+        clauses.append({"date_int": {"$gt": 0}})
     if not clauses:
         return None
     return clauses[0] if len(clauses) == 1 else {"$and": clauses}
@@ -147,6 +152,15 @@ def filter_mask(snap: Snapshot, filters: Filters) -> np.ndarray:
     return mask
 
 
+@dataclass
+class Retrieval:
+    """What a search found: passages, step timings, and a warning if it ran degraded."""
+
+    passages: list[Passage] = field(default_factory=list)
+    timings: dict[str, float] = field(default_factory=dict)
+    warning: str | None = None
+
+
 class HybridRetriever:
     """Dense + BM25 retrieval with filters, fusion and syndicated-copy collapse."""
 
@@ -162,44 +176,53 @@ class HybridRetriever:
         self._checked = 0.0
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rebuilt if the store's revision moved."""
-        now = time.monotonic()
-        snap = self._snapshot
-        if snap is not None and now - self._checked < self.poll_seconds:
-            return snap
-        with self._lock:
-            self._checked = time.monotonic()
-            if self._snapshot is None or self.store.revision() != self._snapshot.revision:
-                self._snapshot = build_snapshot(self.store, self._stemmer)
-            return self._snapshot
+        """The current snapshot, rebuilt when the store's revision moved.
 
-    def search(
-        self, query: str, filters: Filters, k: int
-    ) -> tuple[list[Passage], dict[str, float]]:
-        """Top-k passages for the query within the filters, plus step timings in ms."""
-        timings: dict[str, float] = {}
+        One caller rebuilds while the others keep answering from the old snapshot, so an
+        ingest never stalls the questions in flight (only the very first build is waited for).
+        """
+        snap = self._snapshot
+        if snap is not None and time.monotonic() - self._checked < self.poll_seconds:
+            return snap
+        if not self._lock.acquire(blocking=snap is None):
+            return snap  # type: ignore[return-value]  # another thread is rebuilding
+        try:
+            if self._snapshot is None or time.monotonic() - self._checked >= self.poll_seconds:
+                self._checked = time.monotonic()
+                if self._snapshot is None or self.store.revision() != self._snapshot.revision:
+                    self._snapshot = build_snapshot(self.store, self._stemmer)
+            return self._snapshot
+        finally:
+            self._lock.release()
+
+    def search(self, query: str, filters: Filters, k: int) -> Retrieval:
+        """Top-k passages for the query within the filters, with step timings in ms."""
+        result = Retrieval()
         t0 = time.perf_counter()
         snap = self.snapshot()
         if not snap.ids:
-            return [], timings
+            return result
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
-        dense = self._dense(snap, vector, filters)
+        dense = self._dense(snap, vector, filters, result)
         t2 = time.perf_counter()
         sparse = self._bm25(snap, query, filters)
         t3 = time.perf_counter()
-        passages = collapse_syndicated(self._fuse(snap, dense, sparse))[:k]
-        timings.update(embed_ms=(t1 - t0) * 1e3, dense_ms=(t2 - t1) * 1e3,
-                       bm25_ms=(t3 - t2) * 1e3, fuse_ms=(time.perf_counter() - t3) * 1e3)  # fmt: skip
-        return passages, timings
+        result.passages = collapse_syndicated(self._fuse(snap, dense, sparse), limit=k)
+        result.timings.update(embed_ms=(t1 - t0) * 1e3, dense_ms=(t2 - t1) * 1e3,
+                              bm25_ms=(t3 - t2) * 1e3, fuse_ms=(time.perf_counter() - t3) * 1e3)  # fmt: skip
+        return result
 
-    def _dense(self, snap: Snapshot, vector: list[float], filters: Filters) -> dict[str, float]:
+    def _dense(self, snap: Snapshot, vector: list[float], filters: Filters,
+               result: Retrieval) -> dict[str, float]:  # fmt: skip
+        n = min(self.candidates, len(snap.ids))
         try:
-            hits = self.store.query(vector, self.candidates, chroma_where(filters))
-        except (
-            Exception
-        ) as exc:  # a vector segment cut short by a crash: keyword search still answers
+            hits = self.store.query(vector, n, chroma_where(filters))
+        except Exception as exc:
+            # A vector segment cut short by a crash, a server gone, a model swapped without
+            # re-ingesting: keyword search still answers, and the user is told.
             log.warning("dense search failed (%s); answering from keyword search", exc)
+            result.warning = f"Vector search failed ({str(exc).splitlines()[0][:120]}); answered from keyword search only."
             return {}
         return {cid: score for cid, score in hits if cid in snap.position}
 
@@ -208,20 +231,20 @@ class HybridRetriever:
         if not tokens or snap.bm25 is None:
             return {}
         scores = snap.bm25.get_scores(tokens) * filter_mask(snap, filters)
-        top = np.argsort(-scores)[: self.candidates]
+        n = min(self.candidates, len(scores))
+        top = np.argpartition(-scores, n - 1)[:n]
         return {snap.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
 
     def _fuse(
         self, snap: Snapshot, dense: dict[str, float], sparse: dict[str, float]
-    ) -> list[Passage]:
+    ) -> Iterator[Passage]:
+        """Passages in reciprocal-rank-fusion order, built only as far as they are read."""
         fused: dict[str, float] = {}
         for ranking in (dense, sparse):
             for rank, cid in enumerate(sorted(ranking, key=lambda c: -ranking[c])):
                 fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-        ordered = sorted(fused, key=lambda c: -fused[c])
-        return [
-            to_passage(snap, cid, fused[cid], dense.get(cid), sparse.get(cid)) for cid in ordered
-        ]
+        for cid in sorted(fused, key=lambda c: -fused[c]):
+            yield to_passage(snap, cid, fused[cid], dense.get(cid), sparse.get(cid))
 
 
 def to_passage(
@@ -251,7 +274,9 @@ def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:
     return {tuple(words[i : i + n]) for i in range(max(len(words) - n + 1, 1))}
 
 
-def collapse_syndicated(passages: list[Passage], threshold: float = 0.5) -> list[Passage]:
+def collapse_syndicated(
+    passages: Iterable[Passage], threshold: float = 0.5, limit: int | None = None
+) -> list[Passage]:
     """Fold near-duplicate passages from other articles into the best-ranked copy's `also_in`.
 
     Two passages are copies when at least `threshold` of the shorter one's word 5-grams occur
@@ -259,13 +284,15 @@ def collapse_syndicated(passages: list[Passage], threshold: float = 0.5) -> list
     """
     kept: list[tuple[Passage, set[tuple[str, ...]]]] = []
     for passage in passages:
+        if limit is not None and len(kept) >= limit:
+            break
         grams = shingles(passage.text)
         for other, other_grams in kept:
             if other.doc_id == passage.doc_id:
                 continue
             overlap = len(grams & other_grams) / max(min(len(grams), len(other_grams)), 1)
             if overlap >= threshold:
-                other.also_in.append(Source(**passage.model_dump(include=set(Source.model_fields))))
+                other.also_in.append(passage.source())
                 break
         else:
             kept.append((passage, grams))

@@ -58,6 +58,10 @@ class Source(BaseModel):
 class Passage(Source):
     """A retrieved chunk with its scores."""
 
+    def source(self) -> Source:
+        """The article reference of this passage, without text or scores."""
+        return Source(**self.model_dump(include=set(Source.model_fields)))
+
     text: str
     start: int
     end: int

@@ -8,11 +8,16 @@ PY=${PYTHON:-python3.11}
 VENV=.venv
 
 install() {
+  local stamp="$VENV/.installed" want
+  want=$(sha256sum pyproject.toml | cut -d' ' -f1)
+  # Skip when this pyproject.toml is already installed: `run` then starts offline and fast.
+  [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$want" ] && return 0
   [ -x "$VENV/bin/python" ] || "$PY" -m venv "$VENV"
   "$VENV/bin/pip" install -q --upgrade pip
   # torch first and pinned: pip then takes the local CPU build instead of CUDA wheels.
   "$VENV/bin/pip" install -q torch==2.13.0
   "$VENV/bin/pip" install -q -e ".[dev]"
+  echo "$want" > "$stamp"
 }
 
 browser() {

@@ -169,9 +169,8 @@ def test_citation_numbers_stay_stable_across_turns(engine) -> None:  # type: ign
         "Where was equipment at a key substation hit?", history=[first.as_turn(), second.as_turn()]
     )
     numbers = {c.chunk_id: c.number for c in first.citations}
-    for c in third.citations:
-        if c.chunk_id in numbers:
-            assert c.number == numbers[c.chunk_id]
+    repeated = [c for c in third.citations if c.chunk_id in numbers]
+    assert repeated and all(c.number == numbers[c.chunk_id] for c in repeated)
     fresh = [c.number for c in second.citations if c.chunk_id not in numbers]
     assert all(n > max(numbers.values()) for n in fresh)
 
@@ -208,3 +207,34 @@ def test_streaming_yields_status_deltas_then_final(engine) -> None:  # type: ign
     assert events[0].type == "status" and events[-1].type == "final"
     deltas = "".join(e.text for e in events if e.type == "delta")
     assert MARKER.search(deltas) and events[-1].answer.answer.strip() == deltas.strip()
+
+
+def test_until_filter_excludes_undated_articles(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask(
+        "What did Kaja Kallas say about a ceasefire?", filters=Filters(until=date(2025, 12, 31))
+    )
+    assert answer.retrieved and all(p.date is not None for p in answer.retrieved)
+
+
+def test_question_without_content_abstains_but_scoped_overview_answers(engine) -> None:  # type: ignore[no-untyped-def]
+    assert engine.ask("What is it?").abstained
+    overview = engine.ask("What did the Telegraph report?")
+    assert not overview.abstained and {c.outlet for c in overview.citations} == {
+        "The Telegraph India"
+    }
+    with pytest.raises(ValueError, match="empty"):
+        engine.ask("   ")
+
+
+def test_unconfigured_llm_mode_says_so(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("Where was equipment at a key substation hit?", mode="openai")
+    assert answer.mode == "extractive" and answer.notice and "not configured" in answer.notice
+
+
+def test_empty_index_tells_how_to_ingest(settings_factory, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    from newsdesk.factory import build_newsdesk
+
+    answer = build_newsdesk(settings_factory(), embedder=real_embedder).ask(
+        "Anything about Ukraine?"
+    )
+    assert answer.abstained and "newsdesk ingest" in answer.answer

@@ -10,6 +10,7 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from index.ingest import IngestOptions, Ingestor
@@ -175,15 +176,20 @@ def test_killed_ingest_leaves_a_usable_index_that_the_next_run_completes(
     embedder = FakeEmbedder()
     ingestor = make_ingestor(data, embedder, batch_size=4)
     retriever = HybridRetriever(ingestor.store, embedder)
-    hits, _ = retriever.search("Kremlin peace talks", Filters(), 3)  # the half-built index answers
-    assert isinstance(hits, list)
+    hits = retriever.search(
+        "Kremlin peace talks", Filters(), 3
+    ).passages  # the half-built index answers
+    committed = ingestor.store.doc_metadata()
+    assert hits and {p.doc_id for p in hits} <= set(committed)
 
     report = ingestor.run([corpus_copy], log=lambda m: None)
     assert report.ingested == 5
-    ids = chunk_ids(ingestor.store)
-    assert len(ids) == len(set(ids))
     docs = ingestor.store.doc_metadata()
-    assert len(ids) == sum(int(m["chunks"]) for m in docs.values())
+    chunks = ingestor.store.all_chunks()
+    assert all(
+        meta["digest"] == docs[meta["doc_id"]]["digest"] for _, _, meta in chunks
+    )  # no leftovers
+    assert len(chunks) == sum(int(m["chunks"]) for m in docs.values())
     assert ingestor.store.pending() == []
 
 
@@ -192,3 +198,45 @@ def _chunk_count(data: Path) -> int:
         return len(chunk_ids(ChromaStore(open_client(data, None, 0), "test")))
     except Exception:
         return 0
+
+
+def test_a_second_ingest_waits_for_the_first(
+    corpus_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    from index.store import StoreBusy
+
+    ingestor = make_ingestor(tmp_path / "data", fake_embedder)
+    ingestor.store.claim("someone-else")  # a live run of this process holds the lease
+    with pytest.raises(StoreBusy, match="another ingest is writing this index"):
+        ingestor.run([corpus_copy], log=lambda m: None)
+    ingestor.store.release("someone-else")
+    assert ingestor.run([corpus_copy], log=lambda m: None).ingested == 5
+
+
+def test_prune_keeps_articles_of_files_skipped_this_time(
+    corpus_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    ingestor = make_ingestor(tmp_path / "data", fake_embedder, prune=True)
+    ingestor.run([corpus_copy], log=lambda m: None)
+    target = next(corpus_copy.glob("004_*.txt"))
+    target.write_bytes(b"\x00binary now")
+    report = ingestor.run([corpus_copy], log=lambda m: None)
+    assert report.removed == [] and [s.path.name for s in report.skipped] == [target.name]
+    assert "004_6f646059a541b34c" in ingestor.store.doc_metadata()
+
+
+def test_json_fields_that_are_objects_do_not_stop_the_ingest(
+    tmp_path: Path, fake_embedder: FakeEmbedder
+) -> None:
+    records = [{"url": "https://edition.cnn.com/a", "source": {"id": "cnn", "name": "CNN"}, "title": ["A", "B"],
+                "text": "The first story text is long enough to count. " * 5},
+               {"url": "https://x.org/b", "text": "The second story text. " * 5, "authors": [{"name": "Ann"}]}]  # fmt: skip
+    path = tmp_path / "a.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    ingestor = make_ingestor(tmp_path / "data", fake_embedder)
+    assert ingestor.run([path], log=lambda m: None).ingested == 2
+    docs = ingestor.store.doc_metadata()
+    assert (
+        docs["https://edition.cnn.com/a"]["outlet"] == "CNN"
+        and docs["https://edition.cnn.com/a"]["title"] == "A, B"
+    )

@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import pytest
 
-from rag.engine import build_engine
-from rag.llm import LlamaIndexChat
+from newsdesk.factory import build_newsdesk
+from rag.llm import LlamaIndexChat, LLMError
 from rag.prompts import PromptError, render
 from tests.conftest import free_port
 from tests.fixtures.openai_server import ScriptedOpenAI
 
 
 def llm_engine(seed_settings, real_embedder, base_url: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    from newsdesk.factory import build_store
-
     settings = seed_settings.model_copy(update={"llm": "openai", "llm_base_url": base_url,
                                                 "llm_timeout": timeout, "llm_retries": 0})  # fmt: skip
-    return build_engine(settings, build_store(settings), real_embedder)
+    return build_newsdesk(settings, embedder=real_embedder)
 
 
 QUESTION = "Where was equipment at a key substation hit?"
@@ -107,11 +105,36 @@ def test_follow_up_is_condensed_by_the_llm(seed_settings, real_embedder) -> None
 
 
 def test_llm_client_retries_then_reports_one_line() -> None:
-    chat = LlamaIndexChat("openai", f"http://127.0.0.1:{free_port()}/v1", "m", "", 1.0, 1, 4096, 64)
-    with pytest.raises(Exception, match=r"LLM at http://127.0.0.1:\d+/v1 failed"):
-        chat.complete("s", "u")
+    with ScriptedOpenAI(delay=1.0) as server:  # every call times out
+        chat = LlamaIndexChat("openai", server.base_url, "m", "", 0.3, 2, 4096, 64)
+        with pytest.raises(LLMError, match=r"^LLM at http://127.0.0.1:\d+/v1 failed: ") as caught:
+            chat.complete("s", "u")
+    assert len(server.requests) == 3  # the first try and two retries
+    assert "\n" not in str(caught.value)
 
 
 def test_prompts_fail_loudly_on_a_missing_variable() -> None:
     with pytest.raises(PromptError, match="abstain_token"):
         render("answer_system", max_sentences=3)
+
+
+def test_cli_prints_only_the_verified_llm_answer(seed_settings, engine) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from newsdesk.cli import main
+
+    passages = engine.ask(QUESTION).retrieved
+    n = next(i for i, p in enumerate(passages, start=1) if "substation" in p.text)
+    reply = f"Russian attacks hit equipment at a key substation in Sumy [{n}]. The war ended in 2019 [{n}]."
+    with ScriptedOpenAI([reply]) as server:
+        env = {"NEWSDESK_LLM_BASE_URL": server.base_url, "NEWSDESK_LLM_RETRIES": "0"}
+        result = CliRunner().invoke(
+            main,
+            ["ask", QUESTION, "--llm", "openai", "--data-dir", str(seed_settings.data_dir)],
+            env=env,
+        )
+    first_line = result.output.splitlines()[0]
+    assert "Sumy. [1: Al Jazeera, 27 Aug 2025]" in first_line
+    assert "The war ended in 2019. [unsupported]" in first_line
+    assert f"[{n}]" not in first_line.replace("[1:", "")
+    assert "Citations verified: 1/2 passed" in result.output
