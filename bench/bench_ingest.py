@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--source", type=Path, default=ARTICLES)
     args = parser.parse_args()
 
+    from index.ingest import embedding_text
     from newsdesk.factory import build_embedder, build_ingestor
     from newsdesk.settings import Settings
 
@@ -44,7 +45,7 @@ def main() -> None:
         ingestor = build_ingestor(settings, progress=False, embedder=embedder)
 
         report = ingestor.run([corpus], log=lambda m: None)
-        texts = [text for _, text, _ in ingestor.store.all_chunks()]
+        texts = [embedding_text(text, meta) for _, text, meta in ingestor.store.all_chunks()]
         started = time.perf_counter()
         for i in range(0, len(texts), ingestor.options.batch_size):
             embedder.embed_documents(texts[i : i + ingestor.options.batch_size])

@@ -28,7 +28,17 @@ from index.metadata import ArticleMeta, from_fields, from_text, lead_title, outl
 from index.store import ChromaStore, ChunkRecord, DocRecord
 
 # Bump when cleaning, metadata or chunk layout changes so existing indexes re-ingest.
-PIPELINE_VERSION = "1"
+PIPELINE_VERSION = "2"
+
+
+def embedding_text(text: str, metadata: dict[str, Any]) -> str:
+    """What the model sees for a chunk: the article's title, then the chunk.
+
+    A chunk from deep inside an article rarely names its subject; the headline does, so the
+    vector of every chunk carries what the article is about.
+    """
+    title = metadata.get("title") or ""
+    return f"{title}\n{text}" if title else text
 
 
 @dataclass
@@ -208,7 +218,9 @@ class Ingestor:
         for i in range(0, len(pending), self.options.batch_size):
             batch = pending[i : i + self.options.batch_size]
             for record, vector in zip(
-                batch, self.embedder.embed_documents([c.text for c in batch]), strict=True
+                batch,
+                self.embedder.embed_documents([embedding_text(c.text, c.metadata) for c in batch]),
+                strict=True,
             ):
                 record.embedding = vector
             done: list[DocRecord] = []

@@ -1,8 +1,11 @@
-"""The HTTP API against a real index: schema, answers, auth, limits, headers and concurrency."""
+"""The HTTP API against a real index: schema, answers, auth, limits, headers and concurrency,
+and the chat's Gradio handlers, which only the pages may call."""
 
 from __future__ import annotations
 
+import json
 import re
+import uuid
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -12,17 +15,14 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from tests.browser.support import ARTICLES, EVIL_QUESTION, live_server, make_settings, planted_index
-from ui.api import create_app
+from tests.browser import support
+from tests.browser.support import ARTICLES, EVIL_QUESTION, live_server, make_settings
+from ui.api import MAX_TURN_CHARS, MAX_TURN_CITATIONS, HealthCache, create_app
 
 QUESTION = "What did the Kremlin say about European peacekeeping troops?"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-
-@pytest.fixture(scope="session")
-def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
-    """The seed corpus plus a hostile article, indexed once per session."""
-    return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
+planted_data = support.planted_data  # the shared session fixture
 
 
 @pytest.fixture(scope="module")
@@ -58,6 +58,18 @@ def test_openapi_schema_and_docs(client: TestClient) -> None:
         schema["components"]["schemas"]
     )
     assert client.get("/docs").status_code == 200
+    # History turns document what a client must send back for filters to carry over.
+    schemas = schema["components"]["schemas"]
+    history = schemas["AskRequest"]["properties"]["history"]
+    assert (
+        history["items"]["$ref"].endswith("/HistoryTurn")
+        and "filters.effective" in (history["description"])
+    )
+    turn = schemas["HistoryTurn"]["properties"]
+    assert {"question", "answer", "citations", "filters", "retrieval_query"} <= set(turn)
+    assert turn["question"]["maxLength"] == MAX_TURN_CHARS
+    assert turn["citations"]["maxItems"] == MAX_TURN_CITATIONS
+    assert "filters.effective" in turn["filters"]["description"]
 
 
 def test_ask_returns_citations_with_outlet_and_date(client: TestClient) -> None:
@@ -134,6 +146,22 @@ def test_question_too_long(make_app: Any) -> None:
     assert "limit is 50" in response.json()["detail"]
 
 
+def test_history_turn_fields_are_bounded(client: TestClient) -> None:
+    first = client.post("/api/ask", json={"question": QUESTION}).json()
+    turn = {k: first[k] for k in ("question", "answer", "citations", "retrieval_query")}
+    turn["filters"] = first["filters"]["effective"]
+    follow = {"question": "And what about security guarantees?"}
+    assert client.post("/api/ask", json={**follow, "history": [turn]}).status_code == 200
+    big = "x" * (MAX_TURN_CHARS + 1)
+    citation = first["citations"][0]
+    for field, value in [("question", big), ("answer", big), ("retrieval_query", big),
+                         ("citations", [citation] * (MAX_TURN_CITATIONS + 1)),
+                         ("citations", [{**citation, "passage": big * 3}])]:  # fmt: skip
+        response = client.post("/api/ask", json={**follow, "history": [{**turn, field: value}]})
+        assert response.status_code == 422, (field, response.text[:300])
+        assert field in json.dumps(response.json()["detail"])
+
+
 def test_history_too_long_and_blank_question(make_app: Any) -> None:
     client = TestClient(make_app(max_history_turns=2))
     history = [{"question": f"q{i}", "answer": "a"} for i in range(3)]
@@ -145,16 +173,28 @@ def test_history_too_long_and_blank_question(make_app: Any) -> None:
 
 
 def test_rate_limit_per_client(make_app: Any) -> None:
-    client = TestClient(make_app(rate_limit_per_minute=3))
+    app = make_app(rate_limit_per_minute=3)
+    client = TestClient(app)
     codes = [client.get("/api/corpus").status_code for _ in range(4)]
     assert codes == [200, 200, 200, 429]
     limited = client.get("/api/corpus")
     assert (
         "rate limit of 3" in limited.json()["detail"] and int(limited.headers["retry-after"]) >= 1
     )
+    # Keyed by address only: other credentials share the bucket, another address has its own.
     other = client.get("/api/corpus", headers={"Authorization": "Bearer other-client"})
-    assert other.status_code == 200  # keyed by address and credentials
+    assert other.status_code == 429
+    assert TestClient(app, client=("10.0.0.2", 5000)).get("/api/corpus").status_code == 200
     assert client.get("/healthz").status_code == 200
+
+
+def test_wrong_tokens_use_up_the_rate_limit(make_app: Any) -> None:
+    client = TestClient(make_app(rate_limit_per_minute=3, api_token="s3cret"))
+    codes = [client.get("/api/corpus", headers={"Authorization": f"Bearer guess-{i}"}).status_code
+             for i in range(5)]  # fmt: skip
+    assert codes == [401, 401, 401, 429, 429]  # no fresh allowance per guessed token
+    right = client.get("/api/corpus", headers={"Authorization": "Bearer s3cret"})
+    assert right.status_code == 429  # the address is limited, whatever it sends now
 
 
 def test_security_headers_and_cors(make_app: Any) -> None:
@@ -221,7 +261,38 @@ def test_failures_are_json_and_health_turns_unready(planted_data: Path) -> None:
         "detail": "internal error; see the server log"
     }
     health = client.get("/healthz")
-    assert health.status_code == 503 and "vanished" in health.json()["detail"]
+    assert health.status_code == 503 and health.json()["status"] == "unavailable"
+    assert "vanished" not in health.text  # the reason is logged, not shown to anyone asking
+
+
+class CountingEngine:
+    """An engine whose health check is counted (it probes the LLM endpoint, which is slow)."""
+
+    def __init__(self) -> None:
+        self.checks = 0
+
+    def health(self) -> dict[str, Any]:
+        self.checks += 1
+        return {"index_loaded": True, "documents": 6, "chunks": 9, "mode": "llm",
+                "llm_reachable": True}  # fmt: skip
+
+
+def test_healthz_reuses_the_engine_health_for_a_while(planted_data: Path) -> None:
+    engine = CountingEngine()
+    client = TestClient(create_app(engine, make_settings(planted_data), ui=False))  # type: ignore[arg-type]
+    for _ in range(5):
+        body = client.get("/healthz").json()
+        assert body["status"] == "ok" and body["llm_reachable"] is True
+    assert engine.checks == 1
+    now = [0.0]
+    cache = HealthCache(engine.health, ttl=30.0, clock=lambda: now[0])
+    cache.get()
+    now[0] = 29.0
+    cache.get()
+    assert engine.checks == 2
+    now[0] = 30.0
+    cache.get()
+    assert engine.checks == 3
 
 
 def test_ui_login_when_auth_set(api_engine: Any, planted_data: Path) -> None:
@@ -231,3 +302,43 @@ def test_ui_login_when_auth_set(api_engine: Any, planted_data: Path) -> None:
     assert client.post("/login", data={"username": "ann", "password": "nope"}).status_code == 400
     assert client.post("/login", data={"username": "bob", "password": "pw2"}).status_code == 200
     assert client.get("/config").status_code == 200
+
+
+def _queue_turn(client: TestClient, fn_index: int, data: list[Any], prefix: str = "") -> str:
+    """Run one handler the way the page does (join Gradio's queue, read the event stream);
+    returns the final transcript HTML."""
+    session = uuid.uuid4().hex
+    joined = client.post(f"{prefix}/gradio_api/queue/join",
+                         json={"data": data, "fn_index": fn_index, "session_hash": session})  # fmt: skip
+    assert joined.status_code == 200, joined.text
+    with client.stream(
+        "GET", f"{prefix}/gradio_api/queue/data", params={"session_hash": session}
+    ) as events:
+        for line in events.iter_lines():
+            message = json.loads(line[5:]) if line.startswith("data:") else {}
+            if message.get("msg") == "process_completed":
+                assert message["success"], message
+                return str(message["output"]["data"][0])
+    raise AssertionError("the queue stream ended without a result")
+
+
+def test_chat_handlers_are_private_and_rate_limited(api_engine: Any, planted_data: Path) -> None:
+    settings = make_settings(planted_data, api_token="tok", rate_limit_per_minute=2)
+    with TestClient(create_app(api_engine, settings)) as client:  # `with`: runs Gradio's queue
+        for prefix in ("", "/embed"):
+            assert client.get(f"{prefix}/gradio_api/info").json()["named_endpoints"] == {}
+            deps = client.get(f"{prefix}/config").json()["dependencies"]
+            assert deps and {d["api_visibility"] for d in deps} == {"private"}
+            for route in ("run", "api", "call", "call/v2"):  # Gradio's call-by-name routes
+                refused = client.post(f"{prefix}/gradio_api/{route}/respond",
+                                      json={"data": [QUESTION, None]},
+                                      headers={"Authorization": "Bearer tok"})  # fmt: skip
+                assert refused.status_code == 404, (prefix, route, refused.text[:200])
+        respond = next(d["id"] for d in deps if d["api_name"] == "respond")  # the embed's
+        for _ in range(2):
+            assert "nd-cite" in _queue_turn(client, respond, [QUESTION, None], "/embed")
+        limited = _queue_turn(client, respond, [QUESTION, None], "/embed")
+        assert "Too many questions" in limited and "nd-cite" not in limited
+        # The UI and the API draw on one allowance per address.
+        corpus = client.get("/api/corpus", headers={"Authorization": "Bearer tok"})
+        assert corpus.status_code == 429

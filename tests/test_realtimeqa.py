@@ -39,7 +39,9 @@ def test_benchmark_runs_side_by_side_on_a_small_sample(tmp_path: Path) -> None:
 
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
     out = tmp_path / "result.json"
-    result = run_benchmark(settings, BENCH / "articles.jsonl", BENCH / "questions.jsonl", 6, 30, 0, True, out, print)
+    result = run_benchmark(
+        settings, BENCH / "articles.jsonl", BENCH / "questions.jsonl", 6, 30, 0, True, out, print
+    )
     saved = json.loads(out.read_text())
     assert saved == result and set(result) >= {"newsdesk", "plain_llama_index", "cores"}
     assert 0.0 <= result["newsdesk"]["answer_recall@5"] <= 1.0

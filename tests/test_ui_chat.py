@@ -11,7 +11,7 @@ import pytest
 from rag.types import Answer, AnswerSentence, AppliedFilters, Citation, Filters, StreamEvent, Turn
 from ui.chat import ALL_OUTLETS, Conversation, TurnRunner, parse_filters
 from ui.guards import Busy, Gate, RateLimiter, bearer_ok, client_key, parse_auth
-from ui.server import exposure_warning, is_loopback
+from ui.server import exposure_warnings, is_loopback
 
 
 def _citation(n: int) -> Citation:
@@ -115,6 +115,27 @@ def test_busy_gate_is_reported() -> None:
         pass
 
 
+def test_turns_count_against_the_client_rate_limit() -> None:
+    now = [0.0]
+    limiter = RateLimiter(2, clock=lambda: now[0])
+    engine, conv = ScriptedEngine(), Conversation()
+    runner = TurnRunner(engine, Gate(1), limiter=limiter)
+    for _ in range(2):
+        list(runner.run(conv, "q?", Filters(), client="10.0.0.1"))
+    limited = list(runner.run(conv, "q?", Filters(), client="10.0.0.1"))
+    assert len(limited) == 1 and "Too many questions" in limited[0].transcript
+    assert "limit is 2" in limited[0].transcript and "try again in 61 s" in limited[0].transcript
+    assert len(engine.calls) == 2 and len(conv.turns) == 2  # the limited turn never ran
+    list(runner.run(conv, "q?", Filters(), client="10.0.0.2"))  # another address has its own
+    assert len(engine.calls) == 3
+    assert limiter.check("10.0.0.1") > 0  # the same buckets the API's guard uses
+    list(runner.run(conv, "   ", Filters(), client="10.0.0.3"))  # refused before counting
+    assert limiter.check("10.0.0.3") == 0.0
+    now[0] = 61.0
+    list(runner.run(conv, "q?", Filters(), client="10.0.0.1"))
+    assert len(engine.calls) == 4
+
+
 def test_parse_filters() -> None:
     assert parse_filters(ALL_OUTLETS, "", None) == Filters()
     got = parse_filters("Dawn", "2025-08-01", " 2025-09-01 ")
@@ -161,8 +182,8 @@ def test_bearer_and_auth_parsing() -> None:
     assert not bearer_ok(None, "s3cret") and not bearer_ok("Bearer nope", "s3cret")
     assert not bearer_ok("Basic s3cret", "s3cret")
     assert parse_auth("ann:pw1, bob:p:w2,broken,") == [("ann", "pw1"), ("bob", "p:w2")]
-    assert client_key("1.2.3.4", "Bearer a") != client_key("1.2.3.4", "Bearer b")
-    assert "s3cret" not in client_key("1.2.3.4", "Bearer s3cret")
+    # Keyed on the address alone: new credentials must not buy a fresh allowance.
+    assert client_key("1.2.3.4") == "1.2.3.4" and client_key(None) == "unknown"
 
 
 def test_loopback_and_exposure_warning() -> None:
@@ -171,7 +192,17 @@ def test_loopback_and_exposure_warning() -> None:
     assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
     assert not is_loopback("0.0.0.0") and not is_loopback("example.org")
     open_wide = Settings(_env_file=None, host="0.0.0.0", api_token="", auth="")  # type: ignore[call-arg]
-    assert "NEWSDESK_API_TOKEN" in (exposure_warning(open_wide) or "")
-    assert exposure_warning(open_wide.model_copy(update={"api_token": "t"})) is None
-    assert "/api is open" in (exposure_warning(open_wide.model_copy(update={"auth": "a:b"})) or "")
-    assert exposure_warning(open_wide.model_copy(update={"host": "127.0.0.1"})) is None
+
+    def warned(**update: str) -> str:
+        return "\n".join(exposure_warnings(open_wide.model_copy(update=update)))
+
+    both = warned()
+    assert "NEWSDESK_AUTH" in both and "NEWSDESK_API_TOKEN" in both
+    token_only = warned(api_token="t")  # the API is guarded, the chat is not
+    assert "NEWSDESK_AUTH" in token_only and "/embed" in token_only
+    assert "NEWSDESK_API_TOKEN" not in token_only
+    login_only = warned(auth="a:b")  # the chat is guarded, the API is not
+    assert "NEWSDESK_API_TOKEN" in login_only and "/api" in login_only
+    assert "NEWSDESK_AUTH" not in login_only
+    assert warned(api_token="t", auth="a:b") == ""
+    assert warned(host="127.0.0.1") == "" and warned(host="localhost") == ""

@@ -14,16 +14,13 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser.support import EVIL_QUESTION, planted_index
+from tests.browser import support
+from tests.browser.support import EVIL_QUESTION
 from tests.conftest import free_port
-from ui.app import _start_page
 from ui.server import ensure_index
 
-
-@pytest.fixture(scope="session")
-def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
-    """The seed corpus plus a hostile article, indexed once per session."""
-    return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
+planted_data = support.planted_data  # the shared session fixture
+SERVE_TIMEOUT = 120.0  # seconds for `newsdesk serve` to load the model and index
 
 
 def test_ensure_index_ingests_only_when_empty(settings_factory: Any, corpus_copy: Path,
@@ -52,6 +49,8 @@ class EmptyEngine:
 
 
 def test_empty_index_start_page_says_how_to_fill_it() -> None:
+    from ui.app import _start_page  # imports Gradio
+
     summary, start = _start_page(EmptyEngine())  # type: ignore[arg-type]
     assert summary["articles"] == 0
     assert "newsdesk ingest" in start and "nd-warn" in start
@@ -68,19 +67,33 @@ def served(planted_data: Path, tmp_path: Path) -> Iterator[str]:
                              str(planted_data)], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline and proc.poll() is None:
-            try:
-                if httpx.get(f"{url}/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                time.sleep(0.1)
-        assert proc.poll() is None, (tmp_path / "serve.log").read_text()
+        _wait_healthy(url, proc, tmp_path / "serve.log")
         yield url
     finally:
         proc.terminate()
-        proc.wait(timeout=20)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
         log.close()
+
+
+def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
+    """Poll /healthz until it answers 200; fail the test with the server log if it never does."""
+    deadline, last = time.monotonic() + SERVE_TIMEOUT, "no answer"
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"`newsdesk serve` exited with code {proc.returncode}:\n{log.read_text()}")
+        try:
+            response = httpx.get(f"{url}/healthz", timeout=2)
+            if response.status_code == 200:
+                return
+            last = f"{response.status_code} {response.text[:200]}"
+        except httpx.TransportError as exc:
+            last = repr(exc)
+        time.sleep(0.2)
+    pytest.fail(f"/healthz not ready after {SERVE_TIMEOUT:.0f}s (last: {last}):\n{log.read_text()}")
 
 
 def test_serve_cli_serves_chat_and_api(served: str) -> None:
@@ -89,6 +102,15 @@ def test_serve_cli_serves_chat_and_api(served: str) -> None:
     page = httpx.get(f"{served}/")
     assert page.status_code == 200 and "<gradio-app" in page.text
     assert httpx.get(f"{served}/embed/").status_code == 200
+    # The chat's handlers are not callable by name, with or without the API token.
+    for path in (
+        "/gradio_api/run/respond",
+        "/gradio_api/call/respond",
+        "/embed/gradio_api/call/respond",
+    ):
+        refused = httpx.post(f"{served}{path}", json={"data": [EVIL_QUESTION, None]},
+                             headers={"Authorization": "Bearer tok"})  # fmt: skip
+        assert refused.status_code == 404, path
     assert httpx.post(f"{served}/api/ask", json={"question": EVIL_QUESTION}).status_code == 401
     answer = httpx.post(f"{served}/api/ask", json={"question": EVIL_QUESTION},
                         headers={"Authorization": "Bearer tok"}, timeout=60)  # fmt: skip

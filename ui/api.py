@@ -7,15 +7,18 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import threading
+import time
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
-from rag.types import Answer, Filters, Turn
-from ui.guards import Busy, Gate, RateLimiter, SecurityHeaders, bearer_ok, client_key
+from rag.types import Answer, Citation, Filters, Turn
+from ui.guards import Busy, Gate, NoGradioApi, RateLimiter, SecurityHeaders, bearer_ok, client_key
 
 if TYPE_CHECKING:
     from newsdesk.settings import Settings
@@ -23,13 +26,53 @@ if TYPE_CHECKING:
 
 log = logging.getLogger("newsdesk.api")
 
+MAX_TURN_CHARS = 20_000  # per text field of a history turn (question, answer, retrieval_query)
+MAX_TURN_CITATIONS = 50  # citations per history turn
+MAX_CITATION_CHARS = 50_000  # one history citation as JSON (its passage is a single chunk)
+HEALTH_TTL = 30.0  # seconds /healthz reuses the engine's answer (it probes the LLM endpoint)
+
+
+class HistoryTurn(Turn):
+    """An earlier exchange. Send back each answer's fields unchanged: `filters` (the answer's
+    `filters.effective`) and `retrieval_query` are what let a follow-up that names no outlet or
+    dates keep the earlier ones; without them a follow-up is searched on its own."""
+
+    question: str = Field(max_length=MAX_TURN_CHARS, description="The earlier question.")
+    answer: str = Field(default="", max_length=MAX_TURN_CHARS, description="Its answer text.")
+    citations: list[Citation] = Field(
+        default_factory=list, max_length=MAX_TURN_CITATIONS,
+        description=f"The answer's citations (keeps citation numbers stable across turns); each "
+        f"at most {MAX_CITATION_CHARS} characters as JSON.",
+    )  # fmt: skip
+    filters: Filters | None = Field(
+        default=None, description="The filters that answer used: its `filters.effective`."
+    )
+    retrieval_query: str | None = Field(
+        default=None, max_length=MAX_TURN_CHARS, description="The answer's `retrieval_query`."
+    )
+
+    @field_validator("citations")
+    @classmethod
+    def _citations_bounded(cls, citations: list[Citation]) -> list[Citation]:
+        for c in citations:
+            if len(c.model_dump_json()) > MAX_CITATION_CHARS:
+                raise ValueError(f"citation {c.number} is over {MAX_CITATION_CHARS} characters")
+        return citations
+
 
 class AskRequest(BaseModel):
     """A question, optionally with the conversation so far, filters and an answer mode."""
 
-    question: str = Field(min_length=1, description="The question to answer.")
-    history: list[Turn] = Field(
-        default_factory=list, description="Earlier turns, oldest first (each answer's `as_turn`)."
+    question: str = Field(
+        min_length=1,
+        description="The question to answer: at most NEWSDESK_MAX_QUESTION_CHARS characters "
+        "(default 1000); longer ones are refused with 413.",
+    )
+    history: list[HistoryTurn] = Field(
+        default_factory=list,
+        description="Earlier turns, oldest first, at most NEWSDESK_MAX_HISTORY_TURNS (default 20). "
+        "Build each from an answer: `question`, `answer`, `citations`, `retrieval_query`, and "
+        "`filters` = the answer's `filters.effective` (what carries filters into follow-ups).",
     )
     filters: Filters | None = Field(default=None, description="Outlet and date-range filters.")
     mode: Literal["extractive", "openai", "ollama"] | None = Field(
@@ -75,14 +118,42 @@ def cors_origins(value: str) -> list[str]:
     return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
 
 
-def _guard(settings: Settings) -> Any:
-    """A dependency enforcing the per-client rate limit, then the bearer token."""
-    limiter = RateLimiter(settings.rate_limit_per_minute)
+class HealthCache:
+    """The engine's health report, reused for `ttl` seconds.
+
+    Each report probes the LLM endpoint (up to seconds), and /healthz needs no token, so probes
+    must not be triggerable at will. One caller refreshes at a time; failures are not kept.
+    """
+
+    def __init__(self, probe: Callable[[], dict[str, Any]], ttl: float = HEALTH_TTL,
+                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+        self.probe = probe
+        self.ttl = ttl
+        self.clock = clock
+        self._value: dict[str, Any] | None = None
+        self._at = 0.0
+        self._lock = threading.Lock()
+
+    def get(self) -> dict[str, Any]:
+        """The cached report, refreshed when older than `ttl`; raises what the probe raises."""
+        with self._lock:
+            now = self.clock()
+            if self._value is None or now - self._at >= self.ttl:
+                self._value, self._at = self.probe(), now
+            return self._value
+
+
+def _guard(settings: Settings, limiter: RateLimiter) -> Any:
+    """A dependency enforcing the per-client rate limit, then the bearer token.
+
+    The limit is keyed on the client address alone and checked first, so requests with a wrong
+    or missing token use up the same allowance: tokens cannot be guessed faster than the limit.
+    """
 
     def check(request: Request) -> None:
         authorization = request.headers.get("authorization")
         host = request.client.host if request.client else None
-        wait = limiter.check(client_key(host, authorization))
+        wait = limiter.check(client_key(host))
         if wait:
             raise HTTPException(429, f"rate limit of {settings.rate_limit_per_minute} requests "
                                      "per minute exceeded; retry later",
@@ -105,9 +176,11 @@ def _check_limits(body: AskRequest, settings: Settings) -> None:
         raise HTTPException(422, "question is blank")
 
 
-def add_api_routes(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate) -> None:
+def add_api_routes(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate,
+                   limiter: RateLimiter) -> None:  # fmt: skip
     """/api/ask, /api/corpus and /healthz on `app`."""
-    guarded = [Depends(_guard(settings))]
+    guarded = [Depends(_guard(settings, limiter))]
+    health = HealthCache(engine.health)
 
     # Sync endpoints run in Starlette's threadpool, so slow answers do not block the event loop.
     @app.post("/api/ask", response_model=Answer, dependencies=guarded, tags=["api"],
@@ -128,12 +201,15 @@ def add_api_routes(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gat
 
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz() -> Any:
-        """Readiness: 200 once the index can be read, 503 otherwise."""
+        """Readiness: 200 once the index can be read, 503 otherwise. Reused for 30 s."""
         try:
-            return Health(**engine.health())
-        except Exception as exc:  # any failure means not ready; the reason helps operators
+            return Health(**health.get())
+        except Exception as exc:  # any failure means not ready; the reason goes to the log only
             log.warning("health check failed: %s", exc)
-            return JSONResponse({"status": "unavailable", "detail": str(exc)}, status_code=503)
+            return JSONResponse(
+                {"status": "unavailable", "detail": "not ready; see the server log"},
+                status_code=503,
+            )
 
 
 def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> FastAPI:
@@ -142,8 +218,9 @@ def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> Fast
         title="Newsdesk API", version="0.1.0",
         description="Ask questions about a news corpus; answers cite outlet and date for every sentence.",
     )  # fmt: skip
-    gate = Gate(settings.concurrency)
-    add_api_routes(app, engine, settings, gate)
+    # One gate and one rate limiter for the API and the UI alike.
+    gate, limiter = Gate(settings.concurrency), RateLimiter(settings.rate_limit_per_minute)
+    add_api_routes(app, engine, settings, gate, limiter)
 
     @app.exception_handler(Exception)
     async def internal_error(request: Request, exc: Exception) -> JSONResponse:
@@ -155,9 +232,10 @@ def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> Fast
     if origins:
         app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
                            allow_headers=["*"])  # fmt: skip
-    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     if ui:
         from ui.app import mount_ui
 
-        mount_ui(app, engine, settings, gate)
+        app.add_middleware(NoGradioApi)
+        mount_ui(app, engine, settings, gate, limiter)
+    app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     return app

@@ -1,7 +1,12 @@
 """The Gradio pages: the chat at `/` and a compact embeddable view at `/embed`.
 
-Gradio is imported inside these functions so `ui.api` (and the API-only app) stays quick to import.
-All answer HTML comes from `ui.render`, which escapes everything taken from the corpus.
+Gradio is imported at the top here, so `ui.api` imports this module only when the UI is wanted and
+the API-only app stays quick to import. All answer HTML comes from `ui.render`, which escapes
+everything taken from the corpus.
+
+Every handler is private (`api_visibility="private"`, and `NoGradioApi` refuses Gradio's
+direct-call routes): the pages reach them only through Gradio's queue, and each question counts
+against the client's rate limit like an `/api/ask` request.
 """
 
 from __future__ import annotations
@@ -11,14 +16,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import gradio as gr
+
 from ui import render
 from ui.chat import ALL_OUTLETS, WELCOME, Conversation, TurnRunner, View, parse_filters
 from ui.corpus import EMPTY_INDEX, example_questions, summary_html
-from ui.guards import Gate, parse_auth
+from ui.guards import Gate, RateLimiter, parse_auth
 from ui.style import STYLE
 
 if TYPE_CHECKING:
-    import gradio as gr
     from fastapi import FastAPI
 
     from newsdesk.settings import Settings
@@ -32,15 +38,33 @@ HEADER = (
 )
 
 
-def _html(value: str = "", elem_id: str | None = None, **extra: Any) -> gr.HTML:
-    import gradio as gr
+# Handlers are reachable only from the pages (see the module docstring). Gradio's own per-event
+# concurrency limit is switched off: the shared `Gate` bounds answering across the API and the UI.
+PRIVATE: dict[str, Any] = {"api_visibility": "private", "concurrency_limit": None}
 
+
+def _html(value: str = "", elem_id: str | None = None, **extra: Any) -> gr.HTML:
     # js_on_load=None: these panels need no client code (Gradio's default adds a click hook).
     return gr.HTML(value, elem_id=elem_id, js_on_load=None, **extra)
 
 
-def _runner(engine: Newsdesk, settings: Settings, gate: Gate, inline: bool) -> TurnRunner:
-    return TurnRunner(engine, gate, settings.max_question_chars, settings.max_history_turns, inline)
+@dataclass
+class Guards:
+    """What every answering path shares: the concurrency gate and the per-client rate limit."""
+
+    gate: Gate
+    limiter: RateLimiter
+
+
+def _runner(engine: Newsdesk, settings: Settings, guards: Guards, inline: bool) -> TurnRunner:
+    return TurnRunner(engine, guards.gate, settings.max_question_chars, settings.max_history_turns,
+                      inline, guards.limiter)  # fmt: skip
+
+
+def _client(request: gr.Request | None) -> str | None:
+    """The asking browser's address, as the rate limit keys it."""
+    client = request.client if request is not None else None
+    return str(client.host) if client and client.host else None
 
 
 def _start_page(engine: Newsdesk) -> tuple[dict[str, Any], str]:
@@ -75,8 +99,6 @@ class Extras:
 
 
 def _conversation_column(scroll: bool) -> Column:
-    import gradio as gr
-
     conv = gr.State(Conversation())
     # In the embed the transcript scrolls inside the frame so the question box stays in view.
     extra = {"elem_classes": "nd-embed-scroll"} if scroll else {}
@@ -90,8 +112,6 @@ def _conversation_column(scroll: bool) -> Column:
 
 
 def _chat_layout() -> tuple[Column, Extras]:
-    import gradio as gr
-
     _html(HEADER)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
@@ -114,39 +134,35 @@ def _chat_layout() -> tuple[Column, Extras]:
     return col, Extras(examples, outlet, since, until, new, sources, corpus)
 
 
-def build_chat(engine: Newsdesk, settings: Settings, gate: Gate) -> gr.Blocks:
+def build_chat(engine: Newsdesk, settings: Settings, guards: Guards) -> gr.Blocks:
     """The full chat page: conversation, filters, sources panel and corpus summary."""
-    import gradio as gr
-
-    runner = _runner(engine, settings, gate, inline=False)
+    runner = _runner(engine, settings, guards, inline=False)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False) as demo:
         c, x = _chat_layout()
 
-        def respond(text: str, outlet: str, since: str, until: str,
-                    state: Conversation) -> Iterator[tuple[str, str, str, str, Conversation, str]]:  # fmt: skip
-            for v in _turn(runner, state, text, outlet, since, until):
+        def respond(text: str, outlet: str, since: str, until: str, state: Conversation,
+                    request: gr.Request) -> Iterator[tuple[str, str, str, str, Conversation, str]]:  # fmt: skip
+            for v in _turn(runner, state, text, outlet, since, until, _client(request)):
                 yield v.transcript, v.sources or SOURCES_IDLE, v.filters, v.status, state, ""
 
         outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.question]
         form = [x.outlet, x.since, x.until, c.conv]
         for trigger, text in [(c.question.submit, c.question), (c.ask.click, c.question),
                               *((b.click, b) for b in x.examples)]:  # fmt: skip
-            trigger(respond, [text, *form], outputs, concurrency_limit=settings.concurrency)
+            trigger(respond, [text, *form], outputs, **PRIVATE)
 
         def reset() -> tuple[Conversation, str, str, str, str]:
             return Conversation(), render.transcript([], WELCOME), SOURCES_IDLE, "", ""
 
-        x.new.click(reset, outputs=[c.conv, c.transcript, x.sources, c.filters, c.status])
-        demo.load(
-            lambda: _chat_start(engine), outputs=[x.corpus, x.outlet, c.transcript, *x.examples]
-        )
+        x.new.click(reset, outputs=[c.conv, c.transcript, x.sources, c.filters, c.status],
+                    **PRIVATE)  # fmt: skip
+        demo.load(lambda: _chat_start(engine),
+                  outputs=[x.corpus, x.outlet, c.transcript, *x.examples], **PRIVATE)  # fmt: skip
     return demo
 
 
 def _chat_start(engine: Newsdesk) -> list[Any]:
     """Per page load: corpus panel, outlet choices, start message and example questions."""
-    import gradio as gr
-
     summary, start = _start_page(engine)
     asks = example_questions(summary, EXAMPLES)
     buttons = [gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
@@ -155,54 +171,52 @@ def _chat_start(engine: Newsdesk) -> list[Any]:
     return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
 
 
-def build_embed(engine: Newsdesk, settings: Settings, gate: Gate) -> gr.Blocks:
+def build_embed(engine: Newsdesk, settings: Settings, guards: Guards) -> gr.Blocks:
     """The compact view for iframes and web components: conversation with sources inline."""
-    import gradio as gr
-
-    runner = _runner(engine, settings, gate, inline=True)
+    runner = _runner(engine, settings, guards, inline=True)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False, fill_width=True) as demo:
         c = _conversation_column(scroll=True)
         new = gr.Button("New conversation", size="sm", elem_id="nd-new")
 
-        def respond(
-            text: str, state: Conversation
-        ) -> Iterator[tuple[str, str, str, Conversation, str]]:
-            for v in _turn(runner, state, text, ALL_OUTLETS, "", ""):
+        def respond(text: str, state: Conversation,
+                    request: gr.Request) -> Iterator[tuple[str, str, str, Conversation, str]]:  # fmt: skip
+            for v in _turn(runner, state, text, ALL_OUTLETS, "", "", _client(request)):
                 yield v.transcript, v.filters, v.status, state, ""
 
         outputs = [c.transcript, c.filters, c.status, c.conv, c.question]
         for trigger in (c.question.submit, c.ask.click):
-            trigger(respond, [c.question, c.conv], outputs, concurrency_limit=settings.concurrency)
+            trigger(respond, [c.question, c.conv], outputs, **PRIVATE)
 
         def reset() -> tuple[Conversation, str, str, str]:
             return Conversation(), render.transcript([], WELCOME), "", ""
 
-        new.click(reset, outputs=[c.conv, c.transcript, c.filters, c.status])
-        demo.load(lambda: _start_page(engine)[1], outputs=[c.transcript])
+        new.click(reset, outputs=[c.conv, c.transcript, c.filters, c.status], **PRIVATE)
+        demo.load(lambda: _start_page(engine)[1], outputs=[c.transcript], **PRIVATE)
     return demo
 
 
 def _turn(runner: TurnRunner, state: Conversation, text: str, outlet: str, since: str,
-          until: str) -> Iterator[View]:  # fmt: skip
+          until: str, client: str | None) -> Iterator[View]:  # fmt: skip
     try:
         filters = parse_filters(outlet, since, until)
     except ValueError as exc:
         note = render.message(str(exc), "warn")
         yield View(render.transcript([*state.blocks, note], WELCOME), "", "", "")
         return
-    yield from runner.run(state, text or "", filters)
+    yield from runner.run(state, text or "", filters, client)
 
 
 def web_component_loader() -> Path:
     """Gradio's web-component loader script, served at /gradio.js so embeds need no CDN."""
-    import gradio as gr
-
     return Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
 
 
-def mount_ui(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate) -> None:
-    """Mount the embed view at /embed and the chat at / (order matters: / catches the rest)."""
-    import gradio as gr
+def mount_ui(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate,
+             limiter: RateLimiter) -> None:  # fmt: skip
+    """Mount the embed view at /embed and the chat at / (order matters: / catches the rest).
+
+    `gate` and `limiter` are the ones the API uses, so UI and API share both bounds.
+    """
     from fastapi.responses import FileResponse
 
     loader = web_component_loader()
@@ -217,5 +231,6 @@ def mount_ui(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate) -> 
         "auth": users or None, "css": STYLE, "footer_links": [], "run_history": False,
         "ssr_mode": False, "mcp_server": False, "enable_monitoring": False, "show_error": False,
     }  # fmt: skip
-    gr.mount_gradio_app(app, build_embed(engine, settings, gate), path="/embed", **options)
-    gr.mount_gradio_app(app, build_chat(engine, settings, gate), path="/", **options)
+    guards = Guards(gate, limiter)
+    gr.mount_gradio_app(app, build_embed(engine, settings, guards), path="/embed", **options)
+    gr.mount_gradio_app(app, build_chat(engine, settings, guards), path="/", **options)

@@ -9,7 +9,7 @@ from typing import Protocol
 
 from rag.types import Answer, AppliedFilters, Filters, StreamEvent, Turn
 from ui import render
-from ui.guards import Busy, Gate
+from ui.guards import Busy, Gate, RateLimiter, client_key
 
 ALL_OUTLETS = "All outlets"
 WELCOME = (
@@ -64,18 +64,27 @@ def parse_filters(outlet: str | None, since: str | None, until: str | None) -> F
 
 @dataclass
 class TurnRunner:
-    """Runs questions through the engine and renders each step."""
+    """Runs questions through the engine and renders each step.
+
+    With a `limiter`, each question that reaches the engine counts against the asking client's
+    address, in the same buckets as the HTTP API.
+    """
 
     engine: Engine
     gate: Gate
     max_question_chars: int = 1000
     max_history_turns: int = 20
     inline_sources: bool = False
+    limiter: RateLimiter | None = None
 
-    def run(self, conv: Conversation, question: str, filters: Filters) -> Iterator[View]:
-        """Stream one turn; `conv` gains the turn once its final answer arrives."""
+    def run(self, conv: Conversation, question: str, filters: Filters,
+            client: str | None = None) -> Iterator[View]:  # fmt: skip
+        """Stream one turn; `conv` gains the turn once its final answer arrives.
+
+        `client` is the asking browser's address, for the rate limit.
+        """
         question = question.strip()
-        problem = self._problem(question)
+        problem = self._problem(question) or self._limited(client)
         if problem:
             yield self._view(conv, render.message(problem, "warn"), question, "", None, "")
             return
@@ -95,6 +104,15 @@ class TurnRunner:
         if len(question) > self.max_question_chars:
             return f"The question is {len(question)} characters; the limit is {self.max_question_chars}."
         return None
+
+    def _limited(self, client: str | None) -> str | None:
+        if self.limiter is None:
+            return None
+        wait = self.limiter.check(client_key(client))
+        if not wait:
+            return None
+        return (f"Too many questions from your address (the limit is {self.limiter.per_window} "
+                f"a minute); try again in {int(wait) + 1} s.")  # fmt: skip
 
     def _stream(self, conv: Conversation, question: str, filters: Filters,
                 history: list[Turn]) -> Iterator[View]:  # fmt: skip

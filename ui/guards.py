@@ -1,9 +1,9 @@
 """Request guards shared by the HTTP API and the chat UI: token auth, rate limit, concurrency gate,
-and the security headers every response carries."""
+the security headers every response carries, and the block on Gradio's call-by-name routes."""
 
 from __future__ import annotations
 
-import hashlib
+import re
 import secrets
 import threading
 import time
@@ -11,6 +11,7 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
+from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 
@@ -71,10 +72,13 @@ class RateLimiter:
             del self._hits[key]
 
 
-def client_key(host: str | None, authorization: str | None) -> str:
-    """Rate-limit key: client address plus a digest of the credentials it presented."""
-    token = hashlib.sha256((authorization or "").encode()).hexdigest()[:16]
-    return f"{host or 'unknown'}|{token}"
+def client_key(host: str | None) -> str:
+    """Rate-limit key: the client address alone.
+
+    Credentials are deliberately left out: keying on them would give every guessed token a
+    fresh bucket. Behind a reverse proxy every request shares the proxy's address.
+    """
+    return host or "unknown"
 
 
 def bearer_ok(authorization: str | None, expected: str) -> bool:
@@ -93,6 +97,27 @@ def parse_auth(value: str) -> list[tuple[str, str]]:
         if sep and user:
             pairs.append((user, password))
     return pairs
+
+
+class NoGradioApi:
+    """ASGI middleware refusing Gradio's direct-call routes (`…/gradio_api/run|api|call/…`).
+
+    The pages talk to their handlers only through Gradio's queue (`…/gradio_api/queue/…`); the
+    direct routes would let scripts call a handler by name, so they answer 404 instead.
+    """
+
+    blocked = re.compile(r"(^|/)gradio_api/(run|api|call)(/|$)")
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """404 for the direct-call routes; everything else passes through."""
+        if scope["type"] == "http" and self.blocked.search(scope["path"]):
+            response = JSONResponse({"detail": "Not Found"}, status_code=404)
+            await response(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class SecurityHeaders:

@@ -29,15 +29,22 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def exposure_warning(settings: Settings) -> str | None:
-    """A warning when the server listens beyond loopback with parts left open."""
-    if is_loopback(settings.host) or settings.api_token:
-        return None
-    if settings.auth:
-        return (f"listening on {settings.host} without NEWSDESK_API_TOKEN: the chat needs a login "
-                "but the HTTP API under /api is open to anyone who can reach this port")  # fmt: skip
-    return (f"listening on {settings.host} without NEWSDESK_API_TOKEN or NEWSDESK_AUTH: anyone who "
-            "can reach this port can use the chat and the API")  # fmt: skip
+def exposure_warnings(settings: Settings) -> list[str]:
+    """Warnings for each part left open while the server listens beyond loopback.
+
+    The chat and the HTTP API are guarded separately (NEWSDESK_AUTH and NEWSDESK_API_TOKEN), so
+    each one left open gets its own warning.
+    """
+    if is_loopback(settings.host):
+        return []
+    warnings = []
+    if not settings.auth:
+        warnings.append(f"listening on {settings.host} without NEWSDESK_AUTH: anyone who can reach "
+                        "this port can use the chat at / and /embed (no login)")  # fmt: skip
+    if not settings.api_token:
+        warnings.append(f"listening on {settings.host} without NEWSDESK_API_TOKEN: anyone who can "
+                        "reach this port can use the HTTP API under /api")  # fmt: skip
+    return warnings
 
 
 def ensure_index(settings: Settings, embedder: Embedder) -> None:
@@ -92,8 +99,7 @@ def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     started = time.perf_counter()
-    warning = exposure_warning(settings)
-    if warning:
+    for warning in exposure_warnings(settings):
         log.warning(warning)
     app, engine = build_app(settings, ingest_if_empty)
     health = engine.health()

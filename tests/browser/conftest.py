@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from tests.browser.support import LiveServer, live_server, make_settings, planted_index
+from tests.browser import support
+from tests.browser.support import LiveServer, live_server, make_settings
 from tests.conftest import ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -45,10 +46,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
                 item.add_marker(pytest.mark.skip(reason=reason))
 
 
-@pytest.fixture(scope="session")
-def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
-    """The seed corpus plus a hostile article, indexed once per session."""
-    return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
+planted_data = support.planted_data  # the shared session fixture
 
 
 def _add_host_pages(app: Any, origin: str) -> None:

@@ -1,5 +1,10 @@
-"""Shared helpers for the API and browser tests: a seed corpus with a planted hostile article,
-its index (built once per session with the real model), and a live uvicorn server in a thread."""
+"""Shared helpers for the API, serve and browser tests: a seed corpus with a planted hostile
+article, its index (built once per session with the real model) and the `planted_data` fixture
+over it, and a live uvicorn server in a thread.
+
+`planted_data` is defined here once; each module using it registers it with
+`planted_data = support.planted_data` (a fixture from a non-root conftest would not reach
+tests outside tests/browser)."""
 
 from __future__ import annotations
 
@@ -12,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+import pytest
 import uvicorn
 
 from tests.conftest import CORPUS, MODEL_CACHE, free_port
@@ -60,8 +66,8 @@ def make_settings(data_dir: Path, **overrides: Any) -> Settings:
 def planted_index(base: Path, embedder: Any) -> Path:
     """The planted corpus's index under `base`, ingested on first use and reused after.
 
-    The API and browser modules each ask for it; the `ready` marker makes the second a no-op,
-    so a session embeds the corpus once.
+    Every module registering `planted_data` asks for it; the `ready` marker makes all but the
+    first a no-op, so a session embeds the corpus once.
     """
     from newsdesk.factory import build_ingestor
 
@@ -79,6 +85,12 @@ def planted_index(base: Path, embedder: Any) -> Path:
     assert report.ingested == ARTICLES, report
     (data / "ready").write_text("ok")
     return data
+
+
+@pytest.fixture(scope="session")
+def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -> Path:
+    """The seed corpus plus a hostile article, indexed once per session."""
+    return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
 
 
 @dataclass
