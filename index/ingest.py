@@ -45,8 +45,8 @@ def embedding_text(text: str, metadata: dict[str, Any]) -> str:
 class IngestOptions:
     """How to cut and embed."""
 
-    chunk_size: int = 200
-    chunk_overlap: int = 40
+    chunk_size: int = 400
+    chunk_overlap: int = 80
     max_bytes: int = 100_000_000
     batch_size: int = 256
     prune: bool = False

@@ -52,8 +52,8 @@ class Settings(BaseSettings):
     )
     embed_api_key: str = Field(default="", description="API key for the embedding endpoint.")
     embed_batch_size: int = Field(default=64, ge=1, description="Texts per embedding batch.")
-    chunk_size: int = Field(default=200, ge=32, description="Chunk size in tiktoken tokens.")
-    chunk_overlap: int = Field(default=40, ge=0, description="Overlap between chunks in tokens.")
+    chunk_size: int = Field(default=400, ge=32, description="Chunk size in tiktoken tokens.")
+    chunk_overlap: int = Field(default=80, ge=0, description="Overlap between chunks in tokens.")
     max_file_mb: float = Field(
         default=100.0, gt=0, description="Files larger than this many MB are skipped."
     )

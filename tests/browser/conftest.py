@@ -66,7 +66,7 @@ class PacedEngine:
     see) the partial text, as it would while an LLM writes.
     """
 
-    def __init__(self, engine: Any, pause: float = 0.3) -> None:
+    def __init__(self, engine: Any, pause: float = 0.5) -> None:
         self.engine = engine
         self.pause = pause
 
