@@ -110,30 +110,12 @@ def test_near_duplicate_passages_are_collapsed() -> None:
     from rag.types import Passage
 
     text = "Peskov said a European troop deployment in Ukraine would mean a NATO presence there, he said on Wednesday."
-    a = Passage(
-        doc_id="a",
-        chunk_id="a1",
-        outlet="Reuters",
-        date=None,
-        title="",
-        url=None,
-        text=text,
-        start=0,
-        end=1,
-        score=1,
-    )
-    b = Passage(
-        doc_id="b",
-        chunk_id="b1",
-        outlet="Other",
-        date=None,
-        title="",
-        url=None,
-        text=text,
-        start=0,
-        end=1,
-        score=0.5,
-    )
+
+    def copy(doc: str, outlet: str, score: float) -> Passage:
+        return Passage(doc_id=doc, chunk_id=f"{doc}1", outlet=outlet, date=None, title="", url=None,
+                       text=text, start=0, end=1, score=score)  # fmt: skip
+
+    a, b = copy("a", "Reuters", 1.0), copy("b", "Other", 0.5)
     kept = collapse_syndicated([a, b])
     assert [p.chunk_id for p in kept] == ["a1"] and kept[0].also_in[0].outlet == "Other"
 
