@@ -24,6 +24,7 @@ import numpy as np
 from index.embedding import Embedder
 from index.store import ChromaStore
 from rag.types import Filters, Passage
+from rag.windows import merge_windows
 
 log = logging.getLogger(__name__)
 _WORD = re.compile(r"[a-z0-9]+")
@@ -69,6 +70,7 @@ class Snapshot:
     metas: list[dict[str, Any]] = field(default_factory=list)
     docs: dict[str, dict[str, Any]] = field(default_factory=dict)
     position: dict[str, int] = field(default_factory=dict)
+    by_doc: dict[tuple[str, int], int] = field(default_factory=dict)
     outlet: np.ndarray = field(default_factory=lambda: np.array([], dtype=object))
     date_int: np.ndarray = field(default_factory=lambda: np.array([], dtype=np.int64))
     bm25: Any = None
@@ -106,6 +108,7 @@ def build_snapshot(store: ChromaStore, stemmer: Any) -> Snapshot:
         doc = docs.get(meta.get("doc_id", ""))
         if doc and doc.get("digest") == meta.get("digest"):
             snap.position[cid] = len(snap.ids)
+            snap.by_doc[(meta["doc_id"], int(meta.get("chunk", 0)))] = len(snap.ids)
             snap.ids.append(cid)
             snap.texts.append(text)
             snap.metas.append(meta)
@@ -208,7 +211,13 @@ class HybridRetriever:
         t2 = time.perf_counter()
         sparse = self._bm25(snap, query, filters)
         t3 = time.perf_counter()
-        result.passages = collapse_syndicated(self._fuse(snap, dense, sparse), limit=k)
+        windows = merge_windows(
+            self._fuse(snap, dense, sparse),
+            lambda doc, n: to_passage(snap, snap.ids[snap.by_doc[(doc, n)]], 0.0, None, None),
+            lambda cid: int(snap.metas[snap.position[cid]].get("chunk", 0)),
+            limit=2 * k,
+        )
+        result.passages = collapse_syndicated(windows, limit=k)
         result.timings.update(embed_ms=(t1 - t0) * 1e3, dense_ms=(t2 - t1) * 1e3,
                               bm25_ms=(t3 - t2) * 1e3, fuse_ms=(time.perf_counter() - t3) * 1e3)  # fmt: skip
         return result
