@@ -14,8 +14,9 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain as _chain
 from pathlib import Path
 from typing import Any
 
@@ -48,7 +49,7 @@ class IngestOptions:
     chunk_size: int = 400
     chunk_overlap: int = 80
     max_bytes: int = 100_000_000
-    batch_size: int = 256
+    batch_size: int = 64
     prune: bool = False
     progress: bool = True
 
@@ -146,13 +147,14 @@ class Ingestor:
         if interrupted:
             log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
         existing = self.store.doc_metadata()
-        todo = self._plan(paths, existing, report, log)
-        for doc_id in set(interrupted) - {p.record.id for p in todo}:
+        # Articles are read, cleaned and chunked on a second thread while this one embeds, so
+        # the model is busy from the first batch on instead of waiting for the whole corpus.
+        planned = _background(lambda: self._plan(paths, existing, report, log))
+        todo = self._embed_and_write(planned, report, run)
+        for doc_id in set(interrupted) - set(todo):
             self.store.drop_stale(doc_id, existing.get(doc_id, {}).get("digest"))
-        self.store.hold(run, [p.record.id for p in todo])
-        self._embed_and_write(todo, report, run)
         if self.options.prune:
-            self._prune(paths, existing, report, {*report.unchanged, *(p.record.id for p in todo)})
+            self._prune(paths, existing, report, {*report.unchanged, *todo})
         if todo or report.removed or interrupted:
             self.store.bump_revision()
         self.store.release(run)
@@ -160,8 +162,7 @@ class Ingestor:
         return report
 
     def _plan(self, paths: list[Path], existing: dict[str, dict[str, Any]], report: IngestReport,
-              log: Callable[[str], None]) -> list[PreparedDoc]:  # fmt: skip
-        todo: list[PreparedDoc] = []
+              log: Callable[[str], None]) -> Iterator[PreparedDoc]:  # fmt: skip
         seen: set[str] = set()
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
         files = discover(paths)
@@ -178,8 +179,7 @@ class Ingestor:
                 entry = entries.get(item.manifest_key) or entries.get(file.name)
                 prepared = self._prepare_if_changed(item, entry, existing, report)
                 if prepared:
-                    todo.append(prepared)
-        return todo
+                    yield prepared
 
     def _prepare_if_changed(self, item: SourceDoc, entry: dict[str, Any] | None,
                             existing: dict[str, dict[str, Any]], report: IngestReport) -> PreparedDoc | None:  # fmt: skip
@@ -206,38 +206,44 @@ class Ingestor:
                     log(f"ignoring manifest: {exc}")
         return cache[root]
 
-    def _embed_and_write(self, todo: list[PreparedDoc], report: IngestReport, run: str) -> None:
-        writer = _Writer(self.store, run, [p.record.id for p in todo])
-        remaining = {p.record.id: len(p.chunks) for p in todo}
-        by_id = {p.record.id: p for p in todo}
-        for p in todo:
-            if not p.chunks:
-                writer.put([], [p.record])
-        pending = [c for p in todo for c in p.chunks]
-        bar = _progress_bar(len(pending), "chunks", self.options.progress)
-        for i in range(0, len(pending), self.options.batch_size):
-            batch = pending[i : i + self.options.batch_size]
-            for record, vector in zip(
-                batch,
-                self.embedder.embed_documents([embedding_text(c.text, c.metadata) for c in batch]),
-                strict=True,
-            ):
-                record.embedding = vector
-            done: list[DocRecord] = []
-            for record in batch:
-                doc_id = record.metadata["doc_id"]
-                remaining[doc_id] -= 1
-                if remaining[doc_id] == 0:
-                    done.append(by_id[doc_id].record)
-            writer.put(batch, done)
-            if bar is not None:
-                bar.update(len(batch))
+    def _embed_and_write(
+        self, planned: Iterator[PreparedDoc], report: IngestReport, run: str
+    ) -> list[str]:
+        """Embed chunks in batches that span articles and hand them to the writer; doc ids done."""
+        ids: list[str] = []
+        writer = _Writer(self.store, run, ids)
+        remaining: dict[str, int] = {}
+        by_id: dict[str, PreparedDoc] = {}
+        pending: list[ChunkRecord] = []
+        bar = _progress_bar("chunks", self.options.progress)
+        for doc in _chain(planned, [None]):
+            if doc is not None:
+                ids.append(doc.record.id)
+                by_id[doc.record.id], remaining[doc.record.id] = doc, len(doc.chunks)
+                (report.added if doc.is_new else report.updated).append(doc.record.id)
+                pending.extend(doc.chunks)
+                if not doc.chunks:
+                    writer.put([], [doc.record])
+            while pending and (len(pending) >= self.options.batch_size or doc is None):
+                batch, pending = (
+                    pending[: self.options.batch_size],
+                    pending[self.options.batch_size :],
+                )
+                self.store.hold(run, list(ids))  # before any chunk of these articles is written
+                self._embed(batch)
+                writer.put(batch, _finished(batch, remaining, by_id))
+                report.chunks += len(batch)
+                if bar is not None:
+                    bar.update(len(batch))
         writer.close()
         if bar is not None:
             bar.close()
-        for p in todo:
-            (report.added if p.is_new else report.updated).append(p.record.id)
-        report.chunks = len(pending)
+        return ids
+
+    def _embed(self, batch: list[ChunkRecord]) -> None:
+        texts = [embedding_text(c.text, c.metadata) for c in batch]
+        for record, vector in zip(batch, self.embedder.embed_documents(texts), strict=True):
+            record.embedding = vector
 
     def _prune(self, paths: list[Path], existing: dict[str, dict[str, Any]], report: IngestReport,
                seen: set[str]) -> None:  # fmt: skip
@@ -251,6 +257,41 @@ class Ingestor:
         ]  # fmt: skip
         self.store.delete_docs(gone)
         report.removed.extend(gone)
+
+
+def _finished(
+    batch: list[ChunkRecord], remaining: dict[str, int], by_id: dict[str, PreparedDoc]
+) -> list[DocRecord]:
+    """Articles whose last chunk is in this batch: they can be committed after it."""
+    done = []
+    for record in batch:
+        doc_id = record.metadata["doc_id"]
+        remaining[doc_id] -= 1
+        if remaining[doc_id] == 0:
+            done.append(by_id[doc_id].record)
+    return done
+
+
+def _background(produce: Callable[[], Iterator[PreparedDoc]]) -> Iterator[PreparedDoc]:
+    """Run a generator on a thread, a few items ahead; its exceptions surface here."""
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=64)
+
+    def work() -> None:
+        try:
+            for item in produce():
+                items.put(("item", item))
+            items.put(("end", None))
+        except BaseException as exc:
+            items.put(("error", exc))
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        kind, value = items.get()
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value
+        yield value
 
 
 def _under(source: Path, roots: list[Path]) -> bool:
@@ -305,7 +346,7 @@ class _Writer:
                 for doc in item[1]:
                     self.store.commit_doc(doc)
                 if time.monotonic() - self.beat > 30:  # keep the lease alive on long runs
-                    self.store.hold(self.run, self.doc_ids)
+                    self.store.hold(self.run, list(self.doc_ids))
                     self.beat = time.monotonic()
             except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
@@ -319,9 +360,9 @@ def _progress(items: list[Any], unit: str, enabled: bool) -> Any:
     return tqdm(items, unit=unit, desc="reading", file=sys.stderr, leave=False)
 
 
-def _progress_bar(total: int, unit: str, enabled: bool) -> Any:
-    if not enabled or total < 64:
+def _progress_bar(unit: str, enabled: bool) -> Any:
+    if not enabled:
         return None
     from tqdm import tqdm
 
-    return tqdm(total=total, unit=unit, desc="embedding", file=sys.stderr)
+    return tqdm(unit=unit, desc="embedding", file=sys.stderr, delay=2.0)

@@ -38,6 +38,7 @@ def build_ingestor(settings: Settings, prune: bool = False, progress: bool = Tru
     options = IngestOptions(
         chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
         max_bytes=int(settings.max_file_mb * 1_000_000), prune=prune, progress=progress,
+        batch_size=settings.embed_batch_size,
     )  # fmt: skip
     return Ingestor(build_store(settings), embedder or build_embedder(settings), options)
 
