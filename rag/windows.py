@@ -64,4 +64,6 @@ def _stitch(window: _Window, chunk_of: ChunkLookup) -> Passage:
         text += part.text[end - part.start :] if part.start < end else " " + part.text
         end = part.end
     chunk_id = f"{parts[0].chunk_id}+{window.hi - window.lo}"
-    return window.best.model_copy(update={"text": text, "start": parts[0].start, "end": end, "chunk_id": chunk_id})
+    return window.best.model_copy(
+        update={"text": text, "start": parts[0].start, "end": end, "chunk_id": chunk_id}
+    )
