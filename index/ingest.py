@@ -150,7 +150,7 @@ class Ingestor:
         # Articles are read, cleaned and chunked on a second thread while this one embeds, so
         # the model is busy from the first batch on instead of waiting for the whole corpus.
         planned = _background(lambda: self._plan(paths, existing, report, log))
-        todo = self._embed_and_write(planned, report, run)
+        todo = self._embed_and_write(planned, report, run, touched={*existing, *interrupted})
         for doc_id in set(interrupted) - set(todo):
             self.store.drop_stale(doc_id, existing.get(doc_id, {}).get("digest"))
         if self.options.prune:
@@ -207,11 +207,11 @@ class Ingestor:
         return cache[root]
 
     def _embed_and_write(
-        self, planned: Iterator[PreparedDoc], report: IngestReport, run: str
+        self, planned: Iterator[PreparedDoc], report: IngestReport, run: str, touched: set[str]
     ) -> list[str]:
         """Embed chunks in batches that span articles and hand them to the writer; doc ids done."""
         ids: list[str] = []
-        writer = _Writer(self.store, run, ids)
+        writer = _Writer(self.store, run, ids, touched)
         remaining: dict[str, int] = {}
         by_id: dict[str, PreparedDoc] = {}
         pending: list[ChunkRecord] = []
@@ -314,10 +314,11 @@ def _clash(item: SourceDoc, seen: set[str], existing: dict[str, dict[str, Any]])
 class _Writer:
     """Writes chunk batches and commits finished articles on a background thread."""
 
-    def __init__(self, store: ChromaStore, run: str, doc_ids: list[str]) -> None:
+    def __init__(self, store: ChromaStore, run: str, doc_ids: list[str], touched: set[str]) -> None:
         self.store = store
         self.run = run
         self.doc_ids = doc_ids
+        self.touched = touched  # articles that may have chunks from an earlier run
         self.beat = time.monotonic()
         self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(
             maxsize=2
@@ -344,7 +345,7 @@ class _Writer:
             try:
                 self.store.add_chunks(item[0])
                 for doc in item[1]:
-                    self.store.commit_doc(doc)
+                    self.store.commit_doc(doc, had_chunks=doc.id in self.touched)
                 if time.monotonic() - self.beat > 30:  # keep the lease alive on long runs
                     self.store.hold(self.run, list(self.doc_ids))
                     self.beat = time.monotonic()

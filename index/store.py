@@ -112,12 +112,17 @@ class ChromaStore:
                 embeddings=[r.embedding for r in part], metadatas=[r.metadata for r in part],
             )  # fmt: skip
 
-    def commit_doc(self, doc: DocRecord) -> None:
-        """Record an article as complete and drop chunks of its earlier versions."""
+    def commit_doc(self, doc: DocRecord, had_chunks: bool = True) -> None:
+        """Record an article as complete and drop chunks of its earlier versions.
+
+        `had_chunks=False` (a new article no earlier run touched) skips that delete, which
+        scans the collection's metadata and would dominate a large first ingest.
+        """
         self.docs.upsert(
             ids=[doc.id], documents=[doc.text], embeddings=[[0.0]], metadatas=[doc.metadata]
         )
-        self.drop_stale(doc.id, doc.metadata["digest"])
+        if had_chunks:
+            self.drop_stale(doc.id, doc.metadata["digest"])
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
         """Remove articles and all their chunks."""
