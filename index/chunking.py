@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import dataclass
 from functools import lru_cache
@@ -24,10 +25,10 @@ class Chunk:
 def encoding() -> Any:
     """The cl100k tokenizer, read from llama-index's bundled cache so no download happens."""
     if "TIKTOKEN_CACHE_DIR" not in os.environ:
-        import llama_index.core as core
-
-        cache = os.path.join(os.path.dirname(core.__file__), "_static", "tiktoken_cache")
-        os.environ["TIKTOKEN_CACHE_DIR"] = cache
+        # Find llama-index's bundled cache without importing llama-index (seconds of start-up).
+        spec = importlib.util.find_spec("llama_index.core")
+        folder = next(iter(spec.submodule_search_locations or [])) if spec else ""
+        os.environ["TIKTOKEN_CACHE_DIR"] = os.path.join(folder, "_static", "tiktoken_cache")
     import tiktoken
 
     return tiktoken.get_encoding("cl100k_base")

@@ -342,15 +342,25 @@ class _Writer:
         while (item := self.queue.get()) is not None:
             if self.error:
                 continue
+            chunks, docs, done = list(item[0]), list(item[1]), False
+            # Each Chroma write has a fixed cost, so write everything already queued at once.
+            while len(chunks) < 1024 and not self.queue.empty():
+                more = self.queue.get()
+                if more is None:
+                    done = True
+                    break
+                chunks.extend(more[0])
+                docs.extend(more[1])
             try:
-                self.store.add_chunks(item[0])
-                for doc in item[1]:
-                    self.store.commit_doc(doc, had_chunks=doc.id in self.touched)
+                self.store.add_chunks(chunks)
+                self.store.commit_docs(docs, self.touched)
                 if time.monotonic() - self.beat > 30:  # keep the lease alive on long runs
                     self.store.hold(self.run, list(self.doc_ids))
                     self.beat = time.monotonic()
             except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
+            if done:
+                return
 
 
 def _progress(items: list[Any], unit: str, enabled: bool) -> Any:

@@ -112,17 +112,23 @@ class ChromaStore:
                 embeddings=[r.embedding for r in part], metadatas=[r.metadata for r in part],
             )  # fmt: skip
 
-    def commit_doc(self, doc: DocRecord, had_chunks: bool = True) -> None:
-        """Record an article as complete and drop chunks of its earlier versions.
+    def commit_docs(
+        self, docs: Sequence[DocRecord], touched: set[str] | frozenset[str] = frozenset()
+    ) -> None:
+        """Record articles as complete (one write) and drop chunks of their earlier versions.
 
-        `had_chunks=False` (a new article no earlier run touched) skips that delete, which
+        Only articles in `touched` (an earlier run may have left chunks) get that delete, which
         scans the collection's metadata and would dominate a large first ingest.
         """
+        if not docs:
+            return
         self.docs.upsert(
-            ids=[doc.id], documents=[doc.text], embeddings=[[0.0]], metadatas=[doc.metadata]
-        )
-        if had_chunks:
-            self.drop_stale(doc.id, doc.metadata["digest"])
+            ids=[d.id for d in docs], documents=[d.text for d in docs],
+            embeddings=[[0.0] for _ in docs], metadatas=[d.metadata for d in docs],
+        )  # fmt: skip
+        for doc in docs:
+            if doc.id in touched:
+                self.drop_stale(doc.id, doc.metadata["digest"])
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
         """Remove articles and all their chunks."""
