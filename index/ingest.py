@@ -211,7 +211,8 @@ class Ingestor:
     ) -> list[str]:
         """Embed chunks in batches that span articles and hand them to the writer; doc ids done."""
         ids: list[str] = []
-        writer = _Writer(self.store, run, ids, touched)
+        writer = _Writer(self.store, touched)
+        held, beat = 0, time.monotonic()
         remaining: dict[str, int] = {}
         by_id: dict[str, PreparedDoc] = {}
         pending: list[ChunkRecord] = []
@@ -229,7 +230,10 @@ class Ingestor:
                     pending[: self.options.batch_size],
                     pending[self.options.batch_size :],
                 )
-                self.store.hold(run, list(ids))  # before any chunk of these articles is written
+                if held < len(ids) or time.monotonic() - beat > 30:
+                    # Before any chunk of a new article is written; also keeps the lease alive.
+                    self.store.hold(run, list(ids))
+                    held, beat = len(ids), time.monotonic()
                 self._embed(batch)
                 writer.put(batch, _finished(batch, remaining, by_id))
                 report.chunks += len(batch)
@@ -314,12 +318,9 @@ def _clash(item: SourceDoc, seen: set[str], existing: dict[str, dict[str, Any]])
 class _Writer:
     """Writes chunk batches and commits finished articles on a background thread."""
 
-    def __init__(self, store: ChromaStore, run: str, doc_ids: list[str], touched: set[str]) -> None:
+    def __init__(self, store: ChromaStore, touched: set[str]) -> None:
         self.store = store
-        self.run = run
-        self.doc_ids = doc_ids
         self.touched = touched  # articles that may have chunks from an earlier run
-        self.beat = time.monotonic()
         self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(
             maxsize=2
         )
@@ -354,9 +355,6 @@ class _Writer:
             try:
                 self.store.add_chunks(chunks)
                 self.store.commit_docs(docs, self.touched)
-                if time.monotonic() - self.beat > 30:  # keep the lease alive on long runs
-                    self.store.hold(self.run, list(self.doc_ids))
-                    self.beat = time.monotonic()
             except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
             if done:

@@ -23,7 +23,7 @@ from rag.citations import Numbering, SupportChecker, format_date
 from rag.extractive import choose, score_sentences
 from rag.llm import ChatModel, LLMError
 from rag.prompts import render
-from rag.retrieve import HybridRetriever, filter_mask, query_tokens, tokenize
+from rag.retrieve import HybridRetriever, filter_mask
 from rag.types import Answer, AppliedFilters, Filters, Passage, StreamEvent, Turn
 
 log = logging.getLogger(__name__)
@@ -42,6 +42,7 @@ class Prepared:
     focus: str = ""
     passages: list[Passage] = field(default_factory=list)
     notices: list[str] = field(default_factory=list)
+    searched: bool = False
     timings: dict[str, float] = field(default_factory=dict)
     started: float = field(default_factory=time.perf_counter)
 
@@ -78,27 +79,33 @@ class Newsdesk:
         if not question.strip():
             raise ValueError("the question is empty")
         history = list(history or [])
-        prep = self._prepare(question.strip(), history, filters or Filters())
+        chosen, notice = self._choose_mode(mode or self.mode)
+        # An LLM follow-up is retrieved once, after the LLM condensed it, not also before.
+        condense = chosen != "extractive" and bool(history)
+        prep = self._prepare(question.strip(), history, filters or Filters(), search=not condense)
+        prep.notices += [notice] if notice else []
         yield StreamEvent(type="status", data={"filters": prep.applied.model_dump(mode="json")})
-        chosen = mode or self.mode
-        if chosen != "extractive" and (self.llm is None or self.llm.kind != chosen):
-            configured = self.llm.kind if self.llm else "extractive"
-            prep.notices.append(f"Answer mode “{chosen}” is not configured here (NEWSDESK_LLM={configured}); "
-                                "showing the extractive answer.")  # fmt: skip
-            chosen = "extractive"
-        if prep.applied.note or not prep.passages:
+        if prep.applied.note or (prep.searched and not prep.passages):
             yield from self._final(prep, Draft(), "extractive")
         elif chosen != "extractive":
             yield from self._stream_llm(prep, history)
         else:
             yield from self._stream_extractive(prep, history)
 
+    def _choose_mode(self, wanted: str) -> tuple[str, str | None]:
+        """The answer mode to use, and a notice when the wanted one is not configured."""
+        if wanted == "extractive" or (self.llm is not None and self.llm.kind == wanted):
+            return wanted, None
+        configured = self.llm.kind if self.llm else "extractive"
+        return "extractive", (f"Answer mode “{wanted}” is not configured here (NEWSDESK_LLM={configured}); "
+                              "showing the extractive answer.")  # fmt: skip
+
     def summary(self) -> dict[str, Any]:
         """Articles, outlets, date span and per-article metadata of the index."""
         snap = self.retriever.snapshot()
         docs = [{"doc_id": d, **{k: m.get(k) or None for k in ("outlet", "date", "title", "url")},
                  "chunks": m.get("chunks", 0)} for d, m in sorted(snap.docs.items())]  # fmt: skip
-        dates = sorted(d["date"] for d in docs if d["date"])
+        dates = snap.dates
         return {"articles": len(docs), "chunks": len(snap.ids), "outlets": snap.outlets,
                 "first_date": dates[0] if dates else None, "last_date": dates[-1] if dates else None,
                 "documents": docs}  # fmt: skip
@@ -121,7 +128,9 @@ class Newsdesk:
                 "mode": self.mode, "llm_reachable": llm}  # fmt: skip
 
     # --- retrieval -----------------------------------------------------------------------
-    def _prepare(self, question: str, history: list[Turn], explicit: Filters) -> Prepared:
+    def _prepare(
+        self, question: str, history: list[Turn], explicit: Filters, search: bool = True
+    ) -> Prepared:
         snap = self.retriever.snapshot()
         parsed, query, phrases = question_filters.parse_question(
             question, snap.outlets, snap.newest
@@ -137,13 +146,13 @@ class Newsdesk:
             applied.note = "The index is empty: run `newsdesk ingest` to add articles."
         elif not applied.note and not filter_mask(snap, applied.effective).any():
             applied.note = self._empty_filter_note(applied.effective)
-        if not applied.note:
+        if not applied.note and search:
             self._search(prep, query)
         return prep
 
     def _search(self, prep: Prepared, query: str) -> None:
         found = self.retriever.search(query, prep.applied.effective, self.top_k)
-        prep.query, prep.passages = query, found.passages
+        prep.query, prep.passages, prep.searched = query, found.passages, True
         prep.timings.update(found.timings)
         if found.warning:
             prep.notices.append(found.warning)
@@ -167,16 +176,13 @@ class Newsdesk:
     def _stream_extractive(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
         snap = self.retriever.snapshot()
-        stem = self.retriever._stemmer
-        focus = query_tokens(prep.focus, stem)
-        context = query_tokens(prep.query, stem) if prep.query != prep.focus else []
+        focus = self.retriever.question_tokens(prep.focus)
+        context = self.retriever.question_tokens(prep.query) if prep.query != prep.focus else []
         if not focus and not context and prep.applied.effective.is_empty():
             # Nothing asked and nothing to scope by ("What is it?"): there is no answer to give.
             yield from self._final(prep, Draft(), "extractive")
             return
-        picks = score_sentences(
-            focus, prep.passages, lambda t: tokenize(t, stem), snap.weight, context
-        )
+        picks = score_sentences(focus, prep.passages, self.retriever.tokenize, snap.weight, context)
         # A follow-up wants something new: skip sentences earlier turns already gave, if possible.
         said = " ".join(turn.answer for turn in history) if context else ""
         chosen = choose([p for p in picks if p.text not in said], self.answer_sentences)
@@ -194,8 +200,11 @@ class Newsdesk:
     def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         assert self.llm is not None
         try:
-            if history:
-                prep = self._condensed(prep, history)
+            if not prep.searched:
+                self._condensed(prep, history)
+            if not prep.passages:
+                yield from self._final(prep, Draft(), "llm")
+                return
             numbered = self._fit(prep)
             system = render(
                 "answer_system", max_sentences=self.answer_sentences, abstain_token=ABSTAIN_TOKEN
@@ -223,17 +232,20 @@ class Newsdesk:
             notice = f"The LLM could not answer ({exc}); showing the extractive answer instead."
             prep.notices.append(notice)
             yield StreamEvent(type="status", text=notice, data={"reset": True})
+            if not prep.searched:  # condensing failed: retrieve with the follow-up heuristic
+                self._search(prep, prep.query)
             yield from self._stream_extractive(prep, history)
 
-    def _condensed(self, prep: Prepared, history: list[Turn]) -> Prepared:
+    def _condensed(self, prep: Prepared, history: list[Turn]) -> None:
+        """Retrieve with the LLM's standalone version of a follow-up (or the heuristic query)."""
         assert self.llm is not None
         prompt = render("condense", history=history[-4:], question=prep.question)
         standalone = (
             self.llm.complete("You rewrite follow-up questions.", prompt).strip().splitlines()
         )
-        if standalone and standalone[0].strip():
-            self._search(prep, standalone[0].strip())
-        return prep
+        self._search(
+            prep, standalone[0].strip() if standalone and standalone[0].strip() else prep.query
+        )
 
     def _fit(self, prep: Prepared) -> dict[int, Passage]:
         """Number the passages, dropping the weakest until the prompt fits the context window."""

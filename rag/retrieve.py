@@ -178,6 +178,14 @@ class HybridRetriever:
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
 
+    def tokenize(self, texts: list[str]) -> list[list[str]]:
+        """BM25 tokens of texts, with this retriever's stemmer."""
+        return tokenize(texts, self._stemmer)
+
+    def question_tokens(self, question: str) -> list[str]:
+        """BM25 tokens of a question, without the words that only make it a question."""
+        return query_tokens(question, self._stemmer)
+
     def snapshot(self) -> Snapshot:
         """The current snapshot, rebuilt when the store's revision moved.
 
@@ -236,7 +244,7 @@ class HybridRetriever:
         return {cid: score for cid, score in hits if cid in snap.position}
 
     def _bm25(self, snap: Snapshot, query: str, filters: Filters) -> dict[str, float]:
-        tokens = [t for t in query_tokens(query, self._stemmer) if t in snap.idf]
+        tokens = [t for t in self.question_tokens(query) if t in snap.idf]
         if not tokens or snap.bm25 is None:
             return {}
         scores = snap.bm25.get_scores(tokens) * filter_mask(snap, filters)

@@ -138,3 +138,15 @@ def test_cli_prints_only_the_verified_llm_answer(seed_settings, engine) -> None:
     assert "The war ended in 2019. [unsupported]" in first_line
     assert f"[{n}]" not in first_line.replace("[1:", "")
     assert "Citations verified: 1/2 passed" in result.output
+
+
+def test_llm_follow_up_is_retrieved_once(seed_settings, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    with ScriptedOpenAI() as server:
+        engine = llm_engine(seed_settings, real_embedder, server.base_url)
+        first = engine.ask("When were the Istanbul talks held?", mode="extractive")
+        calls: list[str] = []
+        search = engine.retriever.search
+        engine.retriever.search = lambda q, f, k: calls.append(q) or search(q, f, k)  # type: ignore[method-assign]
+        server.replies += ["How long did the July 23 Istanbul session last?", "NOT_IN_CORPUS"]
+        engine.ask("And how long did that session last?", history=[first.as_turn()])
+    assert calls == ["How long did the July 23 Istanbul session last?"]
