@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import warnings
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
@@ -225,7 +226,9 @@ def export_onnx(model_dir: Path, target: Path) -> None:
     names = ["input_ids", "attention_mask", "token_type_ids"]
     target.parent.mkdir(parents=True, exist_ok=True)
     partial = target.with_suffix(f".{os.getpid()}.tmp")
-    with torch.no_grad():
+    # The tracer's warnings are about code paths this fixed graph never takes; a user need not see them.
+    with torch.no_grad(), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         torch.onnx.export(
         _Encoder(), (sample, sample, torch.zeros_like(sample)), str(partial),
         input_names=names, output_names=["last_hidden_state"],
