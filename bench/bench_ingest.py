@@ -60,12 +60,18 @@ def main() -> None:
         again = ingestor.run([corpus], log=lambda m: None)
 
     figures = {
-        "cores": os.cpu_count(), "articles": len(picked), "chunks": report.chunks, "repeats": args.repeat,
+        "cores": os.cpu_count(),
+        "articles": len(picked),
+        "chunks": report.chunks,
+        "repeats": args.repeat,
         "pipeline_chunks_per_s": [round(r, 2) for r in pipeline],
         "model_raw_chunks_per_s": [round(r, 2) for r in raw],
-        "pipeline_share_of_raw_median": round(statistics.median(pipeline) / statistics.median(raw), 3),
-        "no_change_reingest_s": round(again.seconds, 3), "reingest_embedded_chunks": again.chunks,
-    }  # fmt: skip
+        "pipeline_share_of_raw_median": round(
+            statistics.median(pipeline) / statistics.median(raw), 3
+        ),
+        "no_change_reingest_s": round(again.seconds, 3),
+        "reingest_embedded_chunks": again.chunks,
+    }
     print(json.dumps(figures, indent=2))
     sys.stdout.flush()
 

@@ -22,19 +22,26 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = ROOT.parent / "shared" / "bench" / "realtimeqa-2025" / "questions.jsonl"
 SEED_QUESTIONS = [
-    "Where was equipment at a key substation hit?", "Who won the 2025 Nobel Peace Prize?",
-    "According to Dawn, how many households lost power?", "What did the Telegraph report about the talks?",
-    "How long did the last Istanbul session last?", "What did Peskov say about NATO infrastructure?",
-    "How many drones did the Ukrainian air force say it downed?", "What is Trump's 28-point plan?",
-    "What did Kaja Kallas say about a ceasefire?", "What happened in September 2025?",
-]  # fmt: skip
+    "Where was equipment at a key substation hit?",
+    "Who won the 2025 Nobel Peace Prize?",
+    "According to Dawn, how many households lost power?",
+    "What did the Telegraph report about the talks?",
+    "How long did the last Istanbul session last?",
+    "What did Peskov say about NATO infrastructure?",
+    "How many drones did the Ukrainian air force say it downed?",
+    "What is Trump's 28-point plan?",
+    "What did Kaja Kallas say about a ceasefire?",
+    "What happened in September 2025?",
+]
 
 
 def percentiles(samples: list[float]) -> dict[str, float]:
     """p50 and p95 in milliseconds."""
     ordered = sorted(samples)
-    return {"p50_ms": round(statistics.median(ordered), 2),
-            "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2)}  # fmt: skip
+    return {
+        "p50_ms": round(statistics.median(ordered), 2),
+        "p95_ms": round(ordered[min(len(ordered) - 1, int(0.95 * len(ordered)))], 2),
+    }
 
 
 def timed(fn: Callable[[str], object], questions: list[str], repeat: int) -> dict[str, float]:
@@ -85,13 +92,17 @@ def main() -> None:
         model = baseline.embed_model()
         plain = baseline.index_over_collection(engine.retriever.store.chunks, model)
         figures = {
-            "cores": os.cpu_count(), "index": str(args.index or "seed corpus"),
-            "chunks": engine.summary()["chunks"], "questions": len(questions) * args.repeat,
+            "cores": os.cpu_count(),
+            "index": str(args.index or "seed corpus"),
+            "chunks": engine.summary()["chunks"],
+            "questions": len(questions) * args.repeat,
             "newsdesk_ask_extractive": timed(lambda q: engine.ask(q), questions, args.repeat),
-            "plain_llama_index_retrieve": timed(lambda q: baseline.retrieve(plain, q, args.k), questions, args.repeat),
+            "plain_llama_index_retrieve": timed(
+                lambda q: baseline.retrieve(plain, q, args.k), questions, args.repeat
+            ),
             "query_embedding_onnx": timed(embedder.embed_query, questions, args.repeat),
             "query_embedding_pytorch": timed(model.get_query_embedding, questions, args.repeat),
-        }  # fmt: skip
+        }
     print(json.dumps(figures, indent=2))
 
 

@@ -56,8 +56,19 @@ def free_port() -> int:
 def build_seed_index(data_dir: Path, env: dict[str, str]) -> float:
     """Ingest the shipped corpus into `data_dir`; returns seconds taken."""
     started = time.perf_counter()
-    subprocess.run([*newsdesk_command(), "ingest", "--quiet", "--data-dir", str(data_dir),
-                    str(ROOT / "corpus")], check=True, env=env, stdout=subprocess.DEVNULL)  # fmt: skip
+    subprocess.run(
+        [
+            *newsdesk_command(),
+            "ingest",
+            "--quiet",
+            "--data-dir",
+            str(data_dir),
+            str(ROOT / "corpus"),
+        ],
+        check=True,
+        env=env,
+        stdout=subprocess.DEVNULL,
+    )
     return time.perf_counter() - started
 
 
@@ -72,8 +83,17 @@ def rss_mib(pid: int) -> float:
 @contextmanager
 def running_server(data_dir: Path, port: int, env: dict[str, str], log: IO[str]) -> Any:
     """`newsdesk serve` as a subprocess; yields (process, seconds until /healthz answered 200)."""
-    command = [*newsdesk_command(), "serve", "--no-ingest", "--host", "127.0.0.1",
-               "--port", str(port), "--data-dir", str(data_dir)]  # fmt: skip
+    command = [
+        *newsdesk_command(),
+        "serve",
+        "--no-ingest",
+        "--host",
+        "127.0.0.1",
+        "--port",
+        str(port),
+        "--data-dir",
+        str(data_dir),
+    ]
     started = time.perf_counter()
     proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
     try:
@@ -124,8 +144,10 @@ def load(base: str, clients: int, requests: int) -> dict[str, float]:
 
     def run(index: int) -> list[float]:
         with httpx.Client(timeout=120.0) as client:
-            return [ask(client, base, QUESTIONS[(index + n) % len(QUESTIONS)])
-                    for n in range(per_client[index])]  # fmt: skip
+            return [
+                ask(client, base, QUESTIONS[(index + n) % len(QUESTIONS)])
+                for n in range(per_client[index])
+            ]
 
     started = time.perf_counter()
     with ThreadPoolExecutor(max_workers=clients) as pool:
@@ -133,10 +155,13 @@ def load(base: str, clients: int, requests: int) -> dict[str, float]:
     wall = time.perf_counter() - started
     ordered = sorted(latencies)
     return {
-        "clients": clients, "requests": len(latencies), "seconds": wall,
-        "throughput": len(latencies) / wall, "p50_ms": statistics.median(ordered) * 1e3,
+        "clients": clients,
+        "requests": len(latencies),
+        "seconds": wall,
+        "throughput": len(latencies) / wall,
+        "p50_ms": statistics.median(ordered) * 1e3,
         "p95_ms": ordered[max(0, round(0.95 * len(ordered)) - 1)] * 1e3,
-    }  # fmt: skip
+    }
 
 
 def main() -> None:
@@ -151,8 +176,12 @@ def main() -> None:
     parser.add_argument("--levels", default="1,4,16", help="concurrent clients per level")
     args = parser.parse_args()
 
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1",
-           "NEWSDESK_RATE_LIMIT_PER_MINUTE": "1000000"}  # the benchmark is one client address  # fmt: skip
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "NEWSDESK_RATE_LIMIT_PER_MINUTE": "1000000",
+    }  # the benchmark is one client address
     workdir = Path(tempfile.mkdtemp(prefix="bench-serve-"))
     try:
         data_dir = args.data_dir
@@ -166,8 +195,9 @@ def main() -> None:
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def run_benchmark(data_dir: Path, levels: list[int], requests: int, env: dict[str, str],
-                  workdir: Path) -> None:  # fmt: skip
+def run_benchmark(
+    data_dir: Path, levels: list[int], requests: int, env: dict[str, str], workdir: Path
+) -> None:
     """Start the server and print start-up, memory and load figures."""
     port = free_port()
     base = f"http://127.0.0.1:{port}"
@@ -186,8 +216,10 @@ def run_benchmark(data_dir: Path, levels: list[int], requests: int, env: dict[st
         for clients in levels:
             r = load(base, clients, requests)
             asked += int(r["requests"])
-            print(f"{clients:>2} clients: {r['requests']:.0f} requests in {r['seconds']:.1f}s = "
-                  f"{r['throughput']:.1f} req/s, p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms")  # fmt: skip
+            print(
+                f"{clients:>2} clients: {r['requests']:.0f} requests in {r['seconds']:.1f}s = "
+                f"{r['throughput']:.1f} req/s, p50 {r['p50_ms']:.0f} ms, p95 {r['p95_ms']:.0f} ms"
+            )
             if asked >= 100 and clients == levels[0]:
                 print(f"RSS after {asked} questions: {rss_mib(proc.pid):.0f} MiB")
         print(f"RSS after {asked} questions: {rss_mib(proc.pid):.0f} MiB")

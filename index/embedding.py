@@ -230,11 +230,15 @@ def export_onnx(model_dir: Path, target: Path) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         torch.onnx.export(
-        _Encoder(), (sample, sample, torch.zeros_like(sample)), str(partial),
-        input_names=names, output_names=["last_hidden_state"],
-        dynamic_axes={**{n: axes for n in names}, "last_hidden_state": axes},
-        opset_version=17, dynamo=False,
-    )  # fmt: skip
+            _Encoder(),
+            (sample, sample, torch.zeros_like(sample)),
+            str(partial),
+            input_names=names,
+            output_names=["last_hidden_state"],
+            dynamic_axes={**{n: axes for n in names}, "last_hidden_state": axes},
+            opset_version=17,
+            dynamo=False,
+        )
     partial.replace(target)  # atomic: a concurrent start never sees half a file
 
 

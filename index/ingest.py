@@ -81,8 +81,9 @@ class PreparedDoc:
     is_new: bool
 
 
-def prepare(source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: str,
-            options: IngestOptions) -> PreparedDoc:  # fmt: skip
+def prepare(
+    source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: str, options: IngestOptions
+) -> PreparedDoc:
     """Clean, describe and chunk one article."""
     cleaned = clean_text(source.raw)
     meta = apply_manifest(article_meta(source, cleaned.text), manifest_entry)
@@ -97,10 +98,15 @@ def prepare(source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: st
         for i, c in enumerate(chunk_text(cleaned.text, options.chunk_size, options.chunk_overlap))
     ]
     doc_meta = {
-        **base, "source": str(source.path.resolve()), "chunks": len(chunks), "ingested_at": time.time(),
-        "byline": meta.byline or "", "agency": meta.agency or "", "dateline": meta.dateline or "",
+        **base,
+        "source": str(source.path.resolve()),
+        "chunks": len(chunks),
+        "ingested_at": time.time(),
+        "byline": meta.byline or "",
+        "agency": meta.agency or "",
+        "dateline": meta.dateline or "",
         "offsets": json.dumps(cleaned.segments, separators=(",", ":")),
-    }  # fmt: skip
+    }
     return PreparedDoc(DocRecord(source.doc_id, cleaned.text, doc_meta), chunks, is_new=True)
 
 
@@ -114,19 +120,32 @@ def article_meta(source: SourceDoc, clean: str) -> ArticleMeta:
 
 def _flat_meta(doc_id: str, meta: ArticleMeta, digest: str) -> dict[str, Any]:
     return {
-        "doc_id": doc_id, "digest": digest, "outlet": meta.outlet or "",
+        "doc_id": doc_id,
+        "digest": digest,
+        "outlet": meta.outlet or "",
         "date": meta.date.isoformat() if meta.date else "",
         "date_int": int(meta.date.strftime("%Y%m%d")) if meta.date else 0,
-        "title": meta.title or "", "url": meta.url or "",
-    }  # fmt: skip
+        "title": meta.title or "",
+        "url": meta.url or "",
+    }
 
 
 def doc_digest(
     source: SourceDoc, entry: dict[str, Any] | None, options: IngestOptions, embedder: str
 ) -> str:
     """Digest of everything that decides an article's chunks and vectors."""
-    key = json.dumps([source.digest, entry, PIPELINE_VERSION, options.chunk_size,
-                      options.chunk_overlap, embedder], sort_keys=True, default=str)  # fmt: skip
+    key = json.dumps(
+        [
+            source.digest,
+            entry,
+            PIPELINE_VERSION,
+            options.chunk_size,
+            options.chunk_overlap,
+            embedder,
+        ],
+        sort_keys=True,
+        default=str,
+    )
     return hashlib.sha256(key.encode()).hexdigest()
 
 
@@ -161,8 +180,13 @@ class Ingestor:
         report.seconds = time.perf_counter() - started
         return report
 
-    def _plan(self, paths: list[Path], existing: dict[str, dict[str, Any]], report: IngestReport,
-              log: Callable[[str], None]) -> Iterator[PreparedDoc]:  # fmt: skip
+    def _plan(
+        self,
+        paths: list[Path],
+        existing: dict[str, dict[str, Any]],
+        report: IngestReport,
+        log: Callable[[str], None],
+    ) -> Iterator[PreparedDoc]:
         seen: set[str] = set()
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
         files = discover(paths)
@@ -181,8 +205,13 @@ class Ingestor:
                 if prepared:
                     yield prepared
 
-    def _prepare_if_changed(self, item: SourceDoc, entry: dict[str, Any] | None,
-                            existing: dict[str, dict[str, Any]], report: IngestReport) -> PreparedDoc | None:  # fmt: skip
+    def _prepare_if_changed(
+        self,
+        item: SourceDoc,
+        entry: dict[str, Any] | None,
+        existing: dict[str, dict[str, Any]],
+        report: IngestReport,
+    ) -> PreparedDoc | None:
         """The article cleaned and chunked, or None when its digest says nothing changed."""
         digest = doc_digest(item, entry, self.options, self.embedder.name)
         old = existing.get(item.doc_id)
@@ -193,8 +222,13 @@ class Ingestor:
         prepared.is_new = old is None
         return prepared
 
-    def _manifest(self, root: Path, cache: dict[Path, dict[str, dict[str, Any]]],
-                  report: IngestReport, log: Callable[[str], None]) -> dict[str, dict[str, Any]]:  # fmt: skip
+    def _manifest(
+        self,
+        root: Path,
+        cache: dict[Path, dict[str, dict[str, Any]]],
+        report: IngestReport,
+        log: Callable[[str], None],
+    ) -> dict[str, dict[str, Any]]:
         if root not in cache:
             cache[root] = {}
             path = find_manifest(root)
@@ -249,16 +283,23 @@ class Ingestor:
         for record, vector in zip(batch, self.embedder.embed_documents(texts), strict=True):
             record.embedding = vector
 
-    def _prune(self, paths: list[Path], existing: dict[str, dict[str, Any]], report: IngestReport,
-               seen: set[str]) -> None:  # fmt: skip
+    def _prune(
+        self,
+        paths: list[Path],
+        existing: dict[str, dict[str, Any]],
+        report: IngestReport,
+        seen: set[str],
+    ) -> None:
         """Remove articles no longer in the inputs; those of files skipped this time are kept."""
         roots = [p.resolve() for p in paths]
         protected = {str(s.path.resolve()) for s in report.skipped}
         gone = [
-            doc_id for doc_id, meta in existing.items()
-            if doc_id not in seen and meta.get("source") not in protected
+            doc_id
+            for doc_id, meta in existing.items()
+            if doc_id not in seen
+            and meta.get("source") not in protected
             and _under(Path(meta.get("source", "")), roots)
-        ]  # fmt: skip
+        ]
         self.store.delete_docs(gone)
         report.removed.extend(gone)
 

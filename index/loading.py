@@ -18,10 +18,16 @@ from index.manifest import MANIFEST_NAMES
 
 SUFFIXES = {".txt", ".md", ".html", ".htm", ".json", ".jsonl"}
 _TEXT_KEYS = ("text", "body", "content", "article", "maintext")
-_DROP_TAGS = ("script", "style", "noscript", "nav", "header", "footer", "aside", "form",
-              "iframe", "svg", "button", "figure")  # fmt: skip
-_BLOCK_TAGS = ("p", "div", "h1", "h2", "h3", "h4", "h5", "h6", "li", "br", "tr", "section",
-               "article", "blockquote", "pre", "dd", "dt")  # fmt: skip
+_DROP_TAGS = tuple(
+    """
+    script style noscript nav header footer aside form iframe svg button figure
+    """.split()
+)
+_BLOCK_TAGS = tuple(
+    """
+    p div h1 h2 h3 h4 h5 h6 li br tr section article blockquote pre dd dt
+    """.split()
+)
 
 
 @dataclass
@@ -183,11 +189,16 @@ def html_to_text(html: str) -> tuple[str, dict[str, Any]]:
 def _html_fields(soup: Any) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     meta_map = {
-        "og:site_name": "site_name", "og:title": "title", "og:url": "url",
-        "article:published_time": "published", "datepublished": "published",
-        "pubdate": "published", "date": "published", "author": "author",
+        "og:site_name": "site_name",
+        "og:title": "title",
+        "og:url": "url",
+        "article:published_time": "published",
+        "datepublished": "published",
+        "pubdate": "published",
+        "date": "published",
+        "author": "author",
         "article:author": "author",
-    }  # fmt: skip
+    }
     for meta in soup.find_all("meta"):
         key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
         if key in meta_map and meta.get("content") and meta_map[key] not in fields:

@@ -16,13 +16,23 @@ from urllib.parse import urlparse
 _MONTHS = {
     m: i + 1
     for i, names in enumerate(
-        [("jan", "january"), ("feb", "february"), ("mar", "march"), ("apr", "april"),
-         ("may",), ("jun", "june"), ("jul", "july"), ("aug", "august"),
-         ("sep", "sept", "september"), ("oct", "october"), ("nov", "november"),
-         ("dec", "december")]
+        [
+            ("jan", "january"),
+            ("feb", "february"),
+            ("mar", "march"),
+            ("apr", "april"),
+            ("may",),
+            ("jun", "june"),
+            ("jul", "july"),
+            ("aug", "august"),
+            ("sep", "sept", "september"),
+            ("oct", "october"),
+            ("nov", "november"),
+            ("dec", "december"),
+        ]
     )
     for m in names
-}  # fmt: skip
+}
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4})"
@@ -52,19 +62,44 @@ _FINGERPRINTS = [
     (re.compile(r"^Recommended Stories\s*\n\s*list of \d+ items", re.M), "Al Jazeera"),
 ]
 _HOSTS = {
-    "dawn.com": "Dawn", "aljazeera.com": "Al Jazeera", "business-standard.com": "Business Standard",
-    "telegraphindia.com": "The Telegraph India", "telegraph.co.uk": "The Telegraph",
-    "cnn.com": "CNN", "edition.cnn.com": "CNN", "usatoday.com": "USA Today",
-    "theweek.co.uk": "The Week", "theweek.com": "The Week", "nytimes.com": "The New York Times",
-    "washingtonpost.com": "The Washington Post", "bbc.com": "BBC", "bbc.co.uk": "BBC",
-    "reuters.com": "Reuters", "apnews.com": "AP", "theguardian.com": "The Guardian",
-    "npr.org": "NPR", "foxnews.com": "Fox News", "nbcnews.com": "NBC News", "cbsnews.com": "CBS News",
-    "abcnews.go.com": "ABC News", "delawareonline.com": "Delaware Online", "politico.com": "Politico",
-    "bloomberg.com": "Bloomberg", "wsj.com": "The Wall Street Journal", "axios.com": "Axios",
-    "forbes.com": "Forbes", "cnbc.com": "CNBC", "latimes.com": "Los Angeles Times",
-    "nypost.com": "New York Post", "independent.co.uk": "The Independent", "time.com": "Time",
-    "espn.com": "ESPN", "people.com": "People", "variety.com": "Variety", "yahoo.com": "Yahoo",
-}  # fmt: skip
+    "dawn.com": "Dawn",
+    "aljazeera.com": "Al Jazeera",
+    "business-standard.com": "Business Standard",
+    "telegraphindia.com": "The Telegraph India",
+    "telegraph.co.uk": "The Telegraph",
+    "cnn.com": "CNN",
+    "edition.cnn.com": "CNN",
+    "usatoday.com": "USA Today",
+    "theweek.co.uk": "The Week",
+    "theweek.com": "The Week",
+    "nytimes.com": "The New York Times",
+    "washingtonpost.com": "The Washington Post",
+    "bbc.com": "BBC",
+    "bbc.co.uk": "BBC",
+    "reuters.com": "Reuters",
+    "apnews.com": "AP",
+    "theguardian.com": "The Guardian",
+    "npr.org": "NPR",
+    "foxnews.com": "Fox News",
+    "nbcnews.com": "NBC News",
+    "cbsnews.com": "CBS News",
+    "abcnews.go.com": "ABC News",
+    "delawareonline.com": "Delaware Online",
+    "politico.com": "Politico",
+    "bloomberg.com": "Bloomberg",
+    "wsj.com": "The Wall Street Journal",
+    "axios.com": "Axios",
+    "forbes.com": "Forbes",
+    "cnbc.com": "CNBC",
+    "latimes.com": "Los Angeles Times",
+    "nypost.com": "New York Post",
+    "independent.co.uk": "The Independent",
+    "time.com": "Time",
+    "espn.com": "ESPN",
+    "people.com": "People",
+    "variety.com": "Variety",
+    "yahoo.com": "Yahoo",
+}
 _AGENCIES = r"Reuters|AFP|AP|Associated Press|PTI|ANI|IANS|Bloomberg|dpa|Xinhua"
 _AGENCY_LINE = re.compile(rf"^\s*(?P<agency>{_AGENCIES})\b(?P<rest>[^\n]*)$", re.M)
 _DATELINE = re.compile(r"^\s*(?P<place>[A-Z][A-Z .'-]{2,30})(?::| \(\w+\)\s*[-–—]) ", re.M)
@@ -107,8 +142,11 @@ def parse_date(value: Any) -> date | None:
     m = re.match(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", text)
     if m:
         return make_date(*m.groups())
-    for pattern in (*_MASTHEAD_DATES, re.compile(rf"{_DAY} {_MONTH},? {_YEAR}"),
-                    re.compile(rf"{_MONTH} {_DAY},? {_YEAR}")):  # fmt: skip
+    for pattern in (
+        *_MASTHEAD_DATES,
+        re.compile(rf"{_DAY} {_MONTH},? {_YEAR}"),
+        re.compile(rf"{_MONTH} {_DAY},? {_YEAR}"),
+    ):
         found = pattern.search(text)
         if found:
             return make_date(found["year"], found["month"], found["day"])

@@ -6,12 +6,13 @@ import re
 from dataclasses import dataclass
 
 # Abbreviations whose trailing period does not end a sentence.
-_ABBREVIATIONS = {
-    "mr", "mrs", "ms", "dr", "prof", "gen", "gov", "sen", "rep", "st", "jr", "sr", "lt",
-    "col", "capt", "sgt", "no", "vs", "etc", "inc", "ltd", "co", "corp", "jan", "feb",
-    "mar", "apr", "jun", "jul", "aug", "sep", "sept", "oct", "nov", "dec", "u.s", "u.k",
-    "u.n", "e.g", "i.e", "a.m", "p.m", "mt", "ft", "approx", "dept", "est", "fig",
-}  # fmt: skip
+_ABBREVIATIONS = frozenset(
+    """
+    mr mrs ms dr prof gen gov sen rep st jr sr lt col capt sgt no vs etc inc ltd co corp jan
+    feb mar apr jun jul aug sep sept oct nov dec u.s u.k u.n e.g i.e a.m p.m mt ft approx
+    dept est fig
+    """.split()
+)
 
 # A sentence ends at . ! or ? (plus closing quotes/brackets) followed by space and a capital,
 # digit or opening quote; line breaks always end a sentence because scraped lines are

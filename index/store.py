@@ -93,9 +93,10 @@ class ChromaStore:
         self.prefix = prefix
         try:
             self.chunks = client.get_or_create_collection(
-                f"{prefix}_chunks", embedding_function=None,
+                f"{prefix}_chunks",
+                embedding_function=None,
                 configuration={"hnsw": {"space": "cosine"}},
-            )  # fmt: skip
+            )
             self.docs = client.get_or_create_collection(f"{prefix}_docs", embedding_function=None)
             self.meta = client.get_or_create_collection(f"{prefix}_meta", embedding_function=None)
         except Exception as exc:
@@ -108,9 +109,11 @@ class ChromaStore:
         for i in range(0, len(records), self.batch):
             part = records[i : i + self.batch]
             self.chunks.upsert(
-                ids=[r.id for r in part], documents=[r.text for r in part],
-                embeddings=[r.embedding for r in part], metadatas=[r.metadata for r in part],
-            )  # fmt: skip
+                ids=[r.id for r in part],
+                documents=[r.text for r in part],
+                embeddings=[r.embedding for r in part],
+                metadatas=[r.metadata for r in part],
+            )
 
     def commit_docs(
         self, docs: Sequence[DocRecord], touched: set[str] | frozenset[str] = frozenset()
@@ -123,9 +126,11 @@ class ChromaStore:
         if not docs:
             return
         self.docs.upsert(
-            ids=[d.id for d in docs], documents=[d.text for d in docs],
-            embeddings=[[0.0] for _ in docs], metadatas=[d.metadata for d in docs],
-        )  # fmt: skip
+            ids=[d.id for d in docs],
+            documents=[d.text for d in docs],
+            embeddings=[[0.0] for _ in docs],
+            metadatas=[d.metadata for d in docs],
+        )
         for doc in docs:
             if doc.id in touched:
                 self.drop_stale(doc.id, doc.metadata["digest"])
@@ -150,8 +155,12 @@ class ChromaStore:
         readers only compare for inequality.
         """
         revision = uuid.uuid4().hex
-        self.meta.upsert(ids=["revision"], embeddings=[[0.0]], documents=[""],
-                         metadatas=[{"value": revision, "updated": time.time()}])  # fmt: skip
+        self.meta.upsert(
+            ids=["revision"],
+            embeddings=[[0.0]],
+            documents=[""],
+            metadatas=[{"value": revision, "updated": time.time()}],
+        )
         return revision
 
     # --- the ingest lease: one writer at a time, and a record of what a crash left behind ---
@@ -235,9 +244,11 @@ class ChromaStore:
         if n <= 0:
             return []
         got = self.chunks.query(
-            query_embeddings=[embedding], n_results=n, where=where or None,
+            query_embeddings=[embedding],
+            n_results=n,
+            where=where or None,
             include=["distances"],
-        )  # fmt: skip
+        )
         return [
             (cid, 1.0 - float(d)) for cid, d in zip(got["ids"][0], got["distances"][0], strict=True)
         ]

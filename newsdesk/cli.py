@@ -39,9 +39,11 @@ def _friendly(exc: Exception) -> UserError:
 
 
 data_dir_option = click.option(
-    "--data-dir", type=click.Path(path_type=Path), default=None,
+    "--data-dir",
+    type=click.Path(path_type=Path),
+    default=None,
     help="Index folder (default: NEWSDESK_DATA_DIR or .newsdesk).",
-)  # fmt: skip
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -57,8 +59,14 @@ def main() -> None:
 @click.option("--chunk-overlap", type=int, default=None, help="Chunk overlap in tokens.")
 @click.option("--quiet", "-q", is_flag=True, help="No progress bars.")
 @data_dir_option
-def ingest(paths: tuple[Path, ...], prune: bool, chunk_size: int | None, chunk_overlap: int | None,
-           quiet: bool, data_dir: Path | None) -> None:  # fmt: skip
+def ingest(
+    paths: tuple[Path, ...],
+    prune: bool,
+    chunk_size: int | None,
+    chunk_overlap: int | None,
+    quiet: bool,
+    data_dir: Path | None,
+) -> None:
     """Ingest article files or folders (default: the shipped corpus/) into the index.
 
     Reads .txt, .md, .html, .json and .jsonl; unchanged articles are not embedded again.
@@ -98,18 +106,26 @@ def corpus(as_json: bool, data_dir: Path | None) -> None:
     except Exception as exc:
         raise _friendly(exc) from exc
     rows = [
-        {"doc_id": doc_id, "outlet": m.get("outlet") or None, "date": m.get("date") or None,
-         "title": m.get("title", ""), "url": m.get("url") or None, "chunks": m.get("chunks", 0)}
+        {
+            "doc_id": doc_id,
+            "outlet": m.get("outlet") or None,
+            "date": m.get("date") or None,
+            "title": m.get("title", ""),
+            "url": m.get("url") or None,
+            "chunks": m.get("chunks", 0),
+        }
         for doc_id, m in sorted(docs.items())
-    ]  # fmt: skip
+    ]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     if not rows:
         click.echo("The index is empty: run `newsdesk ingest` to add the default corpus.")
     for r in rows:
-        click.echo(f"{r['doc_id']}\t{r['outlet'] or 'unknown outlet'}\t{r['date'] or 'unknown date'}\t"
-                   f"{r['chunks']} chunks\t{r['title']}\t{r['url'] or ''}")  # fmt: skip
+        click.echo(
+            f"{r['doc_id']}\t{r['outlet'] or 'unknown outlet'}\t{r['date'] or 'unknown date'}\t"
+            f"{r['chunks']} chunks\t{r['title']}\t{r['url'] or ''}"
+        )
 
 
 def _parse_day(value: str | None, name: str) -> date | None:
@@ -128,12 +144,26 @@ def _parse_day(value: str | None, name: str) -> date | None:
 @click.option("--outlet", default=None, help="Only this outlet.")
 @click.option("--since", default=None, help="Only articles from this date (YYYY-MM-DD).")
 @click.option("--until", default=None, help="Only articles up to this date (YYYY-MM-DD).")
-@click.option("--llm", "mode", type=click.Choice(["extractive", "openai", "ollama"]), default=None,
-              help="Answer mode (default: NEWSDESK_LLM).")  # fmt: skip
+@click.option(
+    "--llm",
+    "mode",
+    type=click.Choice(["extractive", "openai", "ollama"]),
+    default=None,
+    help="Answer mode (default: NEWSDESK_LLM).",
+)
 @click.option("--passages", is_flag=True, help="Print the retrieved passages too.")
 @data_dir_option
-def ask(question: str, as_json: bool, top_k: int | None, outlet: str | None, since: str | None,
-        until: str | None, mode: str | None, passages: bool, data_dir: Path | None) -> None:  # fmt: skip
+def ask(
+    question: str,
+    as_json: bool,
+    top_k: int | None,
+    outlet: str | None,
+    since: str | None,
+    until: str | None,
+    mode: str | None,
+    passages: bool,
+    data_dir: Path | None,
+) -> None:
     """Answer QUESTION from the index, citing outlet and date for every sentence."""
     from newsdesk.factory import build_newsdesk
     from rag.types import Filters
@@ -217,9 +247,16 @@ def serve(host: str | None, port: int | None, no_ingest: bool, data_dir: Path | 
     metavar="METRIC=VALUE",
     help="Exit non-zero when METRIC is below VALUE (repeatable).",
 )
-@data_dir_option  # fmt: skip
-def evaluate(question_set: Path, k: int, json_out: Path | None, md_out: Path | None, mode: str | None,
-             fail_under: tuple[str, ...], data_dir: Path | None) -> None:  # fmt: skip
+@data_dir_option
+def evaluate(
+    question_set: Path,
+    k: int,
+    json_out: Path | None,
+    md_out: Path | None,
+    mode: str | None,
+    fail_under: tuple[str, ...],
+    data_dir: Path | None,
+) -> None:
     """Score a question set (YAML or JSON) and gate on metric floors."""
     from rag.evaluate import run_cli
 
@@ -249,8 +286,16 @@ def bench() -> None:
 )
 @click.option("--json", "json_out", type=click.Path(path_type=Path), default=None)
 @data_dir_option
-def realtimeqa(articles: Path, questions: Path, sample: int, articles_total: int, seed: int,
-               baseline: bool, json_out: Path | None, data_dir: Path | None) -> None:  # fmt: skip
+def realtimeqa(
+    articles: Path,
+    questions: Path,
+    sample: int,
+    articles_total: int,
+    seed: int,
+    baseline: bool,
+    json_out: Path | None,
+    data_dir: Path | None,
+) -> None:
     """Answer recall@k and cited-answer rate on RealTimeQA, next to a plain llama-index pipeline."""
     from rag.realtimeqa import run_benchmark
 

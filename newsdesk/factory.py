@@ -32,14 +32,18 @@ def build_embedder(settings: Settings) -> Embedder:
     )
 
 
-def build_ingestor(settings: Settings, prune: bool = False, progress: bool = True,
-                   embedder: Embedder | None = None) -> Ingestor:  # fmt: skip
+def build_ingestor(
+    settings: Settings, prune: bool = False, progress: bool = True, embedder: Embedder | None = None
+) -> Ingestor:
     """An ingestor writing into the configured store."""
     options = IngestOptions(
-        chunk_size=settings.chunk_size, chunk_overlap=settings.chunk_overlap,
-        max_bytes=int(settings.max_file_mb * 1_000_000), prune=prune, progress=progress,
+        chunk_size=settings.chunk_size,
+        chunk_overlap=settings.chunk_overlap,
+        max_bytes=int(settings.max_file_mb * 1_000_000),
+        prune=prune,
+        progress=progress,
         batch_size=settings.embed_batch_size,
-    )  # fmt: skip
+    )
     return Ingestor(build_store(settings), embedder or build_embedder(settings), options)
 
 
@@ -50,14 +54,20 @@ def build_llm(settings: Settings) -> ChatModel | None:
     from rag.llm import LlamaIndexChat
 
     return LlamaIndexChat(
-        settings.llm, settings.llm_base_url, settings.llm_model, settings.llm_api_key,
-        settings.llm_timeout, settings.llm_retries, settings.llm_context_window,
+        settings.llm,
+        settings.llm_base_url,
+        settings.llm_model,
+        settings.llm_api_key,
+        settings.llm_timeout,
+        settings.llm_retries,
+        settings.llm_context_window,
         settings.llm_max_answer_tokens,
-    )  # fmt: skip
+    )
 
 
-def build_newsdesk(settings: Settings, embedder: Embedder | None = None,
-                   llm: ChatModel | None = None) -> Newsdesk:  # fmt: skip
+def build_newsdesk(
+    settings: Settings, embedder: Embedder | None = None, llm: ChatModel | None = None
+) -> Newsdesk:
     """The answering engine with its store, retriever, support check and LLM."""
     from rag.citations import SupportChecker
     from rag.engine import Newsdesk
@@ -67,7 +77,10 @@ def build_newsdesk(settings: Settings, embedder: Embedder | None = None,
     return Newsdesk(
         HybridRetriever(build_store(settings), embedder),
         SupportChecker(embedder.embed_query, settings.support_threshold),
-        llm=llm or build_llm(settings), mode=settings.llm, top_k=settings.top_k,
-        answer_sentences=settings.answer_sentences, context_window=settings.llm_context_window,
+        llm=llm or build_llm(settings),
+        mode=settings.llm,
+        top_k=settings.top_k,
+        answer_sentences=settings.answer_sentences,
+        context_window=settings.llm_context_window,
         max_answer_tokens=settings.llm_max_answer_tokens,
-    )  # fmt: skip
+    )

@@ -31,8 +31,9 @@ class Draft:
             parts.append(f"{s.text} {markers or UNSUPPORTED}")
         return " ".join(parts)
 
-    def cite(self, number: int, passage: Passage, quote: str, support: float,
-             passages: Sequence[Passage]) -> None:  # fmt: skip
+    def cite(
+        self, number: int, passage: Passage, quote: str, support: float, passages: Sequence[Passage]
+    ) -> None:
         """Attach a citation for `passage` under `number` (once per number)."""
         if number not in self.citations:
             also = carriers(quote, passage, passages) if quote else list(passage.also_in)
@@ -53,8 +54,13 @@ def extractive_draft(
     return draft
 
 
-def llm_draft(reply: str, numbered: dict[int, Passage], passages: Sequence[Passage],
-              checker: SupportChecker, numbering: Numbering) -> Draft:  # fmt: skip
+def llm_draft(
+    reply: str,
+    numbered: dict[int, Passage],
+    passages: Sequence[Passage],
+    checker: SupportChecker,
+    numbering: Numbering,
+) -> Draft:
     """Verify every citation of an LLM reply: keep, repair, drop, and flag what is left bare."""
     draft = Draft()
     # "...talks. [2] Next" -> "...talks [2]. Next" so a marker stays with its sentence.
@@ -85,8 +91,13 @@ def llm_draft(reply: str, numbered: dict[int, Passage], passages: Sequence[Passa
     return draft
 
 
-def _verify(sentence: str, cited: list[int], numbered: dict[int, Passage], checker: SupportChecker,
-            check: CitationCheck) -> list[tuple[int, float]]:  # fmt: skip
+def _verify(
+    sentence: str,
+    cited: list[int],
+    numbered: dict[int, Passage],
+    checker: SupportChecker,
+    check: CitationCheck,
+) -> list[tuple[int, float]]:
     kept = []
     for local in dict.fromkeys(cited):
         check.total += 1
@@ -102,8 +113,9 @@ def _verify(sentence: str, cited: list[int], numbered: dict[int, Passage], check
     return kept
 
 
-def _repair(sentence: str, numbered: dict[int, Passage], checker: SupportChecker,
-            check: CitationCheck) -> list[tuple[int, float]]:  # fmt: skip
+def _repair(
+    sentence: str, numbered: dict[int, Passage], checker: SupportChecker, check: CitationCheck
+) -> list[tuple[int, float]]:
     """Re-point an unsupported sentence at the passage that supports it best, if any does."""
     scored = [(checker.score(sentence, p.text), local) for local, p in numbered.items()]
     best = max(scored, default=(0.0, 0))

@@ -24,12 +24,13 @@ from rag.types import Citation, Passage, Source, Turn
 
 _NORM = re.compile(r"[^a-z0-9]+")
 _CONTENT = re.compile(r"[a-z0-9]+")
-_STOP = {
-    "the", "a", "an", "and", "or", "but", "of", "to", "in", "on", "at", "for", "by", "with", "from",
-    "as", "is", "was", "were", "are", "be", "been", "has", "have", "had", "that", "this", "it",
-    "its", "he", "she", "they", "their", "his", "her", "said", "says", "would", "will", "not",
-    "which", "who", "what", "when", "where", "how", "did", "do", "does", "there", "than", "also",
-}  # fmt: skip
+_STOP = frozenset(
+    """
+    the a an and or but of to in on at for by with from as is was were are be been has have
+    had that this it its he she they their his her said says would will not which who what
+    when where how did do does there than also
+    """.split()
+)
 MARKER = re.compile(r"\[(\d+)(?::[^\]]*)?\]")
 
 
@@ -40,8 +41,11 @@ def normalise(text: str) -> str:
 
 def content_words(text: str) -> set[str]:
     """Lower-case content words with a light plural strip."""
-    return {w[:-1] if len(w) > 4 and w.endswith("s") else w for w in _CONTENT.findall(text.lower())
-            if w not in _STOP}  # fmt: skip
+    return {
+        w[:-1] if len(w) > 4 and w.endswith("s") else w
+        for w in _CONTENT.findall(text.lower())
+        if w not in _STOP
+    }
 
 
 def format_date(day: date | None) -> str:
@@ -72,18 +76,28 @@ class Numbering:
         return self.by_chunk[chunk_id]
 
 
-def make_citation(number: int, passage: Passage, quote: str = "", support: float = 1.0,
-                  also_in: list[Source] | None = None) -> Citation:  # fmt: skip
+def make_citation(
+    number: int,
+    passage: Passage,
+    quote: str = "",
+    support: float = 1.0,
+    also_in: list[Source] | None = None,
+) -> Citation:
     """A citation to one passage, with the quoted sentence located inside it."""
     where = passage.text.find(quote) if quote else -1
     tag = label(passage)
     return Citation(
-        **passage.source().model_dump(), number=number,
-        marker=f"[{number}: {tag}]", label=tag, passage=passage.text,
-        span=(passage.start, passage.end), quote=quote,
-        quote_span=(where, where + len(quote)) if where >= 0 else None, support=support,
+        **passage.source().model_dump(),
+        number=number,
+        marker=f"[{number}: {tag}]",
+        label=tag,
+        passage=passage.text,
+        span=(passage.start, passage.end),
+        quote=quote,
+        quote_span=(where, where + len(quote)) if where >= 0 else None,
+        support=support,
         also_in=also_in if also_in is not None else list(passage.also_in),
-    )  # fmt: skip
+    )
 
 
 def carriers(sentence: str, cited: Passage, passages: Sequence[Passage]) -> list[Source]:

@@ -50,9 +50,17 @@ class Prepared:
 class Newsdesk:
     """Ask questions of the index; answers cite outlet and date for every sentence."""
 
-    def __init__(self, retriever: HybridRetriever, checker: SupportChecker, llm: ChatModel | None = None,
-                 mode: str = "extractive", top_k: int = 6, answer_sentences: int = 3,
-                 context_window: int = 8192, max_answer_tokens: int = 512) -> None:  # fmt: skip
+    def __init__(
+        self,
+        retriever: HybridRetriever,
+        checker: SupportChecker,
+        llm: ChatModel | None = None,
+        mode: str = "extractive",
+        top_k: int = 6,
+        answer_sentences: int = 3,
+        context_window: int = 8192,
+        max_answer_tokens: int = 512,
+    ) -> None:
         self.retriever = retriever
         self.checker = checker
         self.llm = llm
@@ -63,8 +71,13 @@ class Newsdesk:
         self.max_answer_tokens = max_answer_tokens
 
     # --- public --------------------------------------------------------------------------
-    def ask(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None,
-            mode: str | None = None) -> Answer:  # fmt: skip
+    def ask(
+        self,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> Answer:
         """Answer a question (optionally in a conversation, within filters)."""
         final: Answer | None = None
         for event in self.stream(question, history, filters, mode):
@@ -73,8 +86,13 @@ class Newsdesk:
         assert final is not None
         return final
 
-    def stream(self, question: str, history: Sequence[Turn] | None = None, filters: Filters | None = None,
-               mode: str | None = None) -> Iterator[StreamEvent]:  # fmt: skip
+    def stream(
+        self,
+        question: str,
+        history: Sequence[Turn] | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> Iterator[StreamEvent]:
         """Answer as events: a status with the filters, text deltas, then the final answer."""
         if not question.strip():
             raise ValueError("the question is empty")
@@ -97,18 +115,31 @@ class Newsdesk:
         if wanted == "extractive" or (self.llm is not None and self.llm.kind == wanted):
             return wanted, None
         configured = self.llm.kind if self.llm else "extractive"
-        return "extractive", (f"Answer mode “{wanted}” is not configured here (NEWSDESK_LLM={configured}); "
-                              "showing the extractive answer.")  # fmt: skip
+        return "extractive", (
+            f"Answer mode “{wanted}” is not configured here (NEWSDESK_LLM={configured}); "
+            "showing the extractive answer."
+        )
 
     def summary(self) -> dict[str, Any]:
         """Articles, outlets, date span and per-article metadata of the index."""
         snap = self.retriever.snapshot()
-        docs = [{"doc_id": d, **{k: m.get(k) or None for k in ("outlet", "date", "title", "url")},
-                 "chunks": m.get("chunks", 0)} for d, m in sorted(snap.docs.items())]  # fmt: skip
+        docs = [
+            {
+                "doc_id": d,
+                **{k: m.get(k) or None for k in ("outlet", "date", "title", "url")},
+                "chunks": m.get("chunks", 0),
+            }
+            for d, m in sorted(snap.docs.items())
+        ]
         dates = snap.dates
-        return {"articles": len(docs), "chunks": len(snap.ids), "outlets": snap.outlets,
-                "first_date": dates[0] if dates else None, "last_date": dates[-1] if dates else None,
-                "documents": docs}  # fmt: skip
+        return {
+            "articles": len(docs),
+            "chunks": len(snap.ids),
+            "outlets": snap.outlets,
+            "first_date": dates[0] if dates else None,
+            "last_date": dates[-1] if dates else None,
+            "documents": docs,
+        }
 
     def health(self) -> dict[str, Any]:
         """Readiness: whether the index can be read, article count, LLM reachability."""
@@ -124,8 +155,13 @@ class Newsdesk:
                 "mode": self.mode,
                 "llm_reachable": llm,
             }
-        return {"index_loaded": True, "documents": len(snap.docs), "chunks": len(snap.ids),
-                "mode": self.mode, "llm_reachable": llm}  # fmt: skip
+        return {
+            "index_loaded": True,
+            "documents": len(snap.docs),
+            "chunks": len(snap.ids),
+            "mode": self.mode,
+            "llm_reachable": llm,
+        }
 
     # --- retrieval -----------------------------------------------------------------------
     def _prepare(
@@ -163,8 +199,10 @@ class Newsdesk:
         outlets = self.retriever.snapshot().outlets
         outlet = question_filters.resolve_outlet(wanted.outlet, outlets)
         if outlet is None:
-            applied.note = (f"No articles from “{wanted.outlet}” are in the corpus; "
-                            f"its outlets are {', '.join(outlets) or 'none yet'}.")  # fmt: skip
+            applied.note = (
+                f"No articles from “{wanted.outlet}” are in the corpus; "
+                f"its outlets are {', '.join(outlets) or 'none yet'}."
+            )
         return wanted.model_copy(update={"outlet": outlet or wanted.outlet})
 
     def _empty_filter_note(self, effective: Filters) -> str:
@@ -209,9 +247,20 @@ class Newsdesk:
             system = render(
                 "answer_system", max_sentences=self.answer_sentences, abstain_token=ABSTAIN_TOKEN
             )
-            user = render("answer_user", question=prep.question, passages=[
-                {"number": n, "outlet": p.outlet or "unknown outlet", "date": format_date(p.date),
-                 "title": p.title, "text": p.text} for n, p in numbered.items()])  # fmt: skip
+            user = render(
+                "answer_user",
+                question=prep.question,
+                passages=[
+                    {
+                        "number": n,
+                        "outlet": p.outlet or "unknown outlet",
+                        "date": format_date(p.date),
+                        "title": p.title,
+                        "text": p.text,
+                    }
+                    for n, p in numbered.items()
+                ],
+            )
             t0 = time.perf_counter()
             pieces: list[str] = []
             for delta in self.llm.stream(system, user):
@@ -268,10 +317,18 @@ class Newsdesk:
             yield StreamEvent(type="delta", text=text)
         prep.timings["total_ms"] = (time.perf_counter() - prep.started) * 1e3
         answer = Answer(
-            question=prep.question, answer=text, sentences=draft.sentences,
-            citations=sorted(draft.citations.values(), key=lambda c: c.number), abstained=abstained,
-            mode="llm" if mode == "llm" else "extractive", notice=" ".join(prep.notices) or None, filters=prep.applied,
-            retrieval_query=prep.query, retrieved=prep.passages, closest=closest,
-            citation_check=draft.check, timings=prep.timings,
-        )  # fmt: skip
+            question=prep.question,
+            answer=text,
+            sentences=draft.sentences,
+            citations=sorted(draft.citations.values(), key=lambda c: c.number),
+            abstained=abstained,
+            mode="llm" if mode == "llm" else "extractive",
+            notice=" ".join(prep.notices) or None,
+            filters=prep.applied,
+            retrieval_query=prep.query,
+            retrieved=prep.passages,
+            closest=closest,
+            citation_check=draft.check,
+            timings=prep.timings,
+        )
         yield StreamEvent(type="final", answer=answer)

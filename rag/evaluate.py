@@ -186,8 +186,10 @@ def _cross_checks(qset: QuestionSet) -> list[str]:
             problems.append(f"{where}: field 'id': duplicate id")
         seen.add(q.id)
         if not q.answerable and (q.expect.facts or q.expect.sources):
-            problems.append(f"{where}: field 'expect': a question with answerable: false expects "
-                            "an abstention, not facts or sources")  # fmt: skip
+            problems.append(
+                f"{where}: field 'expect': a question with answerable: false expects "
+                "an abstention, not facts or sources"
+            )
         f = q.filters
         if f.since and f.until and f.since > f.until:
             problems.append(f"{where}: field 'filters.since': {f.since} is after until {f.until}")
@@ -219,19 +221,38 @@ def run_question(engine: Newsdesk, spec: QuestionSpec, mode: str | None = None) 
     started = time.perf_counter()
     answer = engine.ask(spec.asks[-1], history=history, filters=filters, mode=mode)
     latency = (time.perf_counter() - started) * 1e3
-    return Record(id=spec.id, answer=answer, answerable=spec.answerable, facts=spec.expect.facts,
-                  sources=spec.expect.sources, latency_ms=latency)  # fmt: skip
+    return Record(
+        id=spec.id,
+        answer=answer,
+        answerable=spec.answerable,
+        facts=spec.expect.facts,
+        sources=spec.expect.sources,
+        latency_ms=latency,
+    )
 
 
-def evaluate(engine: Newsdesk, qset: QuestionSet, k: int = 5, mode: str | None = None,
-             progress: bool = True) -> Report:  # fmt: skip
+def evaluate(
+    engine: Newsdesk, qset: QuestionSet, k: int = 5, mode: str | None = None, progress: bool = True
+) -> Report:
     """Run every question (after one untimed warm-up ask) and score the answers."""
     engine.ask(WARM_UP, mode=mode)  # loads the model session and the BM25 snapshot
-    bar = tqdm(qset.questions, desc="eval", unit="question", file=sys.stderr, leave=False,
-               disable=not progress)  # fmt: skip
+    bar = tqdm(
+        qset.questions,
+        desc="eval",
+        unit="question",
+        file=sys.stderr,
+        leave=False,
+        disable=not progress,
+    )
     records = [run_question(engine, spec, mode) for spec in bar]
-    return Report(name=qset.name or "", k=k, mode=mode or engine.mode, questions=list(qset.questions),
-                  records=records, scored=score(records, engine.checker, k))  # fmt: skip
+    return Report(
+        name=qset.name or "",
+        k=k,
+        mode=mode or engine.mode,
+        questions=list(qset.questions),
+        records=records,
+        scored=score(records, engine.checker, k),
+    )
 
 
 # --- reports ---------------------------------------------------------------------------------
@@ -246,16 +267,30 @@ def _fact(alternatives: Sequence[str]) -> str | list[str]:
 
 
 def _passage_json(rank: int, p: Passage, specs: Sequence[SourceSpec]) -> dict[str, Any]:
-    return {"rank": rank, "doc_id": p.doc_id, "chunk_id": p.chunk_id, "outlet": p.outlet,
-            "date": p.date.isoformat() if p.date else None, "title": p.title, "score": p.score,
-            "also_in": [s.doc_id for s in p.also_in],
-            "expected": any(passage_matches(s, p) for s in specs)}  # fmt: skip
+    return {
+        "rank": rank,
+        "doc_id": p.doc_id,
+        "chunk_id": p.chunk_id,
+        "outlet": p.outlet,
+        "date": p.date.isoformat() if p.date else None,
+        "title": p.title,
+        "score": p.score,
+        "also_in": [s.doc_id for s in p.also_in],
+        "expected": any(passage_matches(s, p) for s in specs),
+    }
 
 
 def _citation_json(c: Citation) -> dict[str, Any]:
-    return {"number": c.number, "label": c.label, "doc_id": c.doc_id, "outlet": c.outlet,
-            "date": c.date.isoformat() if c.date else None, "title": c.title, "quote": c.quote,
-            "also_in": [s.doc_id for s in c.also_in]}  # fmt: skip
+    return {
+        "number": c.number,
+        "label": c.label,
+        "doc_id": c.doc_id,
+        "outlet": c.outlet,
+        "date": c.date.isoformat() if c.date else None,
+        "title": c.title,
+        "quote": c.quote,
+        "also_in": [s.doc_id for s in c.also_in],
+    }
 
 
 def report_json(report: Report) -> dict[str, Any]:
@@ -263,16 +298,32 @@ def report_json(report: Report) -> dict[str, Any]:
     questions = []
     for spec, rec, out in report.rows():
         a = rec.answer
-        questions.append({
-            "id": spec.id, "question": spec.asks[-1], "passed": out.passed, "answer": a.answer,
-            "abstained": a.abstained, "mode": a.mode, "citations": [_citation_json(c) for c in a.citations],
-            "retrieved": [_passage_json(i, p, rec.sources) for i, p in enumerate(a.retrieved[: report.k], 1)],
-            "source_rank": out.source_rank, "missing_facts": [_fact(f) for f in out.missing_facts],
-            "latency_ms": round(rec.latency_ms, 1),
-        })  # fmt: skip
+        questions.append(
+            {
+                "id": spec.id,
+                "question": spec.asks[-1],
+                "passed": out.passed,
+                "answer": a.answer,
+                "abstained": a.abstained,
+                "mode": a.mode,
+                "citations": [_citation_json(c) for c in a.citations],
+                "retrieved": [
+                    _passage_json(i, p, rec.sources)
+                    for i, p in enumerate(a.retrieved[: report.k], 1)
+                ],
+                "source_rank": out.source_rank,
+                "missing_facts": [_fact(f) for f in out.missing_facts],
+                "latency_ms": round(rec.latency_ms, 1),
+            }
+        )
     metrics = {name: report.scored.metrics[name] for name in METRICS}
-    return {"name": report.name, "k": report.k, "mode": report.mode, "metrics": metrics,
-            "questions": questions}  # fmt: skip
+    return {
+        "name": report.name,
+        "k": report.k,
+        "mode": report.mode,
+        "metrics": metrics,
+        "questions": questions,
+    }
 
 
 def _passed_count(report: Report) -> int:
@@ -281,8 +332,10 @@ def _passed_count(report: Report) -> int:
 
 def summary_lines(report: Report) -> list[str]:
     """A short plain-text summary for the terminal."""
-    lines = [f"{report.name}: {_passed_count(report)}/{len(report.records)} questions passed "
-             f"(k={report.k}, {report.mode})"]  # fmt: skip
+    lines = [
+        f"{report.name}: {_passed_count(report)}/{len(report.records)} questions passed "
+        f"(k={report.k}, {report.mode})"
+    ]
     for name in METRICS:
         n = report.scored.counts[name]
         lines.append(f"  {name:<22} {_fmt(report.scored.metrics[name], name):>7}   over {n}")
@@ -296,8 +349,13 @@ def _md_expected(spec: QuestionSpec) -> list[str]:
     if not spec.answerable:
         return ["- **Expected:** an abstention (not in the corpus)"]
     facts = "; ".join(" or ".join(f"“{a}”" for a in alts) for alts in spec.expect.facts)
-    sources = "; ".join(", ".join(f"{k} {v}" for k, v in s.model_dump(exclude_none=True).items())
-                        for s in spec.expect.sources) or "none given"  # fmt: skip
+    sources = (
+        "; ".join(
+            ", ".join(f"{k} {v}" for k, v in s.model_dump(exclude_none=True).items())
+            for s in spec.expect.sources
+        )
+        or "none given"
+    )
     return [f"- **Expected facts:** {facts or 'none given'}", f"- **Expected sources:** {sources}"]
 
 
@@ -324,13 +382,23 @@ def _md_failure(spec: QuestionSpec, rec: Record, out: Outcome, k: int) -> list[s
 def report_markdown(report: Report) -> str:
     """A person-readable report: summary table, all questions, then every failure in detail."""
     m, counts = report.scored.metrics, report.scored.counts
-    lines = [f"# Evaluation: {report.name}", "",
-             f"{_passed_count(report)}/{len(report.records)} questions passed; "
-             f"k = {report.k}; mode {report.mode}.", "",
-             "| Metric | Value | Over |", "| --- | ---: | ---: |"]  # fmt: skip
+    lines = [
+        f"# Evaluation: {report.name}",
+        "",
+        f"{_passed_count(report)}/{len(report.records)} questions passed; "
+        f"k = {report.k}; mode {report.mode}.",
+        "",
+        "| Metric | Value | Over |",
+        "| --- | ---: | ---: |",
+    ]
     lines += [f"| {name} | {_fmt(m[name], name)} | {counts[name]} |" for name in METRICS]
-    lines += ["", "## Questions", "", "| Question | Result | Source rank | Latency (ms) |",
-              "| --- | --- | ---: | ---: |"]  # fmt: skip
+    lines += [
+        "",
+        "## Questions",
+        "",
+        "| Question | Result | Source rank | Latency (ms) |",
+        "| --- | --- | ---: | ---: |",
+    ]
     for rec, out in zip(report.records, report.scored.outcomes, strict=True):
         result = "pass" if out.passed else "**FAIL**"
         lines.append(f"| `{rec.id}` | {result} | {out.source_rank or '-'} | {rec.latency_ms:.0f} |")
@@ -359,8 +427,12 @@ def _open_engine(settings: Settings) -> Newsdesk:
 
 def _unknown_docs(qset: QuestionSet, engine: Newsdesk) -> list[str]:
     known = {d["doc_id"] for d in engine.summary()["documents"]}
-    return [f"question {q.id!r} expects doc {s.doc!r}, which is not in the index"
-            for q in qset.questions for s in q.expect.sources if s.doc and s.doc not in known]  # fmt: skip
+    return [
+        f"question {q.id!r} expects doc {s.doc!r}, which is not in the index"
+        for q in qset.questions
+        for s in q.expect.sources
+        if s.doc and s.doc not in known
+    ]
 
 
 def _write(path: Path, text: str) -> None:
@@ -368,8 +440,15 @@ def _write(path: Path, text: str) -> None:
     path.write_text(text, encoding="utf-8")
 
 
-def run_cli(settings: Settings, question_set: Path, k: int, json_out: Path | None, md_out: Path | None,
-            fail_under: Sequence[str], echo: Echo = print) -> int:  # fmt: skip
+def run_cli(
+    settings: Settings,
+    question_set: Path,
+    k: int,
+    json_out: Path | None,
+    md_out: Path | None,
+    fail_under: Sequence[str],
+    echo: Echo = print,
+) -> int:
     """Everything `newsdesk eval` does; returns the exit code (1 when a floor is missed).
 
     Raises ValueError for problems the user can fix (bad file, bad --fail-under, empty index),

@@ -33,8 +33,17 @@ class ChatModel(Protocol):
 class LlamaIndexChat:
     """An OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp, LM Studio) or Ollama."""
 
-    def __init__(self, kind: str, base_url: str, model: str, api_key: str, timeout: float,
-                 retries: int, context_window: int, max_tokens: int) -> None:  # fmt: skip
+    def __init__(
+        self,
+        kind: str,
+        base_url: str,
+        model: str,
+        api_key: str,
+        timeout: float,
+        retries: int,
+        context_window: int,
+        max_tokens: int,
+    ) -> None:
         self.kind = kind
         self.base_url = base_url.rstrip("/")
         self.model = model
@@ -52,17 +61,25 @@ class LlamaIndexChat:
                 from llama_index.llms.ollama import Ollama
 
                 self._llm = Ollama(
-                    model=self.model, base_url=self.base_url.removesuffix("/v1"),
-                    request_timeout=self.timeout, context_window=self.context_window,
-                )  # fmt: skip
+                    model=self.model,
+                    base_url=self.base_url.removesuffix("/v1"),
+                    request_timeout=self.timeout,
+                    context_window=self.context_window,
+                )
             else:
                 from llama_index.llms.openai_like import OpenAILike
 
                 self._llm = OpenAILike(
-                    model=self.model, api_base=self.base_url, api_key=self.api_key or "not-needed",
-                    timeout=self.timeout, max_retries=0, is_chat_model=True,
-                    context_window=self.context_window, max_tokens=self.max_tokens, temperature=0.0,
-                )  # fmt: skip
+                    model=self.model,
+                    api_base=self.base_url,
+                    api_key=self.api_key or "not-needed",
+                    timeout=self.timeout,
+                    max_retries=0,
+                    is_chat_model=True,
+                    context_window=self.context_window,
+                    max_tokens=self.max_tokens,
+                    temperature=0.0,
+                )
         return self._llm
 
     def _messages(self, system: str, user: str) -> list[Any]:

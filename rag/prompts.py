@@ -18,9 +18,11 @@ def _template(folder: str, name: str) -> Any:
     from jinja2 import Environment, FileSystemLoader, StrictUndefined
 
     env = Environment(
-        loader=FileSystemLoader(folder), undefined=StrictUndefined, autoescape=False,
+        loader=FileSystemLoader(folder),
+        undefined=StrictUndefined,
+        autoescape=False,
         keep_trailing_newline=False,
-    )  # fmt: skip
+    )
     return env.get_template(f"{name}.md")
 
 

@@ -35,8 +35,13 @@ def load_jsonl(path: Path) -> list[dict[str, Any]]:
         return [json.loads(line) for line in handle if line.strip()]
 
 
-def sample(questions: list[dict[str, Any]], articles: list[dict[str, Any]], n_questions: int,
-           n_articles: int, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:  # fmt: skip
+def sample(
+    questions: list[dict[str, Any]],
+    articles: list[dict[str, Any]],
+    n_questions: int,
+    n_articles: int,
+    seed: int,
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Sampled questions, and their candidate articles plus random others up to n_articles."""
     rng = random.Random(seed)
     chosen = (
@@ -56,9 +61,17 @@ def recall_at(texts: list[str], answer: str) -> dict[int, bool]:
     return {k: any(contains(t, answer) for t in texts[:k]) for k in KS}
 
 
-def run_benchmark(settings: Settings, articles_path: Path, questions_path: Path, n_questions: int,
-                  n_articles: int, seed: int, baseline: bool, json_out: Path | None,
-                  echo: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
+def run_benchmark(
+    settings: Settings,
+    articles_path: Path,
+    questions_path: Path,
+    n_questions: int,
+    n_articles: int,
+    seed: int,
+    baseline: bool,
+    json_out: Path | None,
+    echo: Callable[[str], None],
+) -> dict[str, Any]:
     """Run Newsdesk (and the plain pipeline) on a sample and print both side by side."""
     questions, articles = sample(
         load_jsonl(questions_path), load_jsonl(articles_path), n_questions, n_articles, seed
@@ -79,8 +92,13 @@ def run_benchmark(settings: Settings, articles_path: Path, questions_path: Path,
         f"RealTimeQA: {len(questions)} questions, {len(articles)} articles, seed {seed}, {os.cpu_count()} cores"
     )
     ours = _run_newsdesk(settings, workdir, articles, questions, echo)
-    result: dict[str, Any] = {"questions": len(questions), "articles": len(articles), "seed": seed,
-                              "cores": os.cpu_count(), "newsdesk": ours}  # fmt: skip
+    result: dict[str, Any] = {
+        "questions": len(questions),
+        "articles": len(articles),
+        "seed": seed,
+        "cores": os.cpu_count(),
+        "newsdesk": ours,
+    }
     if baseline:
         result["plain_llama_index"] = _run_baseline(workdir, articles, questions, echo)
     _print_table(result, echo)
@@ -89,8 +107,13 @@ def run_benchmark(settings: Settings, articles_path: Path, questions_path: Path,
     return result
 
 
-def _run_newsdesk(settings: Settings, workdir: Path, articles: list[dict[str, Any]],
-                  questions: list[dict[str, Any]], echo: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
+def _run_newsdesk(
+    settings: Settings,
+    workdir: Path,
+    articles: list[dict[str, Any]],
+    questions: list[dict[str, Any]],
+    echo: Callable[[str], None],
+) -> dict[str, Any]:
     from newsdesk.factory import build_ingestor, build_newsdesk
 
     workdir.mkdir(parents=True, exist_ok=True)
@@ -105,15 +128,27 @@ def _run_newsdesk(settings: Settings, workdir: Path, articles: list[dict[str, An
     for q in _progress(questions):
         started = time.perf_counter()
         answer = engine.ask(q["question"])
-        rows.append({"id": q["id"], "in_corpus": q["answer_in_corpus"], "answer": q["answer"],
-                     "recall": recall_at([p.text for p in answer.retrieved], q["answer"]),
-                     "cited": contains(answer.answer, q["answer"]) and any(contains(c.passage, q["answer"]) for c in answer.citations),
-                     "abstained": answer.abstained, "ms": (time.perf_counter() - started) * 1e3})  # fmt: skip
+        rows.append(
+            {
+                "id": q["id"],
+                "in_corpus": q["answer_in_corpus"],
+                "answer": q["answer"],
+                "recall": recall_at([p.text for p in answer.retrieved], q["answer"]),
+                "cited": contains(answer.answer, q["answer"])
+                and any(contains(c.passage, q["answer"]) for c in answer.citations),
+                "abstained": answer.abstained,
+                "ms": (time.perf_counter() - started) * 1e3,
+            }
+        )
     return _summarise(rows)
 
 
-def _run_baseline(workdir: Path, articles: list[dict[str, Any]], questions: list[dict[str, Any]],
-                  echo: Callable[[str], None]) -> dict[str, Any]:  # fmt: skip
+def _run_baseline(
+    workdir: Path,
+    articles: list[dict[str, Any]],
+    questions: list[dict[str, Any]],
+    echo: Callable[[str], None],
+) -> dict[str, Any]:
     from rag import baseline
 
     started = time.perf_counter()
@@ -125,9 +160,17 @@ def _run_baseline(workdir: Path, articles: list[dict[str, Any]], questions: list
     for q in _progress(questions):
         started = time.perf_counter()
         texts = baseline.retrieve(index, q["question"], max(KS))
-        rows.append({"id": q["id"], "in_corpus": q["answer_in_corpus"], "answer": q["answer"],
-                     "recall": recall_at(texts, q["answer"]), "cited": None, "abstained": False,
-                     "ms": (time.perf_counter() - started) * 1e3})  # fmt: skip
+        rows.append(
+            {
+                "id": q["id"],
+                "in_corpus": q["answer_in_corpus"],
+                "answer": q["answer"],
+                "recall": recall_at(texts, q["answer"]),
+                "cited": None,
+                "abstained": False,
+                "ms": (time.perf_counter() - started) * 1e3,
+            }
+        )
     return _summarise(rows)
 
 

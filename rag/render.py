@@ -27,9 +27,15 @@ def footer_lines(answer: Answer) -> list[str]:
         )
     check = answer.citation_check
     if check.total:
-        lines.append(f"Citations verified: {check.passed}/{check.total} passed"
-                     + (f", {check.repaired} repaired" if check.repaired else "")
-                     + (f", {check.unsupported_sentences} sentences unsupported" if check.unsupported_sentences else ""))  # fmt: skip
+        lines.append(
+            f"Citations verified: {check.passed}/{check.total} passed"
+            + (f", {check.repaired} repaired" if check.repaired else "")
+            + (
+                f", {check.unsupported_sentences} sentences unsupported"
+                if check.unsupported_sentences
+                else ""
+            )
+        )
     lines.append(f"({answer.mode}, {answer.timings.get('total_ms', 0):.0f} ms)")
     return lines
 

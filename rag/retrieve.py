@@ -38,11 +38,12 @@ def _stemmer() -> Any:
 
 
 # Words that shape a question but say nothing about its subject (after stemming).
-QUESTION_WORDS = {
-    "how", "what", "who", "whom", "whose", "when", "where", "which", "why", "mani", "much",
-    "about", "did", "doe", "do", "tell", "told", "say", "said", "happen", "report", "accord",
-    "news", "latest", "anyth", "someth", "also", "els",
-}  # fmt: skip
+QUESTION_WORDS = frozenset(
+    """
+    how what who whom whose when where which why mani much about did doe do tell told say
+    said happen report accord news latest anyth someth also els
+    """.split()
+)
 
 
 def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
@@ -167,8 +168,13 @@ class Retrieval:
 class HybridRetriever:
     """Dense + BM25 retrieval with filters, fusion and syndicated-copy collapse."""
 
-    def __init__(self, store: ChromaStore, embedder: Embedder, candidates: int = 30,
-                 poll_seconds: float = 1.0) -> None:  # fmt: skip
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        candidates: int = 30,
+        poll_seconds: float = 1.0,
+    ) -> None:
         self.store = store
         self.embedder = embedder
         self.candidates = candidates
@@ -226,12 +232,17 @@ class HybridRetriever:
             limit=2 * k,
         )
         result.passages = collapse_syndicated(windows, limit=k)
-        result.timings.update(embed_ms=(t1 - t0) * 1e3, dense_ms=(t2 - t1) * 1e3,
-                              bm25_ms=(t3 - t2) * 1e3, fuse_ms=(time.perf_counter() - t3) * 1e3)  # fmt: skip
+        result.timings.update(
+            embed_ms=(t1 - t0) * 1e3,
+            dense_ms=(t2 - t1) * 1e3,
+            bm25_ms=(t3 - t2) * 1e3,
+            fuse_ms=(time.perf_counter() - t3) * 1e3,
+        )
         return result
 
-    def _dense(self, snap: Snapshot, vector: list[float], filters: Filters,
-               result: Retrieval) -> dict[str, float]:  # fmt: skip
+    def _dense(
+        self, snap: Snapshot, vector: list[float], filters: Filters, result: Retrieval
+    ) -> dict[str, float]:
         n = min(self.candidates, len(snap.ids))
         try:
             hits = self.store.query(vector, n, chroma_where(filters))
@@ -271,18 +282,26 @@ def to_passage(
     i = snap.position[cid]
     meta = snap.metas[i]
     return Passage(
-        **source_fields(cid, meta), text=snap.texts[i], start=int(meta["start"]),
-        end=int(meta["end"]), score=score, dense=dense, bm25=bm25,
-    )  # fmt: skip
+        **source_fields(cid, meta),
+        text=snap.texts[i],
+        start=int(meta["start"]),
+        end=int(meta["end"]),
+        score=score,
+        dense=dense,
+        bm25=bm25,
+    )
 
 
 def source_fields(cid: str, meta: dict[str, Any]) -> dict[str, Any]:
     """The Source fields of a stored chunk or article."""
     return {
-        "doc_id": meta["doc_id"], "chunk_id": cid, "outlet": meta.get("outlet") or None,
+        "doc_id": meta["doc_id"],
+        "chunk_id": cid,
+        "outlet": meta.get("outlet") or None,
         "date": date.fromisoformat(meta["date"]) if meta.get("date") else None,
-        "title": meta.get("title", ""), "url": meta.get("url") or None,
-    }  # fmt: skip
+        "title": meta.get("title", ""),
+        "url": meta.get("url") or None,
+    }
 
 
 def shingles(text: str, n: int = 5) -> set[tuple[str, ...]]:

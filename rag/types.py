@@ -135,9 +135,12 @@ class Answer(BaseModel):
     def as_turn(self) -> Turn:
         """This answer as history for a follow-up question."""
         return Turn(
-            question=self.question, answer=self.answer, citations=self.citations,
-            filters=self.filters.effective, retrieval_query=self.retrieval_query,
-        )  # fmt: skip
+            question=self.question,
+            answer=self.answer,
+            citations=self.citations,
+            filters=self.filters.effective,
+            retrieval_query=self.retrieval_query,
+        )
 
 
 class StreamEvent(BaseModel):

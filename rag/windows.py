@@ -33,8 +33,9 @@ class _Window:
 ChunkLookup = Callable[[str, int], Passage]
 
 
-def merge_windows(ranked: Iterable[Passage], chunk_of: ChunkLookup, index_of: Callable[[str], int],
-                  limit: int) -> list[Passage]:  # fmt: skip
+def merge_windows(
+    ranked: Iterable[Passage], chunk_of: ChunkLookup, index_of: Callable[[str], int], limit: int
+) -> list[Passage]:
     """Up to `limit` passages in rank order, each a window of adjacent chunks of one article.
 
     `chunk_of(doc_id, n)` gives chunk n of an article as a passage; `index_of(chunk_id)` gives

@@ -65,8 +65,10 @@ def settings_factory(tmp_path: Path):  # type: ignore[no-untyped-def]
 
     def make(**overrides: object) -> Settings:
         values: dict[str, Any] = {
-            "data_dir": tmp_path / "data", "model_cache_dir": MODEL_CACHE, "collection": "test",
-        }  # fmt: skip
+            "data_dir": tmp_path / "data",
+            "model_cache_dir": MODEL_CACHE,
+            "collection": "test",
+        }
         values.update(overrides)
         return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -123,9 +125,13 @@ def server_engine(chroma_server, tmp_path_factory: pytest.TempPathFactory, real_
 
     host, port = chroma_server
     settings = Settings(
-        _env_file=None, data_dir=tmp_path_factory.mktemp("unused"), model_cache_dir=MODEL_CACHE,
-        chroma_host=host, chroma_port=port, collection="seed",
-    )  # type: ignore[call-arg]  # fmt: skip
+        _env_file=None,
+        data_dir=tmp_path_factory.mktemp("unused"),
+        model_cache_dir=MODEL_CACHE,
+        chroma_host=host,
+        chroma_port=port,
+        collection="seed",
+    )  # type: ignore[call-arg]
     build_ingestor(settings, progress=False, embedder=real_embedder).run(
         [CORPUS], log=lambda m: None
     )
@@ -161,8 +167,9 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     log = open(path / "server.log", "w")  # noqa: SIM115 - closed at teardown
     proc = subprocess.Popen(
         [str(exe), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log, stderr=subprocess.STDOUT,
-    )  # fmt: skip
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     try:
         wait_for_port(port)
         yield "127.0.0.1", port

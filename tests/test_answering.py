@@ -112,8 +112,18 @@ def test_near_duplicate_passages_are_collapsed() -> None:
     text = "Peskov said a European troop deployment in Ukraine would mean a NATO presence there, he said on Wednesday."
 
     def copy(doc: str, outlet: str, score: float) -> Passage:
-        return Passage(doc_id=doc, chunk_id=f"{doc}1", outlet=outlet, date=None, title="", url=None,
-                       text=text, start=0, end=1, score=score)  # fmt: skip
+        return Passage(
+            doc_id=doc,
+            chunk_id=f"{doc}1",
+            outlet=outlet,
+            date=None,
+            title="",
+            url=None,
+            text=text,
+            start=0,
+            end=1,
+            score=score,
+        )
 
     a, b = copy("a", "Reuters", 1.0), copy("b", "Other", 0.5)
     kept = collapse_syndicated([a, b])

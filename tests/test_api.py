@@ -91,8 +91,9 @@ def test_ask_with_filters_and_follow_up_history(client: TestClient) -> None:
     assert first["filters"]["explicit"]["outlet"] == "Dawn"
     turn = {k: first[k] for k in ("question", "answer", "citations", "retrieval_query")}
     turn["filters"] = first["filters"]["effective"]
-    follow = client.post("/api/ask", json={"question": "And what about security guarantees?",
-                                           "history": [turn]})  # fmt: skip
+    follow = client.post(
+        "/api/ask", json={"question": "And what about security guarantees?", "history": [turn]}
+    )
     assert follow.status_code == 200, follow.text
     assert follow.json()["filters"]["effective"]["outlet"] == "Dawn"  # carried from the history
 
@@ -154,9 +155,13 @@ def test_history_turn_fields_are_bounded(client: TestClient) -> None:
     assert client.post("/api/ask", json={**follow, "history": [turn]}).status_code == 200
     big = "x" * (MAX_TURN_CHARS + 1)
     citation = first["citations"][0]
-    for field, value in [("question", big), ("answer", big), ("retrieval_query", big),
-                         ("citations", [citation] * (MAX_TURN_CITATIONS + 1)),
-                         ("citations", [{**citation, "passage": big * 3}])]:  # fmt: skip
+    for field, value in [
+        ("question", big),
+        ("answer", big),
+        ("retrieval_query", big),
+        ("citations", [citation] * (MAX_TURN_CITATIONS + 1)),
+        ("citations", [{**citation, "passage": big * 3}]),
+    ]:
         response = client.post("/api/ask", json={**follow, "history": [{**turn, field: value}]})
         assert response.status_code == 422, (field, response.text[:300])
         assert field in json.dumps(response.json()["detail"])
@@ -190,23 +195,32 @@ def test_rate_limit_per_client(make_app: Any) -> None:
 
 def test_wrong_tokens_use_up_the_rate_limit(make_app: Any) -> None:
     client = TestClient(make_app(rate_limit_per_minute=3, api_token="s3cret"))
-    codes = [client.get("/api/corpus", headers={"Authorization": f"Bearer guess-{i}"}).status_code
-             for i in range(5)]  # fmt: skip
+    codes = [
+        client.get("/api/corpus", headers={"Authorization": f"Bearer guess-{i}"}).status_code
+        for i in range(5)
+    ]
     assert codes == [401, 401, 401, 429, 429]  # no fresh allowance per guessed token
     right = client.get("/api/corpus", headers={"Authorization": "Bearer s3cret"})
     assert right.status_code == 429  # the address is limited, whatever it sends now
 
 
 def test_security_headers_and_cors(make_app: Any) -> None:
-    client = TestClient(make_app(cors_origins="https://news.example, https://b.example/",
-                                 frame_ancestors="'self' https://news.example"))  # fmt: skip
+    client = TestClient(
+        make_app(
+            cors_origins="https://news.example, https://b.example/",
+            frame_ancestors="'self' https://news.example",
+        )
+    )
     response = client.get("/healthz")
     assert (
         response.headers["content-security-policy"] == "frame-ancestors 'self' https://news.example"
     )
     assert response.headers["x-content-type-options"] == "nosniff"
-    preflight = {"Origin": "https://b.example", "Access-Control-Request-Method": "POST",
-                 "Access-Control-Request-Headers": "authorization,content-type"}  # fmt: skip
+    preflight = {
+        "Origin": "https://b.example",
+        "Access-Control-Request-Method": "POST",
+        "Access-Control-Request-Headers": "authorization,content-type",
+    }
     allowed = client.options("/api/ask", headers=preflight)
     assert allowed.headers.get("access-control-allow-origin") == "https://b.example"
     refused = client.options("/api/ask", headers={**preflight, "Origin": "https://evil.example"})
@@ -223,9 +237,13 @@ def test_ui_pages_carry_the_headers(api_engine: Any, planted_data: Path) -> None
 
 
 def test_twenty_concurrent_requests_on_a_real_server(make_app: Any, api_engine: Any) -> None:
-    questions = [QUESTION, EVIL_QUESTION, "What did Peskov say about security guarantees?",
-                 "Are the Russia-Ukraine peace talks on pause?",
-                 "What did the Kremlin say about NATO military infrastructure?"]  # fmt: skip
+    questions = [
+        QUESTION,
+        EVIL_QUESTION,
+        "What did Peskov say about security guarantees?",
+        "Are the Russia-Ukraine peace talks on pause?",
+        "What did the Kremlin say about NATO military infrastructure?",
+    ]
     expected = {q: api_engine.ask(q).answer for q in questions}
     asks = [questions[i % len(questions)] for i in range(20)]
     with live_server(make_app(concurrency=4)) as server, httpx.Client(timeout=120) as http:
@@ -273,8 +291,13 @@ class CountingEngine:
 
     def health(self) -> dict[str, Any]:
         self.checks += 1
-        return {"index_loaded": True, "documents": 6, "chunks": 9, "mode": "llm",
-                "llm_reachable": True}  # fmt: skip
+        return {
+            "index_loaded": True,
+            "documents": 6,
+            "chunks": 9,
+            "mode": "llm",
+            "llm_reachable": True,
+        }
 
 
 def test_healthz_reuses_the_engine_health_for_a_while(planted_data: Path) -> None:
@@ -308,8 +331,10 @@ def _queue_turn(client: TestClient, fn_index: int, data: list[Any], prefix: str 
     """Run one handler the way the page does (join Gradio's queue, read the event stream);
     returns the final transcript HTML."""
     session = uuid.uuid4().hex
-    joined = client.post(f"{prefix}/gradio_api/queue/join",
-                         json={"data": data, "fn_index": fn_index, "session_hash": session})  # fmt: skip
+    joined = client.post(
+        f"{prefix}/gradio_api/queue/join",
+        json={"data": data, "fn_index": fn_index, "session_hash": session},
+    )
     assert joined.status_code == 200, joined.text
     with client.stream(
         "GET", f"{prefix}/gradio_api/queue/data", params={"session_hash": session}
@@ -330,9 +355,11 @@ def test_chat_handlers_are_private_and_rate_limited(api_engine: Any, planted_dat
             deps = client.get(f"{prefix}/config").json()["dependencies"]
             assert deps and {d["api_visibility"] for d in deps} == {"private"}
             for route in ("run", "api", "call", "call/v2"):  # Gradio's call-by-name routes
-                refused = client.post(f"{prefix}/gradio_api/{route}/respond",
-                                      json={"data": [QUESTION, None]},
-                                      headers={"Authorization": "Bearer tok"})  # fmt: skip
+                refused = client.post(
+                    f"{prefix}/gradio_api/{route}/respond",
+                    json={"data": [QUESTION, None]},
+                    headers={"Authorization": "Bearer tok"},
+                )
                 assert refused.status_code == 404, (prefix, route, refused.text[:200])
         respond = next(d["id"] for d in deps if d["api_name"] == "respond")  # the embed's
         for _ in range(2):

@@ -18,13 +18,21 @@ def seed(name: str) -> str:
 @pytest.mark.parametrize(
     ("broken", "fixed"),
     [
-        ("Wed-nesday", "Wednesday"), ("downpla-yed", "downplayed"), ("Russi-a’s", "Russia’s"),
-        ("Dm--itry", "Dmitry"), ("neg---at---ively", "negatively"), ("Zel-e---nsky’s", "Zelensky’s"),
-        ("rep------orters", "reporters"), ("reg-ions", "regions"), ("Zaporiz-hzhia", "Zaporizhzhia"),
-        ("cla-ims", "claims"), ("thr-ee", "three"), ("Ukra-inian", "Ukrainian"),
+        ("Wed-nesday", "Wednesday"),
+        ("downpla-yed", "downplayed"),
+        ("Russi-a’s", "Russia’s"),
+        ("Dm--itry", "Dmitry"),
+        ("neg---at---ively", "negatively"),
+        ("Zel-e---nsky’s", "Zelensky’s"),
+        ("rep------orters", "reporters"),
+        ("reg-ions", "regions"),
+        ("Zaporiz-hzhia", "Zaporizhzhia"),
+        ("cla-ims", "claims"),
+        ("thr-ee", "three"),
+        ("Ukra-inian", "Ukrainian"),
         ("inf-r--a---s-t-ructure", "infrastructure"),
     ],
-)  # fmt: skip
+)
 def test_dawn_article_broken_words_are_repaired(broken: str, fixed: str) -> None:
     raw = seed("000")
     assert broken in raw
@@ -35,9 +43,22 @@ def test_dawn_article_broken_words_are_repaired(broken: str, fixed: str) -> None
 
 @pytest.mark.parametrize(
     "word",
-    ["Putin-Zelensky", "face-to-face", "top-level", "high-level", "Western-backed", "all-out",
-     "non-starter", "well-prepared", "US-Russia", "Russia-Ukraine", "28-point", "four-year", "Gen-Z"],
-)  # fmt: skip
+    [
+        "Putin-Zelensky",
+        "face-to-face",
+        "top-level",
+        "high-level",
+        "Western-backed",
+        "all-out",
+        "non-starter",
+        "well-prepared",
+        "US-Russia",
+        "Russia-Ukraine",
+        "28-point",
+        "four-year",
+        "Gen-Z",
+    ],
+)
 def test_real_hyphenated_words_are_kept(word: str) -> None:
     assert not is_broken_word(word)
 
@@ -47,13 +68,33 @@ def test_furniture_is_removed_from_every_seed_article() -> None:
         clean_text(p.read_text(encoding="utf-8")).text for p in sorted(CORPUS.glob("*.txt"))
     )
     for furniture in [
-        "Join our Whatsapp channel", "ADVERTISEMENT", "Advertisement", "Recommended Stories",
-        "list of 4 items", "Also Read", "Best of BS Opinion", "STRONG ROOTS", "Listen to This Article",
-        "Photo: Bloomberg", "More From This Section", "Amitabh Kant", "Stock Market Holiday",
-        "Copyrights", "LinkedIN Icon", "MY KOLKATA EDUGRAPH", "RELATED TOPICS", "Sushila Karki",
-        "Nepal", "READ MORE", "Leave a Reply", "Your email address", "Notification Icon",
-        "Published in Dawn", "First Published", "Telegram channel",
-    ]:  # fmt: skip
+        "Join our Whatsapp channel",
+        "ADVERTISEMENT",
+        "Advertisement",
+        "Recommended Stories",
+        "list of 4 items",
+        "Also Read",
+        "Best of BS Opinion",
+        "STRONG ROOTS",
+        "Listen to This Article",
+        "Photo: Bloomberg",
+        "More From This Section",
+        "Amitabh Kant",
+        "Stock Market Holiday",
+        "Copyrights",
+        "LinkedIN Icon",
+        "MY KOLKATA EDUGRAPH",
+        "RELATED TOPICS",
+        "Sushila Karki",
+        "Nepal",
+        "READ MORE",
+        "Leave a Reply",
+        "Your email address",
+        "Notification Icon",
+        "Published in Dawn",
+        "First Published",
+        "Telegram channel",
+    ]:
         assert furniture not in text, furniture
 
 
@@ -61,15 +102,24 @@ def test_furniture_is_removed_from_every_seed_article() -> None:
     ("name", "sentence"),
     [
         ("000", "Kyiv has rejected that idea as a non-starter."),
-        ("001", "Meanwhile, Russia’s Ministry of Defence claimed its forces had taken control of the village of Ozarianivka in Ukraine’s Donetsk region."),
+        (
+            "001",
+            "Meanwhile, Russia’s Ministry of Defence claimed its forces had taken control of the village of Ozarianivka in Ukraine’s Donetsk region.",
+        ),
         ("002", '"So we have a negative attitude towards these discussions."'),
-        ("002", "The two sides last held face-to-face talks in Istanbul on July 23, in a session that lasted just 40 minutes."),
-        ("003", "Efforts by US President Donald Trump to broker a deal have so far come to nothing."),
+        (
+            "002",
+            "The two sides last held face-to-face talks in Istanbul on July 23, in a session that lasted just 40 minutes.",
+        ),
+        (
+            "003",
+            "Efforts by US President Donald Trump to broker a deal have so far come to nothing.",
+        ),
         ("003", "Peskov blamed the pause in talks on such ideas."),
         ("004", "Despite ongoing negotiations, hostilities continue in Ukraine."),
         ("004", "European demands for a peace agreement that respects Ukraine’s sovereignty."),
     ],
-)  # fmt: skip
+)
 def test_article_sentences_survive_cleaning(name: str, sentence: str) -> None:
     assert sentence in clean_text(seed(name)).text
 

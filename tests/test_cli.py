@@ -37,16 +37,38 @@ def test_corpus_on_an_empty_index_says_how_to_ingest(tmp_path) -> None:  # type:
 
 
 def test_ask_prints_cited_answer_and_passages(seed_settings) -> None:  # type: ignore[no-untyped-def]
-    result = run(["ask", "Where was equipment at a key substation hit?", "--passages", "-k", "3",
-                  "--data-dir", str(seed_settings.data_dir)])  # fmt: skip
+    result = run(
+        [
+            "ask",
+            "Where was equipment at a key substation hit?",
+            "--passages",
+            "-k",
+            "3",
+            "--data-dir",
+            str(seed_settings.data_dir),
+        ]
+    )
     assert "[1: Al Jazeera, 27 Aug 2025]" in result.output
     assert "Retrieved passages:" in result.output and "001_c81ca98ac9a2360a" in result.output
     assert "score" in result.output
 
 
 def test_ask_json_prints_the_typed_result_with_filters(seed_settings) -> None:  # type: ignore[no-untyped-def]
-    result = run(["ask", "What did the Kremlin say?", "--json", "--outlet", "Dawn", "--since", "2025-08-01",
-                  "--until", "2025-08-31", "--data-dir", str(seed_settings.data_dir)])  # fmt: skip
+    result = run(
+        [
+            "ask",
+            "What did the Kremlin say?",
+            "--json",
+            "--outlet",
+            "Dawn",
+            "--since",
+            "2025-08-01",
+            "--until",
+            "2025-08-31",
+            "--data-dir",
+            str(seed_settings.data_dir),
+        ]
+    )
     data = json.loads(result.output)
     assert data["filters"]["effective"] == {
         "outlet": "Dawn",

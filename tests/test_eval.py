@@ -82,24 +82,66 @@ HEAD = "name: t\nquestions:\n"
 @pytest.mark.parametrize(
     ("body", "expected"),
     [
-        ("  - {id: q1, answerable: true}", "question 'q1': field 'question': give 'question' or 'turns'"),
-        ("  - {id: q1, question: a, turns: [b]}", "question 'q1': field 'question': give 'question' or 'turns' (it has both)"),
+        (
+            "  - {id: q1, answerable: true}",
+            "question 'q1': field 'question': give 'question' or 'turns'",
+        ),
+        (
+            "  - {id: q1, question: a, turns: [b]}",
+            "question 'q1': field 'question': give 'question' or 'turns' (it has both)",
+        ),
         ("  - {id: q1, turns: []}", "question 'q1': field 'turns': empty"),
-        ("  - {id: q1, question: a, answerable: 'yes'}", "question 'q1': field 'answerable': Input should be a valid boolean"),
-        ("  - {id: q1, question: a, expect: {facts: [{x: 1}]}}", "question 'q1': field 'expect.facts[0]': each fact is"),
-        ("  - {id: q1, question: a, expect: {facts: Sumy}}", "question 'q1': field 'expect.facts': Input should be a valid list"),
-        ("  - {id: q1, question: a, expected: {facts: [x]}}", "question 'q1': field 'expected': unknown field"),
-        ("  - {id: q1, question: a, expect: {sources: [{docid: x}]}}", "question 'q1': field 'expect.sources[0].docid': unknown field"),
-        ("  - {id: q1, question: a, expect: {sources: [{}]}}", "question 'q1': field 'expect.sources[0]': give at least one of doc, outlet, date"),
-        ("  - {id: q1, question: a}\n  - {id: q1, question: b}", "question 'q1': field 'id': duplicate id"),
-        ("  - {id: q1, question: a, filters: {since: 2025-13-01}}", "question 'q1': field 'filters.since': expected a date like 2025-08-27, not '2025-13-01'"),
-        ("  - {id: q1, question: a, expect: {sources: [{date: 27 Aug 2025}]}}", "question 'q1': field 'expect.sources[0].date': expected a date"),
-        ("  - {id: q1, question: a, filters: {since: 2025-09-01, until: 2025-08-01}}", "question 'q1': field 'filters.since': 2025-09-01 is after until"),
-        ("  - {id: q1, question: a, answerable: false, expect: {facts: [x]}}", "question 'q1': field 'expect': a question with answerable: false"),
+        (
+            "  - {id: q1, question: a, answerable: 'yes'}",
+            "question 'q1': field 'answerable': Input should be a valid boolean",
+        ),
+        (
+            "  - {id: q1, question: a, expect: {facts: [{x: 1}]}}",
+            "question 'q1': field 'expect.facts[0]': each fact is",
+        ),
+        (
+            "  - {id: q1, question: a, expect: {facts: Sumy}}",
+            "question 'q1': field 'expect.facts': Input should be a valid list",
+        ),
+        (
+            "  - {id: q1, question: a, expected: {facts: [x]}}",
+            "question 'q1': field 'expected': unknown field",
+        ),
+        (
+            "  - {id: q1, question: a, expect: {sources: [{docid: x}]}}",
+            "question 'q1': field 'expect.sources[0].docid': unknown field",
+        ),
+        (
+            "  - {id: q1, question: a, expect: {sources: [{}]}}",
+            "question 'q1': field 'expect.sources[0]': give at least one of doc, outlet, date",
+        ),
+        (
+            "  - {id: q1, question: a}\n  - {id: q1, question: b}",
+            "question 'q1': field 'id': duplicate id",
+        ),
+        (
+            "  - {id: q1, question: a, filters: {since: 2025-13-01}}",
+            "question 'q1': field 'filters.since': expected a date like 2025-08-27, not '2025-13-01'",
+        ),
+        (
+            "  - {id: q1, question: a, expect: {sources: [{date: 27 Aug 2025}]}}",
+            "question 'q1': field 'expect.sources[0].date': expected a date",
+        ),
+        (
+            "  - {id: q1, question: a, filters: {since: 2025-09-01, until: 2025-08-01}}",
+            "question 'q1': field 'filters.since': 2025-09-01 is after until",
+        ),
+        (
+            "  - {id: q1, question: a, answerable: false, expect: {facts: [x]}}",
+            "question 'q1': field 'expect': a question with answerable: false",
+        ),
         ("  - {id: q1, question: a}\n  - {question: b}", "question #2: field 'id': required"),
-        ("  - {id: q1, question: 7}", "question 'q1': field 'question': Input should be a valid string"),
+        (
+            "  - {id: q1, question: 7}",
+            "question 'q1': field 'question': Input should be a valid string",
+        ),
     ],
-)  # fmt: skip
+)
 def test_malformed_question_names_the_id_and_field(
     tmp_path: Path, body: str, expected: str
 ) -> None:
@@ -143,10 +185,26 @@ def test_missing_file_and_bad_json_are_user_errors(tmp_path: Path) -> None:
 
 
 # --- matching ------------------------------------------------------------------------------
-def passage(doc: str, text: str = "", outlet: str | None = "Dawn", day: date | None = None,
-            also_in: list[Source] | None = None) -> Passage:  # fmt: skip
-    return Passage(doc_id=doc, chunk_id=f"{doc}#0", outlet=outlet, date=day, title=doc, url=None,
-                   text=text, start=0, end=len(text), score=1.0, also_in=also_in or [])  # fmt: skip
+def passage(
+    doc: str,
+    text: str = "",
+    outlet: str | None = "Dawn",
+    day: date | None = None,
+    also_in: list[Source] | None = None,
+) -> Passage:
+    return Passage(
+        doc_id=doc,
+        chunk_id=f"{doc}#0",
+        outlet=outlet,
+        date=day,
+        title=doc,
+        url=None,
+        text=text,
+        start=0,
+        end=len(text),
+        score=1.0,
+        also_in=also_in or [],
+    )
 
 
 def test_facts_match_ignoring_case_whitespace_quotes_and_dashes() -> None:
@@ -188,14 +246,20 @@ DRONES = "The air force said it downed 74 drones."
 UNRELATED = "Kallas called for additional sanctions."
 
 
-def answer(sentences: list[tuple[str, list[int]]], cited: dict[int, Passage],
-           retrieved: list[Passage], abstained: bool = False) -> Answer:  # fmt: skip
+def answer(
+    sentences: list[tuple[str, list[int]]],
+    cited: dict[int, Passage],
+    retrieved: list[Passage],
+    abstained: bool = False,
+) -> Answer:
     return Answer(
-        question="q", answer="abstained" if abstained else " ".join(s for s, _ in sentences),
+        question="q",
+        answer="abstained" if abstained else " ".join(s for s, _ in sentences),
         sentences=[AnswerSentence(text=s, citations=c) for s, c in sentences],
-        citations=[make_citation(n, p) for n, p in cited.items()], abstained=abstained,
+        citations=[make_citation(n, p) for n, p in cited.items()],
+        abstained=abstained,
         retrieved=retrieved,
-    )  # fmt: skip
+    )
 
 
 def hand_made_records() -> list[Record]:
@@ -205,20 +269,42 @@ def hand_made_records() -> list[Record]:
     )
     return [
         # source at rank 2; one of two facts; its citation supports its sentence
-        Record("a", answer([(SUMY, [1])], {1: sumy}, [kallas, sumy]),
-               facts=[["Sumy"], ["gas transport", "gas infrastructure"]],
-               sources=[SourceSpec(doc="d1")], latency_ms=10),
+        Record(
+            "a",
+            answer([(SUMY, [1])], {1: sumy}, [kallas, sumy]),
+            facts=[["Sumy"], ["gas transport", "gas infrastructure"]],
+            sources=[SourceSpec(doc="d1")],
+            latency_ms=10,
+        ),
         # source found through a syndicated copy at rank 1; passes; 1 of 3 citation pairs supports
-        Record("b", answer([(DRONES, [1, 2]), ("Kallas wants sanctions.", [2])], {1: drones, 2: sumy},
-                           [syndicated]), facts=[["74"]], sources=[SourceSpec(doc="d2")], latency_ms=20),
+        Record(
+            "b",
+            answer(
+                [(DRONES, [1, 2]), ("Kallas wants sanctions.", [2])],
+                {1: drones, 2: sumy},
+                [syndicated],
+            ),
+            facts=[["74"]],
+            sources=[SourceSpec(doc="d2")],
+            latency_ms=20,
+        ),
         # abstained although answerable, source not retrieved
-        Record("c", answer([], {}, [kallas], abstained=True), facts=[["Kohut"]],
-               sources=[SourceSpec(doc="d9")], latency_ms=30),
+        Record(
+            "c",
+            answer([], {}, [kallas], abstained=True),
+            facts=[["Kohut"]],
+            sources=[SourceSpec(doc="d9")],
+            latency_ms=30,
+        ),
         Record("d", answer([], {}, [], abstained=True), answerable=False, latency_ms=40),
         # answered an off-corpus question with a citation that does not support it
-        Record("e", answer([("The Nobel went to someone.", [1])], {1: kallas}, [kallas]),
-               answerable=False, latency_ms=50),
-    ]  # fmt: skip
+        Record(
+            "e",
+            answer([("The Nobel went to someone.", [1])], {1: kallas}, [kallas]),
+            answerable=False,
+            latency_ms=50,
+        ),
+    ]
 
 
 def test_each_metric_on_hand_made_answers() -> None:
@@ -325,8 +411,9 @@ def on_session_engine(engine, monkeypatch: pytest.MonkeyPatch):  # type: ignore[
     return engine
 
 
-def test_reports_have_the_documented_keys_and_sections(on_session_engine, seed_settings,
-                                                       small_set: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_reports_have_the_documented_keys_and_sections(
+    on_session_engine, seed_settings, small_set: Path, tmp_path: Path
+) -> None:  # type: ignore[no-untyped-def]
     out_json, out_md, lines = tmp_path / "r" / "eval.json", tmp_path / "eval.md", []
     code = ev.run_cli(seed_settings, small_set, 5, out_json, out_md, [], echo=lines.append)
     assert code == 0
@@ -335,8 +422,16 @@ def test_reports_have_the_documented_keys_and_sections(on_session_engine, seed_s
     assert set(report["metrics"]) == set(METRICS)
     by_id = {q["id"]: q for q in report["questions"]}
     for q in by_id.values():
-        assert {"id", "passed", "answer", "abstained", "citations", "retrieved", "missing_facts",
-                "latency_ms"} <= set(q)  # fmt: skip
+        assert {
+            "id",
+            "passed",
+            "answer",
+            "abstained",
+            "citations",
+            "retrieved",
+            "missing_facts",
+            "latency_ms",
+        } <= set(q)
     assert (
         by_id["substation"]["passed"] and by_id["nobel"]["passed"] and by_id["nobel"]["abstained"]
     )
@@ -381,8 +476,9 @@ def test_fail_under_on_a_metric_that_is_na_fails(
     assert any("abstention_accuracy is n/a" in line for line in lines)
 
 
-def test_user_errors_come_before_anything_runs(seed_settings, small_set: Path,
-                                               monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]  # fmt: skip
+def test_user_errors_come_before_anything_runs(
+    seed_settings, small_set: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:  # type: ignore[no-untyped-def]
     def no_engine(settings: object) -> None:
         raise AssertionError("the engine was opened")
 
@@ -402,8 +498,18 @@ def test_empty_index_is_a_user_error(settings_factory, small_set: Path) -> None:
 
 
 def test_cli_end_to_end(seed_settings, small_set: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
-    args = ["eval", str(small_set), "--data-dir", str(seed_settings.data_dir), "--llm", "extractive",
-            "--json", str(tmp_path / "out.json"), "--fail-under", "source_hit_rate=0.9"]  # fmt: skip
+    args = [
+        "eval",
+        str(small_set),
+        "--data-dir",
+        str(seed_settings.data_dir),
+        "--llm",
+        "extractive",
+        "--json",
+        str(tmp_path / "out.json"),
+        "--fail-under",
+        "source_hit_rate=0.9",
+    ]
     result = CliRunner().invoke(main, args)
     assert result.exit_code == 0, result.output
     assert "small: 2/3 questions passed" in result.stdout and "source_hit_rate" in result.stdout
@@ -425,9 +531,14 @@ def test_cli_exit_codes(on_session_engine, small_set: Path) -> None:  # type: ig
 # --- the shipped question set, as a CI gate ---------------------------------------------------
 # Floors: what `newsdesk eval tests/eval/seed.yaml` measured in extractive mode, minus ~0.05.
 SEED_FLOORS = {
-    "source_hit_rate": 0.95, "mrr": 0.93, "fact_recall": 0.86, "answer_accuracy": 0.83,
-    "citation_precision": 0.95, "citation_recall": 0.95, "abstention_accuracy": 0.95,
-}  # fmt: skip
+    "source_hit_rate": 0.95,
+    "mrr": 0.93,
+    "fact_recall": 0.86,
+    "answer_accuracy": 0.83,
+    "citation_precision": 0.95,
+    "citation_recall": 0.95,
+    "abstention_accuracy": 0.95,
+}
 SEED_CEILINGS = {"false_abstention_rate": 0.11}
 
 

@@ -31,10 +31,20 @@ def test_jsonl_records_take_outlet_from_url_host(
     tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
     records = [
-        {"url": "https://www.usatoday.com/story/a", "title": "A", "text": "Alpha story text. " * 20,
-         "authors": [], "publish_date": "2025/03/01"},
-        {"url": "https://theweek.co.uk/b", "title": "B", "text": "Beta story text. " * 20, "publish_date": ""},
-    ]  # fmt: skip
+        {
+            "url": "https://www.usatoday.com/story/a",
+            "title": "A",
+            "text": "Alpha story text. " * 20,
+            "authors": [],
+            "publish_date": "2025/03/01",
+        },
+        {
+            "url": "https://theweek.co.uk/b",
+            "title": "B",
+            "text": "Beta story text. " * 20,
+            "publish_date": "",
+        },
+    ]
     path = tmp_path / "articles.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records) + "\n{broken json\n")
     ingestor = make_ingestor(tmp_path / "data", fake_embedder)
@@ -228,9 +238,19 @@ def test_prune_keeps_articles_of_files_skipped_this_time(
 def test_json_fields_that_are_objects_do_not_stop_the_ingest(
     tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    records = [{"url": "https://edition.cnn.com/a", "source": {"id": "cnn", "name": "CNN"}, "title": ["A", "B"],
-                "text": "The first story text is long enough to count. " * 5},
-               {"url": "https://x.org/b", "text": "The second story text. " * 5, "authors": [{"name": "Ann"}]}]  # fmt: skip
+    records = [
+        {
+            "url": "https://edition.cnn.com/a",
+            "source": {"id": "cnn", "name": "CNN"},
+            "title": ["A", "B"],
+            "text": "The first story text is long enough to count. " * 5,
+        },
+        {
+            "url": "https://x.org/b",
+            "text": "The second story text. " * 5,
+            "authors": [{"name": "Ann"}],
+        },
+    ]
     path = tmp_path / "a.jsonl"
     path.write_text("\n".join(json.dumps(r) for r in records))
     ingestor = make_ingestor(tmp_path / "data", fake_embedder)

@@ -12,8 +12,9 @@ from tests.fixtures.openai_server import ScriptedOpenAI
 
 
 def llm_engine(seed_settings, real_embedder, base_url: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    settings = seed_settings.model_copy(update={"llm": "openai", "llm_base_url": base_url,
-                                                "llm_timeout": timeout, "llm_retries": 0})  # fmt: skip
+    settings = seed_settings.model_copy(
+        update={"llm": "openai", "llm_base_url": base_url, "llm_timeout": timeout, "llm_retries": 0}
+    )
     return build_newsdesk(settings, embedder=real_embedder)
 
 

@@ -31,8 +31,9 @@ def extracted(prefix: str) -> ArticleMeta:
         ("004", None, None, None),
     ],
 )
-def test_seed_metadata_is_extracted_from_the_text_alone(prefix: str, outlet: str | None, day: date | None,
-                                                        agency: str | None) -> None:  # fmt: skip
+def test_seed_metadata_is_extracted_from_the_text_alone(
+    prefix: str, outlet: str | None, day: date | None, agency: str | None
+) -> None:
     meta = extracted(prefix)
     assert (meta.outlet, meta.date, meta.agency) == (outlet, day, agency)
     assert meta.title
@@ -73,8 +74,14 @@ def test_publication_lines_are_parsed(text: str, expected: date | None) -> None:
 
 
 def test_structured_fields_map_common_names() -> None:
-    meta = from_fields({"headline": "H", "published_at": "2025-08-27T10:00:00Z",
-                        "link": "https://www.cnn.com/x", "authors": ["A", "B"]})  # fmt: skip
+    meta = from_fields(
+        {
+            "headline": "H",
+            "published_at": "2025-08-27T10:00:00Z",
+            "link": "https://www.cnn.com/x",
+            "authors": ["A", "B"],
+        }
+    )
     assert meta == ArticleMeta(
         outlet="CNN", date=date(2025, 8, 27), title="H", url="https://www.cnn.com/x", byline="A, B"
     )

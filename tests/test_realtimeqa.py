@@ -26,9 +26,13 @@ def test_sample_keeps_candidate_articles_and_fills_with_others() -> None:
 def test_answer_matching_is_whole_word_and_ignores_quotes_and_dashes() -> None:
     assert contains("It was “open adoption” — they said", '"Open adoption"')
     assert not contains("In 1974 it rained", "74")
-    assert recall_at(["nothing", "x", "the answer is Paris", "", "", "", "", "", "", ""], "Paris") == {
-        1: False, 5: True, 10: True,
-    }  # fmt: skip
+    assert recall_at(
+        ["nothing", "x", "the answer is Paris", "", "", "", "", "", "", ""], "Paris"
+    ) == {
+        1: False,
+        5: True,
+        10: True,
+    }
 
 
 @pytest.mark.slow

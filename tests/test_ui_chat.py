@@ -16,10 +16,20 @@ from ui.server import exposure_warnings, is_loopback
 
 def _citation(n: int) -> Citation:
     return Citation(
-        doc_id="d", chunk_id=f"d::{n}", outlet="Dawn", date=date(2025, 8, 28), title="T", url=None,
-        number=n, marker=f"[{n}: Dawn, 28 Aug 2025]", label="Dawn, 28 Aug 2025",
-        passage="Peskov spoke.", span=(0, 13), quote="Peskov spoke.", quote_span=(0, 13),
-    )  # fmt: skip
+        doc_id="d",
+        chunk_id=f"d::{n}",
+        outlet="Dawn",
+        date=date(2025, 8, 28),
+        title="T",
+        url=None,
+        number=n,
+        marker=f"[{n}: Dawn, 28 Aug 2025]",
+        label="Dawn, 28 Aug 2025",
+        passage="Peskov spoke.",
+        span=(0, 13),
+        quote="Peskov spoke.",
+        quote_span=(0, 13),
+    )
 
 
 class ScriptedEngine:
@@ -30,8 +40,13 @@ class ScriptedEngine:
         self.fail = fail
         self.calls: list[tuple[str, list[Turn], Filters | None]] = []
 
-    def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
-               mode: str | None = None) -> Iterator[StreamEvent]:  # fmt: skip
+    def stream(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> Iterator[StreamEvent]:
         self.calls.append((question, list(history or []), filters))
         if self.fail:
             raise RuntimeError("index went away")
@@ -44,11 +59,14 @@ class ScriptedEngine:
             )
         yield StreamEvent(type="delta", text="Peskov spoke. [1: Dawn, 28 Aug 2025] ")
         answer = Answer(
-            question=question, answer="Peskov spoke. [1: Dawn, 28 Aug 2025]",
+            question=question,
+            answer="Peskov spoke. [1: Dawn, 28 Aug 2025]",
             sentences=[AnswerSentence(text="Peskov spoke.", citations=[1])],
-            citations=[_citation(1)], filters=applied, timings={"total_ms": 5.0},
+            citations=[_citation(1)],
+            filters=applied,
+            timings={"total_ms": 5.0},
             notice="The LLM failed; extractive instead." if self.reset else None,
-        )  # fmt: skip
+        )
         yield StreamEvent(type="final", answer=answer)
 
 

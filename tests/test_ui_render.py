@@ -16,11 +16,46 @@ HOSTILE = (
     "[click](javascript:window.__pwned=3) about the summit in Alaska."
 )
 # Every tag and attribute the renderer may emit; anything else means corpus text leaked as markup.
-ALLOWED_TAGS = {"div", "span", "details", "summary", "blockquote", "mark", "a", "h3", "p", "svg",
-                "rect", "title", "text", "line", "i"}  # fmt: skip
-ALLOWED_ATTRS = {"class", "title", "href", "target", "rel", "data-cite", "role", "aria-live",
-                 "aria-label", "viewbox", "x", "y", "x1", "y1", "x2", "y2", "width", "height",
-                 "fill", "text-anchor", "style"}  # fmt: skip
+ALLOWED_TAGS = {
+    "div",
+    "span",
+    "details",
+    "summary",
+    "blockquote",
+    "mark",
+    "a",
+    "h3",
+    "p",
+    "svg",
+    "rect",
+    "title",
+    "text",
+    "line",
+    "i",
+}
+ALLOWED_ATTRS = {
+    "class",
+    "title",
+    "href",
+    "target",
+    "rel",
+    "data-cite",
+    "role",
+    "aria-live",
+    "aria-label",
+    "viewbox",
+    "x",
+    "y",
+    "x1",
+    "y1",
+    "x2",
+    "y2",
+    "width",
+    "height",
+    "fill",
+    "text-anchor",
+    "style",
+}
 
 
 class _Markup(HTMLParser):
@@ -48,23 +83,48 @@ def assert_inert(fragment: str) -> None:
                 assert (value or "").startswith("background:#"), value
 
 
-def citation(number: int = 1, passage: str = HOSTILE, quote: str = "", url: str | None = None,
-             outlet: str | None = "Dawn", title: str = "Title") -> Citation:  # fmt: skip
+def citation(
+    number: int = 1,
+    passage: str = HOSTILE,
+    quote: str = "",
+    url: str | None = None,
+    outlet: str | None = "Dawn",
+    title: str = "Title",
+) -> Citation:
     where = passage.find(quote) if quote else -1
     return Citation(
-        doc_id="d1", chunk_id=f"d1::{number}", outlet=outlet, date=date(2025, 8, 28), title=title,
-        url=url, number=number, marker=f"[{number}: {outlet}, 28 Aug 2025]",
-        label=f"{outlet}, 28 Aug 2025", passage=passage, span=(0, len(passage)), quote=quote,
+        doc_id="d1",
+        chunk_id=f"d1::{number}",
+        outlet=outlet,
+        date=date(2025, 8, 28),
+        title=title,
+        url=url,
+        number=number,
+        marker=f"[{number}: {outlet}, 28 Aug 2025]",
+        label=f"{outlet}, 28 Aug 2025",
+        passage=passage,
+        span=(0, len(passage)),
+        quote=quote,
         quote_span=(where, where + len(quote)) if where >= 0 else None,
-    )  # fmt: skip
+    )
 
 
 @pytest.mark.parametrize(
     "url",
-    ["javascript:alert(1)", "JavaScript:alert(1)", " javascript:alert(1)", "java\tscript:alert(1)",
-     "data:text/html,<script>1</script>", "vbscript:x", "//evil.example/x", "/relative", "",
-     "https://ok.example/\nx", None],
-)  # fmt: skip
+    [
+        "javascript:alert(1)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>1</script>",
+        "vbscript:x",
+        "//evil.example/x",
+        "/relative",
+        "",
+        "https://ok.example/\nx",
+        None,
+    ],
+)
 def test_safe_url_refuses_non_http(url: str | None) -> None:
     assert render.safe_url(url) is None
 
@@ -86,8 +146,13 @@ def test_javascript_url_becomes_plain_text() -> None:
 
 def test_citation_card_escapes_everything_and_highlights_quote() -> None:
     quote = "Kremlin spokesman said <script>window.__pwned=1</script> and"
-    c = citation(passage=HOSTILE, quote=quote, url="javascript:window.__pwned=7",
-                 outlet="<b onmouseover=x()>Evil</b>", title="<script>t()</script>Alaska")  # fmt: skip
+    c = citation(
+        passage=HOSTILE,
+        quote=quote,
+        url="javascript:window.__pwned=7",
+        outlet="<b onmouseover=x()>Evil</b>",
+        title="<script>t()</script>Alaska",
+    )
     html = render.chip(c)
     assert_inert(html)
     assert (
@@ -110,12 +175,15 @@ def test_highlight_falls_back_to_finding_the_quote() -> None:
 def test_answer_html_chips_per_sentence_and_unsupported_flag() -> None:
     c1, c2 = citation(1, "Alpha beta.", "Alpha beta."), citation(2, "Gamma.", "Gamma.", outlet=None)
     answer = Answer(
-        question="q", answer="Alpha beta. [1: Dawn, 28 Aug 2025] Gamma. [2] Delta. [unsupported]",
-        sentences=[AnswerSentence(text="Alpha beta.", citations=[1]),
-                   AnswerSentence(text="Gamma.", citations=[2]),
-                   AnswerSentence(text="Delta.", citations=[], supported=False)],
+        question="q",
+        answer="Alpha beta. [1: Dawn, 28 Aug 2025] Gamma. [2] Delta. [unsupported]",
+        sentences=[
+            AnswerSentence(text="Alpha beta.", citations=[1]),
+            AnswerSentence(text="Gamma.", citations=[2]),
+            AnswerSentence(text="Delta.", citations=[], supported=False),
+        ],
         citations=[c1, c2],
-    )  # fmt: skip
+    )
     html = render.answer_html(answer)
     assert_inert(html)
     assert html.count('<details class="nd-cite">') == 2
@@ -139,9 +207,11 @@ def test_streaming_body_turns_markers_into_pending_chips() -> None:
 
 def test_filters_line_names_understood_phrases_and_note() -> None:
     applied = AppliedFilters(
-        from_question=Filters(outlet="Dawn"), effective=Filters(outlet="Dawn", since=date(2025, 9, 1)),
-        understood=["did Dawn"], note="No <b>articles</b>",
-    )  # fmt: skip
+        from_question=Filters(outlet="Dawn"),
+        effective=Filters(outlet="Dawn", since=date(2025, 9, 1)),
+        understood=["did Dawn"],
+        note="No <b>articles</b>",
+    )
     html = render.filters_line(applied)
     assert (
         "Filters applied: outlet Dawn, from 2025-09-01 (understood from the question: “did Dawn”)"
@@ -174,10 +244,14 @@ def test_each_chip_marks_its_own_sentence_and_sources_mark_all() -> None:
     passage = "First point here. Filler text. Second point there."
     c = citation(1, passage, quote="First point here.")
     answer = Answer(
-        question="q", answer="a", citations=[c],
-        sentences=[AnswerSentence(text="First point here.", citations=[1]),
-                   AnswerSentence(text="Second point there.", citations=[1])],
-    )  # fmt: skip
+        question="q",
+        answer="a",
+        citations=[c],
+        sentences=[
+            AnswerSentence(text="First point here.", citations=[1]),
+            AnswerSentence(text="Second point there.", citations=[1]),
+        ],
+    )
     chips = render.answer_html(answer).split("<details")[1:]
     assert "<mark>First point here.</mark> Filler" in chips[0]
     assert "Filler text. <mark>Second point there.</mark>" in chips[1]
@@ -189,16 +263,42 @@ def test_each_chip_marks_its_own_sentence_and_sources_mark_all() -> None:
 
 
 DOCS = [
-    {"doc_id": "a", "outlet": "Dawn", "date": "2025-08-28", "title": "Russia pushed back on Wednesday against the idea…"},
-    {"doc_id": "b", "outlet": "Al Jazeera", "date": "2025-08-27", "title": "Russia opposed to European security guarantees for Ukraine, says Kremlin"},
-    {"doc_id": "c", "outlet": "<b onmouseover=x()>Evil</b>", "date": "2025-08-29", "title": "<script>x()</script>Alaska summit talks"},
-    {"doc_id": "d", "outlet": None, "date": None, "title": "Undated piece on the peace talks in Ukraine"},
-]  # fmt: skip
+    {
+        "doc_id": "a",
+        "outlet": "Dawn",
+        "date": "2025-08-28",
+        "title": "Russia pushed back on Wednesday against the idea…",
+    },
+    {
+        "doc_id": "b",
+        "outlet": "Al Jazeera",
+        "date": "2025-08-27",
+        "title": "Russia opposed to European security guarantees for Ukraine, says Kremlin",
+    },
+    {
+        "doc_id": "c",
+        "outlet": "<b onmouseover=x()>Evil</b>",
+        "date": "2025-08-29",
+        "title": "<script>x()</script>Alaska summit talks",
+    },
+    {
+        "doc_id": "d",
+        "outlet": None,
+        "date": None,
+        "title": "Undated piece on the peace talks in Ukraine",
+    },
+]
 
 
 def test_summary_and_timeline_are_escaped() -> None:
-    summary = {"articles": 4, "chunks": 9, "outlets": ["Al Jazeera", "Dawn", "<b>Evil</b>"],
-               "first_date": "2025-08-27", "last_date": "2025-08-29", "documents": DOCS}  # fmt: skip
+    summary = {
+        "articles": 4,
+        "chunks": 9,
+        "outlets": ["Al Jazeera", "Dawn", "<b>Evil</b>"],
+        "first_date": "2025-08-27",
+        "last_date": "2025-08-29",
+        "documents": DOCS,
+    }
     html = summary_html(summary)
     assert_inert(html)
     assert "4 articles · 3 outlets · 27 Aug 2025 – 29 Aug 2025" in html

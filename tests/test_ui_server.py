@@ -23,8 +23,9 @@ planted_data = support.planted_data  # the shared session fixture
 SERVE_TIMEOUT = 120.0  # seconds for `newsdesk serve` to load the model and index
 
 
-def test_ensure_index_ingests_only_when_empty(settings_factory: Any, corpus_copy: Path,
-                                              fake_embedder: Any) -> None:  # fmt: skip
+def test_ensure_index_ingests_only_when_empty(
+    settings_factory: Any, corpus_copy: Path, fake_embedder: Any
+) -> None:
     from newsdesk.factory import build_store
 
     settings = settings_factory(corpus_dir=corpus_copy)
@@ -35,8 +36,9 @@ def test_ensure_index_ingests_only_when_empty(settings_factory: Any, corpus_copy
     assert fake_embedder.calls == calls  # a filled index is left alone
 
 
-def test_ensure_index_without_corpus_warns(settings_factory: Any, tmp_path: Path, fake_embedder: Any,
-                                           caplog: pytest.LogCaptureFixture) -> None:  # fmt: skip
+def test_ensure_index_without_corpus_warns(
+    settings_factory: Any, tmp_path: Path, fake_embedder: Any, caplog: pytest.LogCaptureFixture
+) -> None:
     settings = settings_factory(corpus_dir=tmp_path / "nowhere")
     with caplog.at_level(logging.WARNING, logger="newsdesk.serve"):
         ensure_index(settings, fake_embedder)
@@ -63,8 +65,12 @@ def served(planted_data: Path, tmp_path: Path) -> Iterator[str]:
     script = Path(sys.executable).parent / "newsdesk"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSDESK_API_TOKEN": "tok"}
     log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen([str(script), "serve", "--no-ingest", "--port", str(port), "--data-dir",
-                             str(planted_data)], env=env, stdout=log, stderr=subprocess.STDOUT)  # fmt: skip
+    proc = subprocess.Popen(
+        [str(script), "serve", "--no-ingest", "--port", str(port), "--data-dir", str(planted_data)],
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+    )
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, proc, tmp_path / "serve.log")
@@ -108,10 +114,17 @@ def test_serve_cli_serves_chat_and_api(served: str) -> None:
         "/gradio_api/call/respond",
         "/embed/gradio_api/call/respond",
     ):
-        refused = httpx.post(f"{served}{path}", json={"data": [EVIL_QUESTION, None]},
-                             headers={"Authorization": "Bearer tok"})  # fmt: skip
+        refused = httpx.post(
+            f"{served}{path}",
+            json={"data": [EVIL_QUESTION, None]},
+            headers={"Authorization": "Bearer tok"},
+        )
         assert refused.status_code == 404, path
     assert httpx.post(f"{served}/api/ask", json={"question": EVIL_QUESTION}).status_code == 401
-    answer = httpx.post(f"{served}/api/ask", json={"question": EVIL_QUESTION},
-                        headers={"Authorization": "Bearer tok"}, timeout=60)  # fmt: skip
+    answer = httpx.post(
+        f"{served}/api/ask",
+        json={"question": EVIL_QUESTION},
+        headers={"Authorization": "Bearer tok"},
+        timeout=60,
+    )
     assert answer.status_code == 200 and answer.json()["citations"]

@@ -40,10 +40,11 @@ class HistoryTurn(Turn):
     question: str = Field(max_length=MAX_TURN_CHARS, description="The earlier question.")
     answer: str = Field(default="", max_length=MAX_TURN_CHARS, description="Its answer text.")
     citations: list[Citation] = Field(
-        default_factory=list, max_length=MAX_TURN_CITATIONS,
+        default_factory=list,
+        max_length=MAX_TURN_CITATIONS,
         description=f"The answer's citations (keeps citation numbers stable across turns); each "
         f"at most {MAX_CITATION_CHARS} characters as JSON.",
-    )  # fmt: skip
+    )
     filters: Filters | None = Field(
         default=None, description="The filters that answer used: its `filters.effective`."
     )
@@ -125,8 +126,12 @@ class HealthCache:
     must not be triggerable at will. One caller refreshes at a time; failures are not kept.
     """
 
-    def __init__(self, probe: Callable[[], dict[str, Any]], ttl: float = HEALTH_TTL,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self,
+        probe: Callable[[], dict[str, Any]],
+        ttl: float = HEALTH_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.probe = probe
         self.ttl = ttl
         self.clock = clock
@@ -155,36 +160,54 @@ def _guard(settings: Settings, limiter: RateLimiter) -> Any:
         host = request.client.host if request.client else None
         wait = limiter.check(client_key(host))
         if wait:
-            raise HTTPException(429, f"rate limit of {settings.rate_limit_per_minute} requests "
-                                     "per minute exceeded; retry later",
-                                headers={"Retry-After": str(int(wait) + 1)})  # fmt: skip
+            raise HTTPException(
+                429,
+                f"rate limit of {settings.rate_limit_per_minute} requests "
+                "per minute exceeded; retry later",
+                headers={"Retry-After": str(int(wait) + 1)},
+            )
         if not bearer_ok(authorization, settings.api_token):
-            raise HTTPException(401, "missing or wrong API token; send 'Authorization: Bearer <token>'",
-                                headers={"WWW-Authenticate": "Bearer"})  # fmt: skip
+            raise HTTPException(
+                401,
+                "missing or wrong API token; send 'Authorization: Bearer <token>'",
+                headers={"WWW-Authenticate": "Bearer"},
+            )
 
     return check
 
 
 def _check_limits(body: AskRequest, settings: Settings) -> None:
     if len(body.question) > settings.max_question_chars:
-        raise HTTPException(413, f"question is {len(body.question)} characters; the limit is "
-                                 f"{settings.max_question_chars} (NEWSDESK_MAX_QUESTION_CHARS)")  # fmt: skip
+        raise HTTPException(
+            413,
+            f"question is {len(body.question)} characters; the limit is "
+            f"{settings.max_question_chars} (NEWSDESK_MAX_QUESTION_CHARS)",
+        )
     if len(body.history) > settings.max_history_turns:
-        raise HTTPException(422, f"history has {len(body.history)} turns; the limit is "
-                                 f"{settings.max_history_turns} (NEWSDESK_MAX_HISTORY_TURNS)")  # fmt: skip
+        raise HTTPException(
+            422,
+            f"history has {len(body.history)} turns; the limit is "
+            f"{settings.max_history_turns} (NEWSDESK_MAX_HISTORY_TURNS)",
+        )
     if not body.question.strip():
         raise HTTPException(422, "question is blank")
 
 
-def add_api_routes(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate,
-                   limiter: RateLimiter) -> None:  # fmt: skip
+def add_api_routes(
+    app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate, limiter: RateLimiter
+) -> None:
     """/api/ask, /api/corpus and /healthz on `app`."""
     guarded = [Depends(_guard(settings, limiter))]
     health = HealthCache(engine.health)
 
     # Sync endpoints run in Starlette's threadpool, so slow answers do not block the event loop.
-    @app.post("/api/ask", response_model=Answer, dependencies=guarded, tags=["api"],
-              responses={401: {}, 413: {}, 422: {}, 429: {}, 503: {}})  # fmt: skip
+    @app.post(
+        "/api/ask",
+        response_model=Answer,
+        dependencies=guarded,
+        tags=["api"],
+        responses={401: {}, 413: {}, 422: {}, 429: {}, 503: {}},
+    )
     def ask(body: AskRequest) -> Answer:
         """Answer a question from the corpus; every sentence cites outlet and date."""
         _check_limits(body, settings)
@@ -215,9 +238,10 @@ def add_api_routes(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gat
 def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> FastAPI:
     """The FastAPI app: API routes, CORS, security headers and (unless `ui=False`) the Gradio pages."""
     app = FastAPI(
-        title="Newsdesk API", version="0.1.0",
+        title="Newsdesk API",
+        version="0.1.0",
         description="Ask questions about a news corpus; answers cite outlet and date for every sentence.",
-    )  # fmt: skip
+    )
     # One gate and one rate limiter for the API and the UI alike.
     gate, limiter = Gate(settings.concurrency), RateLimiter(settings.rate_limit_per_minute)
     add_api_routes(app, engine, settings, gate, limiter)
@@ -230,8 +254,12 @@ def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> Fast
 
     origins = cors_origins(settings.cors_origins)
     if origins:
-        app.add_middleware(CORSMiddleware, allow_origins=origins, allow_methods=["GET", "POST"],
-                           allow_headers=["*"])  # fmt: skip
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST"],
+            allow_headers=["*"],
+        )
     if ui:
         from ui.app import mount_ui
 

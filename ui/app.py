@@ -57,8 +57,14 @@ class Guards:
 
 
 def _runner(engine: Newsdesk, settings: Settings, guards: Guards, inline: bool) -> TurnRunner:
-    return TurnRunner(engine, guards.gate, settings.max_question_chars, settings.max_history_turns,
-                      inline, guards.limiter)  # fmt: skip
+    return TurnRunner(
+        engine,
+        guards.gate,
+        settings.max_question_chars,
+        settings.max_history_turns,
+        inline,
+        guards.limiter,
+    )
 
 
 def _client(request: gr.Request | None) -> str | None:
@@ -105,8 +111,13 @@ def _conversation_column(scroll: bool) -> Column:
     transcript = _html(render.transcript([], WELCOME), "nd-transcript", autoscroll=True, **extra)
     filters, status = _html("", "nd-filters"), _html("", "nd-status")
     with gr.Row():
-        question = gr.Textbox(show_label=False, placeholder="Ask about the news…", scale=5,
-                              min_width=160, elem_id="nd-question")  # fmt: skip
+        question = gr.Textbox(
+            show_label=False,
+            placeholder="Ask about the news…",
+            scale=5,
+            min_width=160,
+            elem_id="nd-question",
+        )
         ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="nd-ask")
     return Column(conv, transcript, filters, status, question, ask)
 
@@ -117,11 +128,18 @@ def _chat_layout() -> tuple[Column, Extras]:
         with gr.Column(scale=3, min_width=320):
             col = _conversation_column(scroll=False)
             with gr.Row(elem_classes="nd-examples"):
-                examples = [gr.Button(visible=False, size="sm", elem_classes="nd-example")
-                            for _ in range(EXAMPLES)]  # fmt: skip
+                examples = [
+                    gr.Button(visible=False, size="sm", elem_classes="nd-example")
+                    for _ in range(EXAMPLES)
+                ]
             with gr.Row():
-                outlet = gr.Dropdown([ALL_OUTLETS], value=ALL_OUTLETS, label="Outlet",
-                                     elem_id="nd-outlet", min_width=150)  # fmt: skip
+                outlet = gr.Dropdown(
+                    [ALL_OUTLETS],
+                    value=ALL_OUTLETS,
+                    label="Outlet",
+                    elem_id="nd-outlet",
+                    min_width=150,
+                )
                 since = gr.Textbox(
                     label="Since", placeholder="YYYY-MM-DD", min_width=120, elem_id="nd-since"
                 )
@@ -140,24 +158,32 @@ def build_chat(engine: Newsdesk, settings: Settings, guards: Guards) -> gr.Block
     with gr.Blocks(title="Newsdesk", analytics_enabled=False) as demo:
         c, x = _chat_layout()
 
-        def respond(text: str, outlet: str, since: str, until: str, state: Conversation,
-                    request: gr.Request) -> Iterator[tuple[str, str, str, str, Conversation, str]]:  # fmt: skip
+        def respond(
+            text: str, outlet: str, since: str, until: str, state: Conversation, request: gr.Request
+        ) -> Iterator[tuple[str, str, str, str, Conversation, str]]:
             for v in _turn(runner, state, text, outlet, since, until, _client(request)):
                 yield v.transcript, v.sources or SOURCES_IDLE, v.filters, v.status, state, ""
 
         outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.question]
         form = [x.outlet, x.since, x.until, c.conv]
-        for trigger, text in [(c.question.submit, c.question), (c.ask.click, c.question),
-                              *((b.click, b) for b in x.examples)]:  # fmt: skip
+        for trigger, text in [
+            (c.question.submit, c.question),
+            (c.ask.click, c.question),
+            *((b.click, b) for b in x.examples),
+        ]:
             trigger(respond, [text, *form], outputs, **PRIVATE)
 
         def reset() -> tuple[Conversation, str, str, str, str]:
             return Conversation(), render.transcript([], WELCOME), SOURCES_IDLE, "", ""
 
-        x.new.click(reset, outputs=[c.conv, c.transcript, x.sources, c.filters, c.status],
-                    **PRIVATE)  # fmt: skip
-        demo.load(lambda: _chat_start(engine),
-                  outputs=[x.corpus, x.outlet, c.transcript, *x.examples], **PRIVATE)  # fmt: skip
+        x.new.click(
+            reset, outputs=[c.conv, c.transcript, x.sources, c.filters, c.status], **PRIVATE
+        )
+        demo.load(
+            lambda: _chat_start(engine),
+            outputs=[x.corpus, x.outlet, c.transcript, *x.examples],
+            **PRIVATE,
+        )
     return demo
 
 
@@ -165,8 +191,10 @@ def _chat_start(engine: Newsdesk) -> list[Any]:
     """Per page load: corpus panel, outlet choices, start message and example questions."""
     summary, start = _start_page(engine)
     asks = example_questions(summary, EXAMPLES)
-    buttons = [gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
-               for i in range(EXAMPLES)]  # fmt: skip
+    buttons = [
+        gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
+        for i in range(EXAMPLES)
+    ]
     choices = [ALL_OUTLETS, *summary.get("outlets", [])]
     return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
 
@@ -178,8 +206,9 @@ def build_embed(engine: Newsdesk, settings: Settings, guards: Guards) -> gr.Bloc
         c = _conversation_column(scroll=True)
         new = gr.Button("New conversation", size="sm", elem_id="nd-new")
 
-        def respond(text: str, state: Conversation,
-                    request: gr.Request) -> Iterator[tuple[str, str, str, Conversation, str]]:  # fmt: skip
+        def respond(
+            text: str, state: Conversation, request: gr.Request
+        ) -> Iterator[tuple[str, str, str, Conversation, str]]:
             for v in _turn(runner, state, text, ALL_OUTLETS, "", "", _client(request)):
                 yield v.transcript, v.filters, v.status, state, ""
 
@@ -195,8 +224,15 @@ def build_embed(engine: Newsdesk, settings: Settings, guards: Guards) -> gr.Bloc
     return demo
 
 
-def _turn(runner: TurnRunner, state: Conversation, text: str, outlet: str, since: str,
-          until: str, client: str | None) -> Iterator[View]:  # fmt: skip
+def _turn(
+    runner: TurnRunner,
+    state: Conversation,
+    text: str,
+    outlet: str,
+    since: str,
+    until: str,
+    client: str | None,
+) -> Iterator[View]:
     try:
         filters = parse_filters(outlet, since, until)
     except ValueError as exc:
@@ -211,8 +247,9 @@ def web_component_loader() -> Path:
     return Path(gr.__file__).parent / "templates" / "frontend" / "gradio.js"
 
 
-def mount_ui(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate,
-             limiter: RateLimiter) -> None:  # fmt: skip
+def mount_ui(
+    app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate, limiter: RateLimiter
+) -> None:
     """Mount the embed view at /embed and the chat at / (order matters: / catches the rest).
 
     `gate` and `limiter` are the ones the API uses, so UI and API share both bounds.
@@ -228,9 +265,15 @@ def mount_ui(app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate,
 
     users = parse_auth(settings.auth)
     options: dict[str, Any] = {
-        "auth": users or None, "css": STYLE, "footer_links": [], "run_history": False,
-        "ssr_mode": False, "mcp_server": False, "enable_monitoring": False, "show_error": False,
-    }  # fmt: skip
+        "auth": users or None,
+        "css": STYLE,
+        "footer_links": [],
+        "run_history": False,
+        "ssr_mode": False,
+        "mcp_server": False,
+        "enable_monitoring": False,
+        "show_error": False,
+    }
     guards = Guards(gate, limiter)
     gr.mount_gradio_app(app, build_embed(engine, settings, guards), path="/embed", **options)
     gr.mount_gradio_app(app, build_chat(engine, settings, guards), path="/", **options)

@@ -21,8 +21,13 @@ WELCOME = (
 class Engine(Protocol):
     """The part of `rag.engine.Newsdesk` the UI uses."""
 
-    def stream(self, question: str, history: list[Turn] | None = None, filters: Filters | None = None,
-               mode: str | None = None) -> Iterator[StreamEvent]: ...  # fmt: skip
+    def stream(
+        self,
+        question: str,
+        history: list[Turn] | None = None,
+        filters: Filters | None = None,
+        mode: str | None = None,
+    ) -> Iterator[StreamEvent]: ...
 
 
 @dataclass
@@ -77,8 +82,9 @@ class TurnRunner:
     inline_sources: bool = False
     limiter: RateLimiter | None = None
 
-    def run(self, conv: Conversation, question: str, filters: Filters,
-            client: str | None = None) -> Iterator[View]:  # fmt: skip
+    def run(
+        self, conv: Conversation, question: str, filters: Filters, client: str | None = None
+    ) -> Iterator[View]:
         """Stream one turn; `conv` gains the turn once its final answer arrives.
 
         `client` is the asking browser's address, for the rate limit.
@@ -111,11 +117,14 @@ class TurnRunner:
         wait = self.limiter.check(client_key(client))
         if not wait:
             return None
-        return (f"Too many questions from your address (the limit is {self.limiter.per_window} "
-                f"a minute); try again in {int(wait) + 1} s.")  # fmt: skip
+        return (
+            f"Too many questions from your address (the limit is {self.limiter.per_window} "
+            f"a minute); try again in {int(wait) + 1} s."
+        )
 
-    def _stream(self, conv: Conversation, question: str, filters: Filters,
-                history: list[Turn]) -> Iterator[View]:  # fmt: skip
+    def _stream(
+        self, conv: Conversation, question: str, filters: Filters, history: list[Turn]
+    ) -> Iterator[View]:
         text, applied, status = "", None, render.status_line("searching…", None, 0, 0, None)
         yield self._view(conv, render.streaming_body(""), question, "", applied, status)
         for event in self.engine.stream(question, history, filters):
@@ -129,8 +138,9 @@ class TurnRunner:
             yield self._view(conv, render.streaming_body(text), question, "", applied, status)
 
     @staticmethod
-    def _status(event: StreamEvent, applied: AppliedFilters | None, text: str,
-                status: str) -> tuple[AppliedFilters | None, str, str]:  # fmt: skip
+    def _status(
+        event: StreamEvent, applied: AppliedFilters | None, text: str, status: str
+    ) -> tuple[AppliedFilters | None, str, str]:
         if "filters" in event.data:
             applied = AppliedFilters.model_validate(event.data["filters"])
         if event.data.get("reset"):
@@ -144,14 +154,30 @@ class TurnRunner:
         conv.blocks.append(render.exchange(answer.question, render.answer_html(answer), extra))
         conv.turns.append(answer.as_turn())
         check = answer.citation_check
-        status = render.status_line(answer.mode, answer.timings.get("total_ms"), check.passed,
-                                    check.total, answer.notice)  # fmt: skip
+        status = render.status_line(
+            answer.mode, answer.timings.get("total_ms"), check.passed, check.total, answer.notice
+        )
         sources = render.sources_list(answer)
-        return View(render.transcript(conv.blocks, WELCOME), sources,
-                    render.filters_line(answer.filters), status)  # fmt: skip
+        return View(
+            render.transcript(conv.blocks, WELCOME),
+            sources,
+            render.filters_line(answer.filters),
+            status,
+        )
 
-    def _view(self, conv: Conversation, body: str, question: str, sources: str,
-              applied: AppliedFilters | None, status: str) -> View:  # fmt: skip
+    def _view(
+        self,
+        conv: Conversation,
+        body: str,
+        question: str,
+        sources: str,
+        applied: AppliedFilters | None,
+        status: str,
+    ) -> View:
         pending = render.exchange(question, body) if question else body
-        return View(render.transcript([*conv.blocks, pending], WELCOME), sources,
-                    render.filters_line(applied) if applied else "", status)  # fmt: skip
+        return View(
+            render.transcript([*conv.blocks, pending], WELCOME),
+            sources,
+            render.filters_line(applied) if applied else "",
+            status,
+        )

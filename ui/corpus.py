@@ -29,8 +29,9 @@ def summary_html(summary: dict[str, Any]) -> str:
         )
     outlets = summary.get("outlets") or []
     span = _span(summary.get("first_date"), summary.get("last_date"))
-    head = (f"{summary['articles']} articles · {len(outlets)} outlets"
-            + (f" · {span}" if span else ""))  # fmt: skip
+    head = f"{summary['articles']} articles · {len(outlets)} outlets" + (
+        f" · {span}" if span else ""
+    )
     return (
         f'<div class="nd-corpus"><h3>Corpus</h3><p class="nd-corpus-line">{esc(head)}</p>'
         f"{timeline_svg(summary.get('documents') or [])}</div>"
@@ -89,11 +90,15 @@ def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
     counts = Counter((_bucket(day, unit), d.get("outlet") or "unknown outlet") for d, day in dated)
     colours = _colours([d for d, _ in dated])
     bars = _bars(counts, colours, start, end, unit)
-    axis = (f'<text x="{_PAD}" y="{_H - 3}" class="nd-axis">{esc(format_date(first))}</text>'
-            f'<text x="{_W - _PAD}" y="{_H - 3}" text-anchor="end" class="nd-axis">'
-            f"{esc(format_date(last))}</text>")  # fmt: skip
-    svg = (f'<svg class="nd-timeline" viewBox="0 0 {_W} {_H}" role="img" '
-           f'aria-label="Articles by {unit} and outlet">{bars}{axis}</svg>')  # fmt: skip
+    axis = (
+        f'<text x="{_PAD}" y="{_H - 3}" class="nd-axis">{esc(format_date(first))}</text>'
+        f'<text x="{_W - _PAD}" y="{_H - 3}" text-anchor="end" class="nd-axis">'
+        f"{esc(format_date(last))}</text>"
+    )
+    svg = (
+        f'<svg class="nd-timeline" viewBox="0 0 {_W} {_H}" role="img" '
+        f'aria-label="Articles by {unit} and outlet">{bars}{axis}</svg>'
+    )
     note = (
         f'<p class="nd-muted">{undated} article(s) without a date are not shown.</p>'
         if undated
@@ -102,8 +107,9 @@ def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
     return svg + _legend(colours) + note
 
 
-def _bars(counts: Counter[tuple[date, str]], colours: dict[str, str], start: date, end: date,
-          unit: str) -> str:  # fmt: skip
+def _bars(
+    counts: Counter[tuple[date, str]], colours: dict[str, str], start: date, end: date, unit: str
+) -> str:
     total_days = max((end - start).days, 1)
     per_bucket = Counter[date]()
     for (bucket, _), n in counts.items():
@@ -119,16 +125,20 @@ def _bars(counts: Counter[tuple[date, str]], colours: dict[str, str], start: dat
         y = _PAD + plot_h - stacked.get(bucket, 0.0) - h
         stacked[bucket] = stacked.get(bucket, 0.0) + h
         tip = f"{outlet}, {unit} of {format_date(bucket)}: {n} article(s)"
-        rects.append(f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" '
-                     f'fill="{colours[outlet]}"><title>{esc(tip)}</title></rect>')  # fmt: skip
+        rects.append(
+            f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" '
+            f'fill="{colours[outlet]}"><title>{esc(tip)}</title></rect>'
+        )
     base = _PAD + plot_h
     return f'<line x1="0" y1="{base}" x2="{_W}" y2="{base}" class="nd-base"/>' + "".join(rects)
 
 
 def _legend(colours: dict[str, str]) -> str:
     shown = [(name, c) for name, c in colours.items() if c != _OTHER]
-    items = "".join(f'<span class="nd-key"><i style="background:{c}"></i>{esc(name)}</span>'
-                    for name, c in shown)  # fmt: skip
+    items = "".join(
+        f'<span class="nd-key"><i style="background:{c}"></i>{esc(name)}</span>'
+        for name, c in shown
+    )
     if len(shown) < len(colours):
         items += f'<span class="nd-key"><i style="background:{_OTHER}"></i>other outlets</span>'
     return f'<div class="nd-legend">{items}</div>'
@@ -155,8 +165,11 @@ def example_questions(summary: dict[str, Any], limit: int = 3) -> list[str]:
             outlet = d.get("outlet")
             if len(topic.split()) < 3 or (prefer_new_outlet and outlet in outlets_used):
                 continue
-            question = (f"What did {outlet} report about {topic}?" if outlet
-                        else f"What is reported about {topic}?")  # fmt: skip
+            question = (
+                f"What did {outlet} report about {topic}?"
+                if outlet
+                else f"What is reported about {topic}?"
+            )
             if question not in questions:
                 questions.append(question)
                 outlets_used.add(outlet)

@@ -40,8 +40,9 @@ class Gate:
 class RateLimiter:
     """Sliding-window request limit per client key, kept in memory (one process)."""
 
-    def __init__(self, per_minute: int, window: float = 60.0,
-                 clock: Callable[[], float] = time.monotonic) -> None:  # fmt: skip
+    def __init__(
+        self, per_minute: int, window: float = 60.0, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.per_window = per_minute
         self.window = window
         self.clock = clock
@@ -146,8 +147,11 @@ class SecurityHeaders:
                 names = {name.lower() for name, _ in message.get("headers", [])}
                 # Several CSP headers are all enforced, so ours is always added; the others
                 # are only added when the response lacks them.
-                extra = [(n, v) for n, v in self.headers
-                         if n == b"content-security-policy" or n not in names]  # fmt: skip
+                extra = [
+                    (n, v)
+                    for n, v in self.headers
+                    if n == b"content-security-policy" or n not in names
+                ]
                 message["headers"] = [*message.get("headers", []), *extra]
             await send(message)
 

@@ -45,8 +45,10 @@ def link(url: str | None, text: str) -> str:
     """An external link when the URL is safe, else the text (and any unsafe URL) as plain text."""
     good = safe_url(url)
     if good:
-        return (f'<a href="{esc(good)}" target="_blank" rel="noopener noreferrer nofollow">'
-                f"{esc(text)}</a>")  # fmt: skip
+        return (
+            f'<a href="{esc(good)}" target="_blank" rel="noopener noreferrer nofollow">'
+            f"{esc(text)}</a>"
+        )
     extra = f' <span class="nd-url">({esc(url)})</span>' if url else ""
     return f"{esc(text)}{extra}"
 
@@ -145,8 +147,10 @@ def streaming_body(text: str) -> str:
     for m in _MARKER_LABEL.finditer(text):
         out.append(esc(text[pos : m.start()]))
         label = (m.group(2) or "").replace(", ", " · ")
-        out.append(f'<span class="nd-chip nd-pending"><span class="nd-num">{esc(m.group(1))}</span>'
-                   f"{' ' + esc(label) if label else ''}</span>")  # fmt: skip
+        out.append(
+            f'<span class="nd-chip nd-pending"><span class="nd-num">{esc(m.group(1))}</span>'
+            f"{' ' + esc(label) if label else ''}</span>"
+        )
         pos = m.end()
     out.append(esc(text[pos:]))
     return f'<div class="nd-answer nd-streaming">{"".join(out)}<span class="nd-caret"></span></div>'
@@ -177,8 +181,10 @@ def inline_sources(answer: Answer) -> str:
     """Sources folded under an answer (embed view)."""
     if not answer.citations:
         return ""
-    return (f'<details class="nd-inline-sources"><summary>Sources ({len(answer.citations)})'
-            f"</summary>{_cards(answer)}</details>")  # fmt: skip
+    return (
+        f'<details class="nd-inline-sources"><summary>Sources ({len(answer.citations)})'
+        f"</summary>{_cards(answer)}</details>"
+    )
 
 
 def filters_line(applied: AppliedFilters | None) -> str:
@@ -210,8 +216,7 @@ def status_line(
 
 def exchange(question: str, body: str, extra: str = "") -> str:
     """One question and its answer in the transcript."""
-    return (f'<div class="nd-turn"><div class="nd-q">{esc(question)}</div>'
-            f"{body}{extra}</div>")  # fmt: skip
+    return f'<div class="nd-turn"><div class="nd-q">{esc(question)}</div>{body}{extra}</div>'
 
 
 def transcript(blocks: list[str], empty: str) -> str:

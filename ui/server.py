@@ -39,11 +39,15 @@ def exposure_warnings(settings: Settings) -> list[str]:
         return []
     warnings = []
     if not settings.auth:
-        warnings.append(f"listening on {settings.host} without NEWSDESK_AUTH: anyone who can reach "
-                        "this port can use the chat at / and /embed (no login)")  # fmt: skip
+        warnings.append(
+            f"listening on {settings.host} without NEWSDESK_AUTH: anyone who can reach "
+            "this port can use the chat at / and /embed (no login)"
+        )
     if not settings.api_token:
-        warnings.append(f"listening on {settings.host} without NEWSDESK_API_TOKEN: anyone who can "
-                        "reach this port can use the HTTP API under /api")  # fmt: skip
+        warnings.append(
+            f"listening on {settings.host} without NEWSDESK_API_TOKEN: anyone who can "
+            "reach this port can use the HTTP API under /api"
+        )
     return warnings
 
 
@@ -103,8 +107,15 @@ def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
         log.warning(warning)
     app, engine = build_app(settings, ingest_if_empty)
     health = engine.health()
-    log.info("ready in %.1fs: %d articles, %d chunks, answer mode %s; http://%s:%d/",
-             time.perf_counter() - started, health["documents"], health["chunks"], health["mode"],
-             settings.host, settings.port)  # fmt: skip
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level="info",
-                timeout_graceful_shutdown=5)  # fmt: skip
+    log.info(
+        "ready in %.1fs: %d articles, %d chunks, answer mode %s; http://%s:%d/",
+        time.perf_counter() - started,
+        health["documents"],
+        health["chunks"],
+        health["mode"],
+        settings.host,
+        settings.port,
+    )
+    uvicorn.run(
+        app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5
+    )

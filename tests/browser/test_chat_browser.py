@@ -62,8 +62,9 @@ def assert_not_pwned(page: Any) -> None:
     assert page.events == []  # no dialogs, no page errors
 
 
-def test_streams_answer_with_chips_and_opens_passage(server: LiveServer, open_page: Any,
-                                                      screenshot_dir: Path) -> None:  # fmt: skip
+def test_streams_answer_with_chips_and_opens_passage(
+    server: LiveServer, open_page: Any, screenshot_dir: Path
+) -> None:
     page = open_page()
     page.goto(server.url + "/")
     expect(page.locator(".nd-corpus-line")).to_contain_text("6 articles · 5 outlets")
@@ -128,8 +129,9 @@ def test_outlet_filter_follow_up_and_new_conversation(server: LiveServer, open_p
     assert_not_pwned(page)
 
 
-def test_chat_page_keeps_planted_script_inert(server: LiveServer, open_page: Any,
-                                              screenshot_dir: Path) -> None:  # fmt: skip
+def test_chat_page_keeps_planted_script_inert(
+    server: LiveServer, open_page: Any, screenshot_dir: Path
+) -> None:
     page = open_page()
     page.goto(server.url + "/")
     expect(page.locator(".nd-legend")).to_contain_text(
@@ -153,8 +155,9 @@ def test_chat_page_keeps_planted_script_inert(server: LiveServer, open_page: Any
     assert_not_pwned(page)
 
 
-def test_embed_in_iframe_keeps_planted_script_inert(server: LiveServer, open_page: Any,
-                                                    screenshot_dir: Path) -> None:  # fmt: skip
+def test_embed_in_iframe_keeps_planted_script_inert(
+    server: LiveServer, open_page: Any, screenshot_dir: Path
+) -> None:
     page = open_page(900, 760)
     page.goto(server.url + "/test/iframe")
     frame = page.frame_locator("#newsdesk")
