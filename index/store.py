@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.records import ArticleInfo, ChunkInfo, article_info, chunk_info, to_metadata
+
 _PAGE = 5000
 
 
@@ -49,21 +51,21 @@ def _alive(holder: dict[str, Any]) -> bool:
 
 @dataclass
 class ChunkRecord:
-    """A chunk as stored: id, text, embedding and flat metadata."""
+    """A chunk as stored: id, text, embedding and its typed metadata."""
 
     id: str
     text: str
     embedding: list[float]
-    metadata: dict[str, Any]
+    info: ChunkInfo
 
 
 @dataclass
 class DocRecord:
-    """An article as stored: cleaned text plus metadata."""
+    """An article as stored: cleaned text plus its typed record."""
 
     id: str
     text: str
-    metadata: dict[str, Any]
+    info: ArticleInfo
 
 
 def open_client(data_dir: Path, host: str | None, port: int) -> Any:
@@ -112,7 +114,7 @@ class ChromaStore:
                 ids=[r.id for r in part],
                 documents=[r.text for r in part],
                 embeddings=[r.embedding for r in part],
-                metadatas=[r.metadata for r in part],
+                metadatas=[to_metadata(r.info) for r in part],
             )
 
     def commit_docs(
@@ -129,11 +131,11 @@ class ChromaStore:
             ids=[d.id for d in docs],
             documents=[d.text for d in docs],
             embeddings=[[0.0] for _ in docs],
-            metadatas=[d.metadata for d in docs],
+            metadatas=[to_metadata(d.info) for d in docs],
         )
         for doc in docs:
             if doc.id in touched:
-                self.drop_stale(doc.id, doc.metadata["digest"])
+                self.drop_stale(doc.id, doc.info.digest)
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
         """Remove articles and all their chunks."""
@@ -214,18 +216,18 @@ class ChromaStore:
         metas = got.get("metadatas") or []
         return str(metas[0]["value"]) if metas else ""
 
-    def doc_metadata(self) -> dict[str, dict[str, Any]]:
-        """Metadata of every committed article, keyed by doc id."""
-        out: dict[str, dict[str, Any]] = {}
+    def articles(self) -> dict[str, ArticleInfo]:
+        """Every committed article's record, keyed by doc id."""
+        out: dict[str, ArticleInfo] = {}
         for ids, metas, _ in self._pages(self.docs, ["metadatas"]):
-            out.update(zip(ids, metas, strict=True))
+            out.update((i, article_info(m)) for i, m in zip(ids, metas, strict=True))
         return out
 
-    def all_chunks(self) -> list[tuple[str, str, dict[str, Any]]]:
-        """(id, text, metadata) of every stored chunk."""
-        out: list[tuple[str, str, dict[str, Any]]] = []
+    def all_chunks(self) -> list[tuple[str, str, ChunkInfo]]:
+        """(id, text, record) of every stored chunk."""
+        out: list[tuple[str, str, ChunkInfo]] = []
         for ids, metas, docs in self._pages(self.chunks, ["metadatas", "documents"]):
-            out.extend(zip(ids, docs, metas, strict=True))
+            out.extend(zip(ids, docs, map(chunk_info, metas), strict=True))
         return out
 
     def _pages(self, collection: Any, include: list[str]) -> Iterable[tuple[list, list, list]]:

@@ -11,7 +11,9 @@ from typing import Any
 import click
 from pydantic import ValidationError
 
-from newsdesk.settings import Settings
+from index.dates import parse_optional_day
+from newsdesk.settings import Settings, variable_for
+from rag.types import AnswerMode, Filters
 
 
 class UserError(click.ClickException):
@@ -28,9 +30,8 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
         return Settings(**values)
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]) if first["loc"] else "?"
         raise UserError(
-            f"bad setting NEWSDESK_{name.upper()} (or its option): {first['msg']}"
+            f"bad setting {variable_for(first['loc'])} (or its option): {first['msg']}"
         ) from exc
 
 
@@ -38,6 +39,13 @@ def _friendly(exc: Exception) -> UserError:
     return UserError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
 
+mode_option = click.option(
+    "--llm",
+    "mode",
+    type=click.Choice([m.value for m in AnswerMode]),
+    default=None,
+    help="Answer mode (default: NEWSDESK_LLM).",
+)
 data_dir_option = click.option(
     "--data-dir",
     type=click.Path(path_type=Path),
@@ -67,7 +75,7 @@ def ingest(
     quiet: bool,
     data_dir: Path | None,
 ) -> None:
-    """Ingest article files or folders (default: the shipped corpus/) into the index.
+    """Ingest article files or folders (default: the shipped corpus) into the index.
 
     Reads .txt, .md, .html, .json and .jsonl; unchanged articles are not embedded again.
     Exits non-zero only when nothing could be ingested.
@@ -102,19 +110,19 @@ def corpus(as_json: bool, data_dir: Path | None) -> None:
     from newsdesk.factory import build_store
 
     try:
-        docs = build_store(_settings(data_dir)).doc_metadata()
+        articles = build_store(_settings(data_dir)).articles()
     except Exception as exc:
         raise _friendly(exc) from exc
     rows = [
         {
             "doc_id": doc_id,
-            "outlet": m.get("outlet") or None,
-            "date": m.get("date") or None,
-            "title": m.get("title", ""),
-            "url": m.get("url") or None,
-            "chunks": m.get("chunks", 0),
+            "outlet": a.outlet,
+            "date": a.date.isoformat() if a.date else None,
+            "title": a.title,
+            "url": a.url,
+            "chunks": a.chunks,
         }
-        for doc_id, m in sorted(docs.items())
+        for doc_id, a in sorted(articles.items())
     ]
     if as_json:
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
@@ -129,12 +137,10 @@ def corpus(as_json: bool, data_dir: Path | None) -> None:
 
 
 def _parse_day(value: str | None, name: str) -> date | None:
-    if not value:
-        return None
     try:
-        return date.fromisoformat(value)
+        return parse_optional_day(value, f"--{name}")
     except ValueError as exc:
-        raise UserError(f"--{name} must be a date like 2025-08-27, not {value!r}") from exc
+        raise UserError(str(exc)) from exc
 
 
 @main.command()
@@ -144,13 +150,7 @@ def _parse_day(value: str | None, name: str) -> date | None:
 @click.option("--outlet", default=None, help="Only this outlet.")
 @click.option("--since", default=None, help="Only articles from this date (YYYY-MM-DD).")
 @click.option("--until", default=None, help="Only articles up to this date (YYYY-MM-DD).")
-@click.option(
-    "--llm",
-    "mode",
-    type=click.Choice(["extractive", "openai", "ollama"]),
-    default=None,
-    help="Answer mode (default: NEWSDESK_LLM).",
-)
+@mode_option
 @click.option("--passages", is_flag=True, help="Print the retrieved passages too.")
 @data_dir_option
 def ask(
@@ -166,7 +166,6 @@ def ask(
 ) -> None:
     """Answer QUESTION from the index, citing outlet and date for every sentence."""
     from newsdesk.factory import build_newsdesk
-    from rag.types import Filters
 
     settings = _settings(data_dir, top_k=top_k, llm=mode)
     filters = Filters(
@@ -180,7 +179,7 @@ def ask(
         result = None
         # LLM text is shown only once verified (its markers are renumbered and checked);
         # extractive sentences are final as they come.
-        live = settings.llm == "extractive"
+        live = settings.answer.mode is AnswerMode.EXTRACTIVE
         for event in engine.stream(question, filters=filters):
             if event.type == "delta" and live:
                 click.echo(event.text, nl=False)
@@ -211,8 +210,8 @@ def _print_footer(result: Any, passages: bool) -> None:
 @click.option("--no-ingest", is_flag=True, help="Do not build the index when it is empty.")
 @data_dir_option
 def serve(host: str | None, port: int | None, no_ingest: bool, data_dir: Path | None) -> None:
-    """Start the chat UI and HTTP API; builds the index from corpus/ first if it is empty."""
-    from ui.server import serve as run_server
+    """Start the chat UI and HTTP API; first builds the index from the shipped corpus if it is empty."""
+    from newsdesk.serve import serve as run_server
 
     settings = _settings(data_dir, host=host, port=port)
     try:
@@ -234,13 +233,7 @@ def serve(host: str | None, port: int | None, no_ingest: bool, data_dir: Path | 
     default=None,
     help="Write a Markdown report.",
 )
-@click.option(
-    "--llm",
-    "mode",
-    type=click.Choice(["extractive", "openai", "ollama"]),
-    default=None,
-    help="Answer mode (default: NEWSDESK_LLM).",
-)
+@mode_option
 @click.option(
     "--fail-under",
     multiple=True,
@@ -258,12 +251,13 @@ def evaluate(
     data_dir: Path | None,
 ) -> None:
     """Score a question set (YAML or JSON) and gate on metric floors."""
-    from rag.evaluate import run_cli
+    from evals.run import run_cli
+    from newsdesk.evaluation import eval_engine
 
     settings = _settings(data_dir, llm=mode)
     try:
         code = run_cli(
-            settings, question_set, k, json_out, md_out, list(fail_under), echo=click.echo
+            eval_engine(settings), question_set, k, json_out, md_out, list(fail_under), click.echo
         )
     except ValueError as exc:
         raise UserError(str(exc)) from exc
@@ -297,11 +291,12 @@ def realtimeqa(
     data_dir: Path | None,
 ) -> None:
     """Answer recall@k and cited-answer rate on RealTimeQA, next to a plain llama-index pipeline."""
-    from rag.realtimeqa import run_benchmark
+    from evals.realtimeqa import run_benchmark
+    from newsdesk.evaluation import realtimeqa_indexing
 
-    settings = _settings(data_dir)
+    indexing = realtimeqa_indexing(_settings(data_dir))
     run_benchmark(
-        settings, articles, questions, sample, articles_total, seed, baseline, json_out, click.echo
+        indexing, articles, questions, sample, articles_total, seed, baseline, json_out, click.echo
     )
 
 

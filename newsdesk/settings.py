@@ -1,100 +1,147 @@
-"""The one typed settings object, read from the environment and `.env` at entry points only."""
+"""The settings, read from the environment and `.env` at entry points only, one group a component.
+
+Every variable keeps its flat name: `NEWSDESK_<NAME>`, where NAME is the group field's flat
+alias (`NEWSDESK_CHUNK_SIZE` is `ingest.chunk_size`, `NEWSDESK_LLM` is `answer.mode`), plus
+`CHROMA_HOST`/`CHROMA_PORT`. Flat keywords work in code too: `Settings(top_k=3)`.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Literal
+from typing import Any
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, model_validator
+from pydantic.fields import FieldInfo
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+)
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+from index.settings import EmbeddingSettings, Group, IngestSettings, StoreSettings
+from rag.settings import AnswerSettings, LLMSettings, RetrievalSettings
+from ui.settings import ServerSettings
+
+PREFIX = "NEWSDESK_"
+# Names Chroma's own tools use, read before the prefixed ones.
+BARE_NAMES = {"chroma_host": "CHROMA_HOST", "chroma_port": "CHROMA_PORT"}
 
 
 class Settings(BaseSettings):
-    """Every knob Newsdesk has; `.env.example` documents each variable."""
+    """Every knob Newsdesk has, by component; `.env.example` documents each variable."""
 
-    model_config = SettingsConfigDict(
-        env_prefix="NEWSDESK_", env_file=".env", extra="ignore", populate_by_name=True
-    )
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", frozen=True)
 
-    data_dir: Path = Field(
-        default=Path(".newsdesk"), description="Folder holding the embedded Chroma index."
-    )
     corpus_dir: Path = Field(
-        default=PROJECT_ROOT / "corpus", description="Default folder for `newsdesk ingest`."
+        default=Path(__file__).resolve().parent / "corpus",
+        description="Default folder for `newsdesk ingest`.",
     )
-    collection: str = Field(default="newsdesk", description="Chroma collection name prefix.")
-    chroma_host: str | None = Field(
-        default=None,
-        validation_alias=AliasChoices("CHROMA_HOST", "NEWSDESK_CHROMA_HOST"),
-        description="Chroma server host; when set, the index lives on that server.",
+    embedding: EmbeddingSettings = Field(
+        default_factory=EmbeddingSettings, description="The embedding model."
     )
-    chroma_port: int = Field(
-        default=8000,
-        validation_alias=AliasChoices("CHROMA_PORT", "NEWSDESK_CHROMA_PORT"),
-        description="Chroma server port.",
+    store: StoreSettings = Field(default_factory=StoreSettings, description="The Chroma index.")
+    ingest: IngestSettings = Field(default_factory=IngestSettings, description="Chunking.")
+    retrieval: RetrievalSettings = Field(
+        default_factory=RetrievalSettings, description="Retrieval."
     )
-    embed_backend: Literal["auto", "onnx", "sentence-transformers", "openai"] = Field(
-        default="auto",
-        description="Embedding backend: auto (ONNX for questions, PyTorch for documents), "
-        "onnx, sentence-transformers or openai.",
+    answer: AnswerSettings = Field(default_factory=AnswerSettings, description="Answering.")
+    llm_endpoint: LLMSettings = Field(
+        default_factory=LLMSettings, description="The LLM endpoint (NEWSDESK_LLM_*)."
     )
-    model_cache_dir: Path = Field(
-        default=Path("~/.cache/newsdesk"), description="Where the exported ONNX model is kept."
-    )
-    embed_model: str = Field(
-        default="",
-        description="Model folder (local backends) or model name (openai); empty = bundled MiniLM.",
-    )
-    embed_base_url: str = Field(
-        default="http://127.0.0.1:8080/v1", description="OpenAI-compatible embedding endpoint."
-    )
-    embed_api_key: str = Field(default="", description="API key for the embedding endpoint.")
-    embed_batch_size: int = Field(default=64, ge=1, description="Texts per embedding batch.")
-    chunk_size: int = Field(default=400, ge=32, description="Chunk size in tiktoken tokens.")
-    chunk_overlap: int = Field(default=80, ge=0, description="Overlap between chunks in tokens.")
-    max_file_mb: float = Field(
-        default=100.0, gt=0, description="Files larger than this many MB are skipped."
-    )
-    top_k: int = Field(default=6, ge=1, description="Passages retrieved per question.")
-    answer_sentences: int = Field(
-        default=3, ge=1, description="Most sentences in an extractive answer."
-    )
-    llm: Literal["extractive", "openai", "ollama"] = Field(
-        default="extractive", description="Answer mode: extractive, openai (compatible) or ollama."
-    )
-    llm_base_url: str = Field(
-        default="http://127.0.0.1:11434/v1", description="Base URL of the LLM endpoint."
-    )
-    llm_model: str = Field(default="llama3.1", description="Model name at the LLM endpoint.")
-    llm_api_key: str = Field(default="", description="API key for the LLM endpoint.")
-    llm_timeout: float = Field(default=30.0, gt=0, description="Seconds before an LLM call fails.")
-    llm_retries: int = Field(default=1, ge=0, description="Retries after a failed LLM call.")
-    llm_context_window: int = Field(
-        default=8192, ge=1024, description="Model context window in tokens."
-    )
-    llm_max_answer_tokens: int = Field(
-        default=512, ge=32, description="Tokens reserved for the LLM's answer."
-    )
-    support_threshold: float = Field(
-        default=0.5, ge=0, le=1, description="Minimum support score for a citation to pass."
-    )
-    host: str = Field(default="127.0.0.1", description="Address `newsdesk serve` listens on.")
-    port: int = Field(default=7860, description="Port `newsdesk serve` listens on.")
-    api_token: str = Field(default="", description="Bearer token the API requires; empty = open.")
-    auth: str = Field(default="", description="UI basic auth as user:password[,user:password].")
-    cors_origins: str = Field(default="", description="Comma-separated origins allowed by CORS.")
-    frame_ancestors: str = Field(
-        default="'self'", description="CSP frame-ancestors: sites that may embed /embed."
-    )
-    max_question_chars: int = Field(default=1000, ge=1, description="Longest accepted question.")
-    max_history_turns: int = Field(default=20, ge=0, description="Most history turns accepted.")
-    rate_limit_per_minute: int = Field(
-        default=120, ge=1, description="API requests per minute per client."
-    )
-    concurrency: int = Field(default=8, ge=1, description="Questions answered at once.")
+    server: ServerSettings = Field(default_factory=ServerSettings, description="The server.")
 
-    def resolved_data_dir(self) -> Path:
-        """Absolute data folder."""
-        return self.data_dir.expanduser().resolve()
+    @model_validator(mode="before")
+    @classmethod
+    def _group_flat_names(cls, data: Any) -> Any:
+        """Move flat keys (`top_k`, `llm`) into their groups (`retrieval`, `answer`)."""
+        if not isinstance(data, dict):
+            return data
+        out = {k: v for k, v in data.items() if k not in FLAT_NAMES or k in GROUPS}
+        for name, value in data.items():
+            if name in FLAT_NAMES and name not in GROUPS:
+                group, field = FLAT_NAMES[name]
+                out[group] = _merged(out.get(group), {field: value})
+        return out
+
+    def replace(self, **flat: Any) -> Settings:
+        """A copy with some settings changed, by flat name (`data_dir=...`), validated."""
+        return type(self).model_validate({**self.model_dump(), **flat})
+
+    @property
+    def data_dir(self) -> Path:
+        """The index folder (embedded mode)."""
+        return self.store.data_dir
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Keywords first, then the environment, then `.env`; all by flat name."""
+        return (
+            init_settings,
+            FlatVariables(settings_cls, getattr(env_settings, "env_vars", {})),
+            FlatVariables(settings_cls, getattr(dotenv_settings, "env_vars", {})),
+        )
+
+
+GROUPS: dict[str, type[Group]] = {
+    name: info.annotation
+    for name, info in Settings.model_fields.items()
+    if isinstance(info.annotation, type) and issubclass(info.annotation, Group)
+}
+# flat name -> (group, field); top-level fields are their own flat names.
+FLAT_NAMES: dict[str, tuple[str, str]] = {
+    flat: (group, field)
+    for group, model in GROUPS.items()
+    for flat, field in model.flat_names().items()
+}
+
+
+def variable_names(flat: str) -> list[str]:
+    """The environment variables a flat setting is read from, first found wins."""
+    bare = [BARE_NAMES[flat]] if flat in BARE_NAMES else []
+    return [*bare, f"{PREFIX}{flat.upper()}"]
+
+
+def variable_for(location: tuple[int | str, ...]) -> str:
+    """The environment variable behind a validation error's location, e.g. NEWSDESK_LLM."""
+    names = [str(part) for part in location]
+    if len(names) >= 2 and names[0] in GROUPS:
+        flat = next((f for f, place in FLAT_NAMES.items() if place == tuple(names[:2])), names[1])
+        return variable_names(flat)[-1]
+    return variable_names(names[0])[-1] if names else "?"
+
+
+class FlatVariables(PydanticBaseSettingsSource):
+    """Settings from environment-style variables (already loaded), by flat name."""
+
+    def __init__(self, settings_cls: type[BaseSettings], variables: Mapping[str, Any]) -> None:
+        super().__init__(settings_cls)
+        # pydantic-settings loads them lower-cased (names are case-insensitive).
+        self.variables = {str(k).lower(): v for k, v in variables.items()}
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: values are looked up by flat name in `__call__`."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for flat in [*FLAT_NAMES, "corpus_dir"]:
+            for name in variable_names(flat):
+                if self.variables.get(name.lower()) is not None:
+                    found[flat] = self.variables[name.lower()]
+                    break
+        return found
+
+
+def _merged(group: Any, values: dict[str, Any]) -> dict[str, Any]:
+    """A group's values (a dict, a model or nothing) with `values` on top."""
+    if isinstance(group, Group):
+        group = group.model_dump()
+    return {**(group or {}), **values}

@@ -1,1 +1,1 @@
-"""Retrieval, answering, citation checks, conversation and evaluation."""
+"""Retrieval, answering, citation checks and conversation."""

@@ -7,8 +7,17 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from index.sentences import split_sentences
-from rag.citations import MARKER, Numbering, SupportChecker, carriers, label, make_citation
+from rag.citations import (
+    MARKER,
+    Numbering,
+    SupportChecker,
+    cited_numbers,
+    content_words,
+    label,
+    make_citation,
+)
 from rag.extractive import Pick
+from rag.syndication import carriers
 from rag.types import AnswerSentence, Citation, CitationCheck, Passage, Source
 
 ABSTAIN_TOKEN = "NOT_IN_CORPUS"
@@ -65,12 +74,12 @@ def llm_draft(
     draft = Draft()
     # "...talks. [2] Next" -> "...talks [2]. Next" so a marker stays with its sentence.
     text = re.sub(
-        r"([.!?])\s*((?:\[\d+(?::[^\]]*)?\]\s*)+)",
+        rf"([.!?])\s*((?:{MARKER.pattern}\s*)+)",
         lambda m: f" {m.group(2).strip()}{m.group(1)} ",
         reply,
     )
     for sentence in split_sentences(text):
-        cited = [int(n) for n in MARKER.findall(sentence.text)]
+        cited = cited_numbers(sentence.text)
         plain = re.sub(r"\s+([.!?,;:])", r"\1", MARKER.sub("", sentence.text)).strip()
         if len(plain.split()) < 2:
             continue
@@ -127,8 +136,6 @@ def _repair(
 
 def _best_quote(sentence: str, passage: Passage) -> str:
     """The passage sentence that shares most words with the answer sentence."""
-    from rag.citations import content_words
-
     words = content_words(sentence)
     candidates = split_sentences(passage.text)
     best = max(candidates, key=lambda s: len(words & content_words(s.text)), default=None)

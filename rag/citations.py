@@ -13,12 +13,13 @@ passes when support >= NEWSDESK_SUPPORT_THRESHOLD (default 0.5).
 from __future__ import annotations
 
 import re
+import threading
 from collections import OrderedDict
 from collections.abc import Callable, Sequence
-from datetime import date
 
 import numpy as np
 
+from index.dates import format_day
 from index.sentences import split_sentences
 from rag.types import Citation, Passage, Source, Turn
 
@@ -31,10 +32,21 @@ _STOP = frozenset(
     when where how did do does there than also
     """.split()
 )
-MARKER = re.compile(r"\[(\d+)(?::[^\]]*)?\]")
+# "[3]" or "[3: Dawn, 28 Aug 2025]": group 1 is the number, group 2 the label if any.
+MARKER = re.compile(r"\[(\d+)(?::\s*([^\]]*))?\]")
 
 
-def normalise(text: str) -> str:
+def marker(number: int, source: Source) -> str:
+    """The inline marker for citation `number` of `source`: "[3: Dawn, 28 Aug 2025]"."""
+    return f"[{number}: {label(source)}]"
+
+
+def cited_numbers(text: str) -> list[int]:
+    """The citation numbers marked in a text, in order."""
+    return [int(m.group(1)) for m in MARKER.finditer(text)]
+
+
+def word_core(text: str) -> str:
     """Lower-case words only, for containment checks that ignore quotes and dashes."""
     return _NORM.sub(" ", text.lower()).strip()
 
@@ -48,14 +60,9 @@ def content_words(text: str) -> set[str]:
     }
 
 
-def format_date(day: date | None) -> str:
-    """'28 Aug 2025', or 'unknown date'."""
-    return f"{day.day} {day.strftime('%b %Y')}" if day else "unknown date"
-
-
-def label(source: Source) -> str:
-    """'Dawn, 28 Aug 2025' as the reader sees it; unknowns say so."""
-    return f"{source.outlet or 'unknown outlet'}, {format_date(source.date)}"
+def label(source: Source, separator: str = ", ") -> str:
+    """'Dawn, 28 Aug 2025' as the reader sees it (chips use " · "); unknowns say so."""
+    return f"{source.outlet or 'unknown outlet'}{separator}{format_day(source.date)}"
 
 
 class Numbering:
@@ -89,7 +96,7 @@ def make_citation(
     return Citation(
         **passage.source().model_dump(),
         number=number,
-        marker=f"[{number}: {tag}]",
+        marker=marker(number, passage),
         label=tag,
         passage=passage.text,
         span=(passage.start, passage.end),
@@ -98,24 +105,6 @@ def make_citation(
         support=support,
         also_in=also_in if also_in is not None else list(passage.also_in),
     )
-
-
-def carriers(sentence: str, cited: Passage, passages: Sequence[Passage]) -> list[Source]:
-    """Other articles in `passages` carrying this sentence near-verbatim (syndicated copies)."""
-    from rag.retrieve import shingles
-
-    wanted = shingles(sentence)
-    found = list(cited.also_in)
-    seen = {cited.doc_id, *(s.doc_id for s in found)}
-    for p in passages:
-        if (
-            p.doc_id not in seen
-            and len(wanted) >= 4
-            and len(wanted & shingles(p.text)) >= 0.7 * len(wanted)
-        ):
-            found.append(p.source())
-            seen.add(p.doc_id)
-    return found
 
 
 Embed = Callable[[str], list[float]]
@@ -127,17 +116,22 @@ class SupportChecker:
     def __init__(self, embed: Embed | None, threshold: float = 0.5) -> None:
         self.embed = embed
         self.threshold = threshold
-        # Bounded: a long-running server sees endless distinct sentences.
+        # Bounded: a long-running server sees endless distinct sentences. Request threads
+        # share it, and an OrderedDict's move/pop are not safe against each other.
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
+        self._lock = threading.Lock()
 
     def _vector(self, text: str) -> np.ndarray:
-        if text in self._cache:
-            self._cache.move_to_end(text)
-            return self._cache[text]
+        with self._lock:
+            if text in self._cache:
+                self._cache.move_to_end(text)
+                return self._cache[text]
         assert self.embed is not None
-        vector = self._cache[text] = np.asarray(self.embed(text), dtype=np.float32)
-        if len(self._cache) > 4096:
-            self._cache.popitem(last=False)
+        vector = np.asarray(self.embed(text), dtype=np.float32)  # outside the lock: slow
+        with self._lock:
+            self._cache[text] = vector
+            if len(self._cache) > 4096:
+                self._cache.popitem(last=False)
         return vector
 
     def lexical(self, sentence: str, passage: str) -> float:
@@ -157,8 +151,8 @@ class SupportChecker:
 
     def score(self, sentence: str, passage: str) -> float:
         """Support of `sentence` by `passage`, in [0, 1]."""
-        core = normalise(MARKER.sub("", sentence))
-        if core and core in normalise(passage):
+        core = word_core(MARKER.sub("", sentence))
+        if core and core in word_core(passage):
             return 1.0
         lexical = self.lexical(sentence, passage)
         if self.embed is None:

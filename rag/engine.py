@@ -6,9 +6,11 @@ import logging
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from datetime import date
+from typing import Any
 
 from index.chunking import count_tokens
+from index.dates import format_day
 from rag import chat
 from rag import filters as question_filters
 from rag.answer import (
@@ -19,17 +21,23 @@ from rag.answer import (
     extractive_draft,
     llm_draft,
 )
-from rag.citations import Numbering, SupportChecker, format_date
+from rag.citations import Numbering, SupportChecker
 from rag.extractive import choose, score_sentences
 from rag.llm import ChatModel, LLMError
 from rag.prompts import render
-from rag.retrieve import HybridRetriever, filter_mask
-from rag.types import Answer, AppliedFilters, Filters, Passage, StreamEvent, Turn
+from rag.retrieve import Retriever
+from rag.settings import AnswerSettings, RetrievalSettings
+from rag.types import (
+    Answer,
+    AnswerMode,
+    AppliedFilters,
+    Filters,
+    Passage,
+    StreamEvent,
+    Turn,
+)
 
 log = logging.getLogger(__name__)
-
-if TYPE_CHECKING:
-    pass
 
 
 @dataclass
@@ -52,23 +60,22 @@ class Newsdesk:
 
     def __init__(
         self,
-        retriever: HybridRetriever,
+        retriever: Retriever,
         checker: SupportChecker,
+        answer: AnswerSettings,
+        retrieval: RetrievalSettings,
         llm: ChatModel | None = None,
-        mode: str = "extractive",
-        top_k: int = 6,
-        answer_sentences: int = 3,
-        context_window: int = 8192,
-        max_answer_tokens: int = 512,
     ) -> None:
         self.retriever = retriever
         self.checker = checker
+        self.settings = answer
+        self.top_k = retrieval.top_k
         self.llm = llm
-        self.mode = mode
-        self.top_k = top_k
-        self.answer_sentences = answer_sentences
-        self.context_window = context_window
-        self.max_answer_tokens = max_answer_tokens
+
+    @property
+    def mode(self) -> AnswerMode:
+        """The answer mode questions get unless they ask for another."""
+        return self.settings.mode
 
     # --- public --------------------------------------------------------------------------
     def ask(
@@ -76,7 +83,7 @@ class Newsdesk:
         question: str,
         history: Sequence[Turn] | None = None,
         filters: Filters | None = None,
-        mode: str | None = None,
+        mode: AnswerMode | None = None,
     ) -> Answer:
         """Answer a question (optionally in a conversation, within filters)."""
         final: Answer | None = None
@@ -91,7 +98,7 @@ class Newsdesk:
         question: str,
         history: Sequence[Turn] | None = None,
         filters: Filters | None = None,
-        mode: str | None = None,
+        mode: AnswerMode | None = None,
     ) -> Iterator[StreamEvent]:
         """Answer as events: a status with the filters, text deltas, then the final answer."""
         if not question.strip():
@@ -99,45 +106,48 @@ class Newsdesk:
         history = list(history or [])
         chosen, notice = self._choose_mode(mode or self.mode)
         # An LLM follow-up is retrieved once, after the LLM condensed it, not also before.
-        condense = chosen != "extractive" and bool(history)
+        condense = chosen is not AnswerMode.EXTRACTIVE and bool(history)
         prep = self._prepare(question.strip(), history, filters or Filters(), search=not condense)
         prep.notices += [notice] if notice else []
         yield StreamEvent(type="status", data={"filters": prep.applied.model_dump(mode="json")})
         if prep.applied.note or (prep.searched and not prep.passages):
             yield from self._final(prep, Draft(), "extractive")
-        elif chosen != "extractive":
+        elif chosen is not AnswerMode.EXTRACTIVE:
             yield from self._stream_llm(prep, history)
         else:
             yield from self._stream_extractive(prep, history)
 
-    def _choose_mode(self, wanted: str) -> tuple[str, str | None]:
+    def _choose_mode(self, wanted: AnswerMode) -> tuple[AnswerMode, str | None]:
         """The answer mode to use, and a notice when the wanted one is not configured."""
-        if wanted == "extractive" or (self.llm is not None and self.llm.kind == wanted):
+        if wanted is AnswerMode.EXTRACTIVE or (self.llm is not None and self.llm.kind == wanted):
             return wanted, None
-        configured = self.llm.kind if self.llm else "extractive"
-        return "extractive", (
+        configured = self.llm.kind if self.llm else AnswerMode.EXTRACTIVE
+        return AnswerMode.EXTRACTIVE, (
             f"Answer mode “{wanted}” is not configured here (NEWSDESK_LLM={configured}); "
             "showing the extractive answer."
         )
 
     def summary(self) -> dict[str, Any]:
         """Articles, outlets, date span and per-article metadata of the index."""
-        snap = self.retriever.snapshot()
+        catalogue = self.retriever.catalogue()
         docs = [
             {
-                "doc_id": d,
-                **{k: m.get(k) or None for k in ("outlet", "date", "title", "url")},
-                "chunks": m.get("chunks", 0),
+                "doc_id": a.doc_id,
+                "outlet": a.outlet,
+                "date": a.date.isoformat() if a.date else None,
+                "title": a.title or None,
+                "url": a.url,
+                "chunks": a.chunks,
             }
-            for d, m in sorted(snap.docs.items())
+            for _, a in sorted(catalogue.articles.items())
         ]
-        dates = snap.dates
+        dates = catalogue.dates
         return {
             "articles": len(docs),
-            "chunks": len(snap.ids),
-            "outlets": snap.outlets,
-            "first_date": dates[0] if dates else None,
-            "last_date": dates[-1] if dates else None,
+            "chunks": catalogue.chunks,
+            "outlets": catalogue.outlets,
+            "first_date": dates[0].isoformat() if dates else None,
+            "last_date": dates[-1].isoformat() if dates else None,
             "documents": docs,
         }
 
@@ -145,7 +155,7 @@ class Newsdesk:
         """Readiness: whether the index can be read, article count, LLM reachability."""
         llm = None if self.llm is None else self.llm.reachable()
         try:
-            snap = self.retriever.snapshot()
+            catalogue = self.retriever.catalogue()
         except Exception as exc:  # the store is unreachable: report it rather than fail
             log.warning("index not readable: %s", exc)
             return {
@@ -157,8 +167,8 @@ class Newsdesk:
             }
         return {
             "index_loaded": True,
-            "documents": len(snap.docs),
-            "chunks": len(snap.ids),
+            "documents": len(catalogue.articles),
+            "chunks": catalogue.chunks,
             "mode": self.mode,
             "llm_reachable": llm,
         }
@@ -167,9 +177,9 @@ class Newsdesk:
     def _prepare(
         self, question: str, history: list[Turn], explicit: Filters, search: bool = True
     ) -> Prepared:
-        snap = self.retriever.snapshot()
+        catalogue = self.retriever.catalogue()
         parsed, query, phrases = question_filters.parse_question(
-            question, snap.outlets, snap.newest
+            question, catalogue.outlets, catalogue.newest
         )
         applied = AppliedFilters(explicit=explicit, from_question=parsed, understood=phrases)
         focus = query
@@ -177,11 +187,12 @@ class Newsdesk:
             parsed = chat.carried_filters(parsed, history)
             query = chat.follow_up_query(query, history)
         prep = Prepared(question, applied, query, focus)
-        applied.effective = self._resolve(question_filters.merge(explicit, parsed), applied)
-        if not snap.ids:
+        wanted = question_filters.merge(explicit, parsed)
+        applied.effective = self._resolve(wanted, catalogue.outlets, applied)
+        if not catalogue.chunks:
             applied.note = "The index is empty: run `newsdesk ingest` to add articles."
-        elif not applied.note and not filter_mask(snap, applied.effective).any():
-            applied.note = self._empty_filter_note(applied.effective)
+        elif not applied.note and not self.retriever.matches(applied.effective):
+            applied.note = _empty_filter_note(applied.effective, catalogue.dates)
         if not applied.note and search:
             self._search(prep, query)
         return prep
@@ -193,10 +204,9 @@ class Newsdesk:
         if found.warning:
             prep.notices.append(found.warning)
 
-    def _resolve(self, wanted: Filters, applied: AppliedFilters) -> Filters:
+    def _resolve(self, wanted: Filters, outlets: list[str], applied: AppliedFilters) -> Filters:
         if not wanted.outlet:
             return wanted
-        outlets = self.retriever.snapshot().outlets
         outlet = question_filters.resolve_outlet(wanted.outlet, outlets)
         if outlet is None:
             applied.note = (
@@ -205,26 +215,22 @@ class Newsdesk:
             )
         return wanted.model_copy(update={"outlet": outlet or wanted.outlet})
 
-    def _empty_filter_note(self, effective: Filters) -> str:
-        dates = self.retriever.snapshot().dates
-        span = f" Its articles run from {dates[0]} to {dates[-1]}." if dates else ""
-        return f"No articles in the corpus match the filters ({effective.describe()}).{span}"
-
     # --- answering -----------------------------------------------------------------------
     def _stream_extractive(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         t0 = time.perf_counter()
-        snap = self.retriever.snapshot()
-        focus = self.retriever.question_tokens(prep.focus)
-        context = self.retriever.question_tokens(prep.query) if prep.query != prep.focus else []
+        focus = self.retriever.terms(prep.focus)
+        context = self.retriever.terms(prep.query) if prep.query != prep.focus else []
         if not focus and not context and prep.applied.effective.is_empty():
             # Nothing asked and nothing to scope by ("What is it?"): there is no answer to give.
             yield from self._final(prep, Draft(), "extractive")
             return
-        picks = score_sentences(focus, prep.passages, self.retriever.tokenize, snap.weight, context)
+        picks = score_sentences(
+            focus, prep.passages, self.retriever.tokenize, self.retriever.weight, context
+        )
         # A follow-up wants something new: skip sentences earlier turns already gave, if possible.
         said = " ".join(turn.answer for turn in history) if context else ""
-        chosen = choose([p for p in picks if p.text not in said], self.answer_sentences)
-        chosen = chosen or choose(picks, self.answer_sentences)
+        chosen = choose([p for p in picks if p.text not in said], self.settings.answer_sentences)
+        chosen = chosen or choose(picks, self.settings.answer_sentences)
         prep.timings["compose_ms"] = (time.perf_counter() - t0) * 1e3
         if not chosen:
             yield from self._final(prep, Draft(), "extractive")
@@ -245,7 +251,9 @@ class Newsdesk:
                 return
             numbered = self._fit(prep)
             system = render(
-                "answer_system", max_sentences=self.answer_sentences, abstain_token=ABSTAIN_TOKEN
+                "answer_system",
+                max_sentences=self.settings.answer_sentences,
+                abstain_token=ABSTAIN_TOKEN,
             )
             user = render(
                 "answer_user",
@@ -254,7 +262,7 @@ class Newsdesk:
                     {
                         "number": n,
                         "outlet": p.outlet or "unknown outlet",
-                        "date": format_date(p.date),
+                        "date": format_day(p.date),
                         "title": p.title,
                         "text": p.text,
                     }
@@ -298,7 +306,9 @@ class Newsdesk:
 
     def _fit(self, prep: Prepared) -> dict[int, Passage]:
         """Number the passages, dropping the weakest until the prompt fits the context window."""
-        budget = self.context_window - self.max_answer_tokens - 600  # system prompt and question
+        assert self.llm is not None
+        # What the system prompt and the question leave of the window after the answer's share.
+        budget = self.llm.context_window - self.llm.max_answer_tokens - 600
         numbered: dict[int, Passage] = {}
         used = 0
         for n, passage in enumerate(prep.passages, start=1):
@@ -332,3 +342,8 @@ class Newsdesk:
             timings=prep.timings,
         )
         yield StreamEvent(type="final", answer=answer)
+
+
+def _empty_filter_note(effective: Filters, dates: list[date]) -> str:
+    span = f" Its articles run from {dates[0]} to {dates[-1]}." if dates else ""
+    return f"No articles in the corpus match the filters ({effective.describe()}).{span}"

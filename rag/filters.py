@@ -1,4 +1,6 @@
-"""Outlet and date filters read from the question itself ("according to Dawn", "in September").
+"""Outlet and date filters: read from the question itself ("according to Dawn", "in
+September"), and the one set of rules that applies them, to Chroma's `where` and to the
+keyword side's columns alike.
 
 Dates without a year, and relative ones ("last week"), are read relative to the newest article
 in the corpus, because a news corpus is a snapshot and "last week" means the week it ends on.
@@ -7,13 +9,26 @@ in the corpus, because a news corpus is a snapshot and "last week" means the wee
 from __future__ import annotations
 
 import calendar
+import operator
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, timedelta
 from functools import lru_cache
+from typing import Any
 
-from index.metadata import make_date
+import numpy as np
+
+from index.dates import day_int, make_date
+from index.records import ChunkInfo
 from rag.types import Filters
+
+Condition = tuple[str, str, str | int]
+_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "$eq": operator.eq,
+    "$gte": operator.ge,
+    "$lte": operator.le,
+    "$gt": operator.gt,
+}
 
 _MONTH_NAMES = (
     r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -137,3 +152,43 @@ def merge(explicit: Filters, parsed: Filters) -> Filters:
         since=explicit.since or parsed.since,
         until=explicit.until or parsed.until,
     )
+
+
+def conditions(filters: Filters) -> list[Condition]:
+    """The filters as (field, operator, value) conditions that must all hold.
+
+    An "until" bound also requires a date: an undated article (date_int 0) is not known to be
+    before anything, so it must not pass.
+    """
+    out: list[Condition] = []
+    if filters.outlet:
+        out.append(("outlet", "$eq", filters.outlet))
+    if filters.since:
+        out.append(("date_int", "$gte", day_int(filters.since)))
+    if filters.until:
+        out += [("date_int", "$lte", day_int(filters.until)), ("date_int", "$gt", 0)]
+    return out
+
+
+def chroma_where(filters: Filters) -> dict[str, Any] | None:
+    """The Chroma `where` clause for the filters (None when nothing is restricted)."""
+    clauses = [{name: {op: value}} for name, op, value in conditions(filters)]
+    if not clauses:
+        return None
+    return clauses[0] if len(clauses) == 1 else {"$and": clauses}
+
+
+def columns(infos: Sequence[ChunkInfo]) -> dict[str, np.ndarray]:
+    """The columns the conditions test, one row per chunk, valued as Chroma stores them."""
+    return {
+        "outlet": np.array([i.outlet or "" for i in infos], dtype=object),
+        "date_int": np.array([day_int(i.date) for i in infos], dtype=np.int64),
+    }
+
+
+def mask(table: Mapping[str, np.ndarray], size: int, filters: Filters) -> np.ndarray:
+    """Which of `size` rows of `table` pass the filters."""
+    keep = np.ones(size, dtype=bool)
+    for name, op, value in conditions(filters):
+        keep &= _OPERATORS[op](table[name], value)
+    return keep

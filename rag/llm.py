@@ -6,6 +6,9 @@ import time
 from collections.abc import Iterator
 from typing import Any, Protocol
 
+from rag.settings import LLMSettings
+from rag.types import AnswerMode
+
 
 class LLMError(RuntimeError):
     """The LLM endpoint failed, timed out or answered nonsense."""
@@ -15,7 +18,9 @@ class ChatModel(Protocol):
     """What the answering layer needs from an LLM."""
 
     name: str
-    kind: str  # the answer mode it serves: "openai" or "ollama"
+    kind: AnswerMode  # the answer mode it serves
+    context_window: int  # tokens the prompt and the answer share
+    max_answer_tokens: int  # of which the answer may take this many
 
     def complete(self, system: str, user: str) -> str:
         """The full reply to a system + user message pair."""
@@ -33,31 +38,21 @@ class ChatModel(Protocol):
 class LlamaIndexChat:
     """An OpenAI-compatible endpoint (OpenAI, vLLM, llama.cpp, LM Studio) or Ollama."""
 
-    def __init__(
-        self,
-        kind: str,
-        base_url: str,
-        model: str,
-        api_key: str,
-        timeout: float,
-        retries: int,
-        context_window: int,
-        max_tokens: int,
-    ) -> None:
+    def __init__(self, kind: AnswerMode, settings: LLMSettings) -> None:
         self.kind = kind
-        self.base_url = base_url.rstrip("/")
-        self.model = model
-        self.api_key = api_key
-        self.timeout = timeout
-        self.retries = retries
-        self.context_window = context_window
-        self.max_tokens = max_tokens
-        self.name = f"{kind}:{model}"
+        self.base_url = settings.base_url.rstrip("/")
+        self.model = settings.model
+        self.api_key = settings.api_key.get_secret_value()
+        self.timeout = settings.timeout
+        self.retries = settings.retries
+        self.context_window = settings.context_window
+        self.max_answer_tokens = settings.max_answer_tokens
+        self.name = f"{kind}:{settings.model}"
         self._llm: Any = None
 
     def _client(self) -> Any:
         if self._llm is None:
-            if self.kind == "ollama":
+            if self.kind is AnswerMode.OLLAMA:
                 from llama_index.llms.ollama import Ollama
 
                 self._llm = Ollama(
@@ -77,7 +72,7 @@ class LlamaIndexChat:
                     max_retries=0,
                     is_chat_model=True,
                     context_window=self.context_window,
-                    max_tokens=self.max_tokens,
+                    max_tokens=self.max_answer_tokens,
                     temperature=0.0,
                 )
         return self._llm
@@ -120,7 +115,7 @@ class LlamaIndexChat:
 
         url = (
             f"{self.base_url.removesuffix('/v1')}/api/tags"
-            if self.kind == "ollama"
+            if self.kind is AnswerMode.OLLAMA
             else f"{self.base_url}/models"
         )
         headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}

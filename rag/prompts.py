@@ -1,36 +1,48 @@
-"""Prompt templates kept as files in `prompts/`, rendered strictly: a missing variable fails."""
+"""Prompt templates shipped in the `prompts` package, rendered strictly: a missing variable fails."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import lru_cache
-from pathlib import Path
 from typing import Any
 
-PROMPTS_DIR = Path(__file__).resolve().parent.parent / "prompts"
+from jinja2 import Environment, FunctionLoader, StrictUndefined, UndefinedError
+
+from prompts import template_source
 
 
 class PromptError(KeyError):
     """A template referenced a variable the caller did not pass."""
 
 
-@lru_cache(maxsize=32)
-def _template(folder: str, name: str) -> Any:
-    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+def _load(name: str) -> tuple[str, None, Callable[[], bool]] | None:
+    try:
+        source = template_source(name)
+    except FileNotFoundError:
+        return None  # jinja turns this into TemplateNotFound
+    # Templates ship with the package and never change while it runs: always up to date.
+    return source, None, lambda: True
 
-    env = Environment(
-        loader=FileSystemLoader(folder),
+
+@lru_cache(maxsize=1)
+def _environment() -> Environment:
+    # One Environment for the process: it keeps the compiled templates.
+    return Environment(
+        loader=FunctionLoader(_load),
         undefined=StrictUndefined,
         autoescape=False,
         keep_trailing_newline=False,
     )
-    return env.get_template(f"{name}.md")
 
 
-def render(name: str, folder: Path = PROMPTS_DIR, **variables: Any) -> str:
-    """Render `prompts/<name>.md` with exactly the given variables."""
-    from jinja2 import UndefinedError
+def render(name: str, **variables: Any) -> str:
+    """Render the template `prompts/<name>.md` with exactly the given variables.
 
+    Raises `PromptError` when the template uses a variable not passed, and jinja's
+    `TemplateNotFound` when no such template ships.
+    """
+    template = _environment().get_template(name)
     try:
-        return str(_template(str(folder), name).render(**variables)).strip()
+        return str(template.render(**variables)).strip()
     except UndefinedError as exc:
         raise PromptError(f"prompt {name!r}: {exc.message}") from exc

@@ -3,9 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+
+class AnswerMode(StrEnum):
+    """How answers are written: from the passages' own sentences, or by an LLM endpoint."""
+
+    EXTRACTIVE = "extractive"
+    OPENAI = "openai"
+    OLLAMA = "ollama"
 
 
 class Filters(BaseModel):

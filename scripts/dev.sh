@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Set-up and entry point for a fresh machine with only Python 3.11:
-#   bash scripts/dev.sh run    install, build the index from corpus/ if missing, start the chat UI
+#   bash scripts/dev.sh run    install, build the index from newsdesk/corpus/ if missing, start the chat UI
 #   bash scripts/dev.sh test   install (with test tools and Chromium), run the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -5,8 +5,6 @@ from __future__ import annotations
 import hashlib
 import os
 import shutil
-import socket
-import subprocess
 import sys
 import time
 from collections.abc import Iterator, Sequence
@@ -16,11 +14,14 @@ from typing import Any
 import numpy as np
 import pytest
 
+from evals.processes import free_port, running, wait_for_port
+from tests.fixtures.requirements import missing
+
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 
 ROOT = Path(__file__).resolve().parent.parent
-CORPUS = ROOT / "corpus"
+CORPUS = ROOT / "newsdesk" / "corpus"
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
@@ -138,42 +139,18 @@ def server_engine(chroma_server, tmp_path_factory: pytest.TempPathFactory, real_
     return build_newsdesk(settings, embedder=real_embedder)
 
 
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def wait_for_port(port: int, timeout: float = 60.0) -> None:
-    """Block until something listens on the loopback port."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        with socket.socket() as s:
-            if s.connect_ex(("127.0.0.1", port)) == 0:
-                return
-        time.sleep(0.2)
-    raise TimeoutError(f"nothing listening on port {port}")
-
-
 @pytest.fixture(scope="session")
 def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, int]]:
     """A real `chroma run` server on loopback for the server-mode tests."""
     exe = Path(sys.executable).parent / "chroma"
     if not exe.exists():
-        pytest.skip("the chroma CLI is not installed")
+        missing("the chroma CLI is not installed")  # fails instead on CI
     port = free_port()
     path = tmp_path_factory.mktemp("chroma-server")
-    log = open(path / "server.log", "w")  # noqa: SIM115 - closed at teardown
-    proc = subprocess.Popen(
-        [str(exe), "run", "--path", str(path / "db"), "--host", "127.0.0.1", "--port", str(port)],
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    try:
-        wait_for_port(port)
+    command = [str(exe), "run", "--path", str(path / "db"), "--host", "127.0.0.1"]
+    with (
+        (path / "server.log").open("w") as log,
+        running([*command, "--port", str(port)], log=log) as proc,
+    ):
+        wait_for_port(port, proc=proc)
         yield "127.0.0.1", port
-    finally:
-        proc.terminate()
-        proc.wait(timeout=20)
-        log.close()

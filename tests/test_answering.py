@@ -106,7 +106,7 @@ def test_syndicated_reuters_copies_keep_every_outlet(engine) -> None:  # type: i
 
 
 def test_near_duplicate_passages_are_collapsed() -> None:
-    from rag.retrieve import collapse_syndicated
+    from rag.syndication import collapse_syndicated
     from rag.types import Passage
 
     text = "Peskov said a European troop deployment in Ukraine would mean a NATO presence there, he said on Wednesday."

@@ -37,7 +37,7 @@ def make_app(api_engine: Any, planted_data: Path) -> Any:
     """An API-only app over the shared engine with some settings changed."""
 
     def make(**overrides: Any) -> FastAPI:
-        return create_app(api_engine, make_settings(planted_data, **overrides), ui=False)
+        return create_app(api_engine, make_settings(planted_data, **overrides).server, ui=False)
 
     return make
 
@@ -228,7 +228,7 @@ def test_security_headers_and_cors(make_app: Any) -> None:
 
 
 def test_ui_pages_carry_the_headers(api_engine: Any, planted_data: Path) -> None:
-    client = TestClient(create_app(api_engine, make_settings(planted_data)))
+    client = TestClient(create_app(api_engine, make_settings(planted_data).server))
     for path in ("/", "/embed/", "/gradio.js"):
         response = client.get(path)
         assert response.status_code == 200, path
@@ -272,7 +272,7 @@ class BrokenEngine:
 
 
 def test_failures_are_json_and_health_turns_unready(planted_data: Path) -> None:
-    app = create_app(BrokenEngine(), make_settings(planted_data), ui=False)  # type: ignore[arg-type]
+    app = create_app(BrokenEngine(), make_settings(planted_data).server, ui=False)  # type: ignore[arg-type]
     client = TestClient(app, raise_server_exceptions=False)
     failed = client.post("/api/ask", json={"question": QUESTION})
     assert failed.status_code == 500 and failed.json() == {
@@ -302,7 +302,7 @@ class CountingEngine:
 
 def test_healthz_reuses_the_engine_health_for_a_while(planted_data: Path) -> None:
     engine = CountingEngine()
-    client = TestClient(create_app(engine, make_settings(planted_data), ui=False))  # type: ignore[arg-type]
+    client = TestClient(create_app(engine, make_settings(planted_data).server, ui=False))  # type: ignore[arg-type]
     for _ in range(5):
         body = client.get("/healthz").json()
         assert body["status"] == "ok" and body["llm_reachable"] is True
@@ -319,7 +319,9 @@ def test_healthz_reuses_the_engine_health_for_a_while(planted_data: Path) -> Non
 
 
 def test_ui_login_when_auth_set(api_engine: Any, planted_data: Path) -> None:
-    client = TestClient(create_app(api_engine, make_settings(planted_data, auth="ann:pw1,bob:pw2")))
+    client = TestClient(
+        create_app(api_engine, make_settings(planted_data, auth="ann:pw1,bob:pw2").server)
+    )
     assert client.get("/config").status_code == 401
     assert client.get("/embed/config").status_code == 401
     assert client.post("/login", data={"username": "ann", "password": "nope"}).status_code == 400
@@ -349,7 +351,9 @@ def _queue_turn(client: TestClient, fn_index: int, data: list[Any], prefix: str 
 
 def test_chat_handlers_are_private_and_rate_limited(api_engine: Any, planted_data: Path) -> None:
     settings = make_settings(planted_data, api_token="tok", rate_limit_per_minute=2)
-    with TestClient(create_app(api_engine, settings)) as client:  # `with`: runs Gradio's queue
+    with TestClient(
+        create_app(api_engine, settings.server)
+    ) as client:  # `with`: runs Gradio's queue
         for prefix in ("", "/embed"):
             assert client.get(f"{prefix}/gradio_api/info").json()["named_endpoints"] == {}
             deps = client.get(f"{prefix}/config").json()["dependencies"]

@@ -10,7 +10,8 @@ import sys
 from click.testing import CliRunner
 
 from newsdesk.cli import main
-from newsdesk.settings import Settings
+from newsdesk.settings import FLAT_NAMES, GROUPS, Settings, variable_names
+from rag.types import AnswerMode
 from tests.conftest import ROOT
 
 
@@ -98,21 +99,27 @@ def test_missing_path_is_one_clear_line(tmp_path) -> None:  # type: ignore[no-un
 
 def test_env_example_lists_every_setting() -> None:
     text = (ROOT / ".env.example").read_text()
-    for name, field in Settings.model_fields.items():
-        alias = (
-            field.validation_alias.choices[0]
-            if field.validation_alias
-            else f"NEWSDESK_{name.upper()}"
-        )  # type: ignore[union-attr]
-        assert f"# {alias}=" in text, alias
-        assert field.description, name
+    for flat in [*FLAT_NAMES, "corpus_dir"]:
+        variable = variable_names(flat)[0]
+        assert f"# {variable}=" in text, variable
+    for group in GROUPS.values():
+        for name, field in group.model_fields.items():
+            assert field.description, name
 
 
 def test_settings_come_from_the_environment(monkeypatch, tmp_path) -> None:  # type: ignore[no-untyped-def]
     monkeypatch.setenv("NEWSDESK_DATA_DIR", str(tmp_path))
     monkeypatch.setenv("CHROMA_HOST", "db.internal")
     settings = Settings(_env_file=None)  # type: ignore[call-arg]
-    assert settings.data_dir == tmp_path and settings.chroma_host == "db.internal"
+    assert settings.data_dir == tmp_path and settings.store.chroma_host == "db.internal"
+    monkeypatch.setenv("NEWSDESK_LLM", "ollama")
+    monkeypatch.setenv("NEWSDESK_CORS_ORIGINS", "https://a.example,https://b.example")
+    monkeypatch.setenv("NEWSDESK_LLM_API_KEY", "k3y")
+    settings = Settings(_env_file=None, top_k=2)  # type: ignore[call-arg]
+    assert settings.answer.mode is AnswerMode.OLLAMA and settings.retrieval.top_k == 2
+    assert settings.server.cors_origins == ("https://a.example", "https://b.example")
+    assert settings.llm_endpoint.api_key.get_secret_value() == "k3y"
+    assert "k3y" not in repr(settings)
 
 
 def test_cli_starts_without_heavy_imports() -> None:

@@ -5,14 +5,12 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner
 
-from newsdesk.cli import main
-from rag import evaluate as ev
-from rag.citations import SupportChecker, make_citation
-from rag.metrics import (
+from evals.metrics import (
     METRICS,
     Record,
     SourceSpec,
@@ -22,7 +20,13 @@ from rag.metrics import (
     passage_matches,
     score,
 )
-from rag.types import Answer, AnswerSentence, Passage, Source
+from evals.questions import load_question_set
+from evals.report import summary_lines
+from evals.run import evaluate, run_cli
+from newsdesk import evaluation
+from newsdesk.cli import main
+from rag.citations import SupportChecker, make_citation
+from rag.types import Answer, AnswerMode, AnswerSentence, Passage, Source
 from tests.conftest import ROOT
 
 SEED = ROOT / "tests" / "eval" / "seed.yaml"
@@ -37,7 +41,7 @@ def write(tmp_path: Path, text: str, name: str = "set.yaml") -> Path:
 
 # --- the format ----------------------------------------------------------------------------
 def test_seed_set_is_valid_and_covers_what_the_issue_asks() -> None:
-    qset = ev.load_question_set(SEED)
+    qset = load_question_set(SEED)
     assert qset.name == "seed corpus checks" and len(qset.questions) >= 25
     docs = {s.doc for q in qset.questions for s in q.expect.sources if s.doc}
     assert {f"00{i}" for i in range(5)} <= {d[:3] for d in docs}  # every article
@@ -61,19 +65,19 @@ questions:
     turns: ["What did Zelenskyy say on X about security guarantees?", "Who is involved in preparing them?"]
     expect: {facts: [Europeans]}
 """
-    qset = ev.load_question_set(write(tmp_path, text))
+    qset = load_question_set(write(tmp_path, text))
     first, second = qset.questions
     assert first.filters.to_filters().since == date(2025, 8, 1)
     assert first.expect.facts == [["Sumy"], ["gas transport", "gas infrastructure"]]
     assert first.expect.sources[1] == SourceSpec(outlet="Al Jazeera", date=date(2025, 8, 27))
     assert second.asks[-1] == "Who is involved in preparing them?" and second.answerable
     as_json = write(tmp_path, json.dumps(qset.model_dump(mode="json")), "set.json")
-    assert ev.load_question_set(as_json) == qset
+    assert load_question_set(as_json) == qset
 
 
 def test_name_defaults_to_the_file_name(tmp_path: Path) -> None:
     path = write(tmp_path, "questions: [{id: a, question: Why}]", "smoke.yaml")
-    assert ev.load_question_set(path).name == "smoke"
+    assert load_question_set(path).name == "smoke"
 
 
 HEAD = "name: t\nquestions:\n"
@@ -147,7 +151,7 @@ def test_malformed_question_names_the_id_and_field(
 ) -> None:
     path = write(tmp_path, HEAD + body)
     with pytest.raises(ValueError) as caught:
-        ev.load_question_set(path)
+        load_question_set(path)
     message = str(caught.value)
     assert message.startswith(f"{path}: ") and expected in message
     assert "\n" not in message
@@ -165,7 +169,7 @@ def test_malformed_question_names_the_id_and_field(
 )
 def test_malformed_file_is_one_clear_error(tmp_path: Path, text: str, expected: str) -> None:
     with pytest.raises(ValueError) as caught:
-        ev.load_question_set(write(tmp_path, text))
+        load_question_set(write(tmp_path, text))
     assert expected in str(caught.value)
 
 
@@ -174,14 +178,14 @@ def test_unquoted_question_mark_in_a_flow_list_gets_a_hint(tmp_path: Path) -> No
     # example does not parse; the error says how to fix it.
     path = write(tmp_path, HEAD + "  - {id: a, turns: [Who said it?, When?]}")
     with pytest.raises(ValueError, match="quote text inside"):
-        ev.load_question_set(path)
+        load_question_set(path)
 
 
 def test_missing_file_and_bad_json_are_user_errors(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="cannot read the question set"):
-        ev.load_question_set(tmp_path / "nope.yaml")
+        load_question_set(tmp_path / "nope.yaml")
     with pytest.raises(ValueError, match="not valid JSON"):
-        ev.load_question_set(write(tmp_path, "{", "set.json"))
+        load_question_set(write(tmp_path, "{", "set.json"))
 
 
 # --- matching ------------------------------------------------------------------------------
@@ -405,17 +409,23 @@ def small_set(tmp_path: Path) -> Path:
 
 
 @pytest.fixture
-def on_session_engine(engine, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    """run_cli on the session engine rather than a second copy of the model."""
-    monkeypatch.setattr(ev, "_open_engine", lambda settings: engine)
-    return engine
+def on_session_engine(engine):  # type: ignore[no-untyped-def]
+    """Opens the session engine for run_cli rather than a second copy of the model."""
+    return lambda: engine
+
+
+@pytest.fixture
+def cli_on_session_engine(on_session_engine, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """`newsdesk eval` on the session engine: the CLI's wiring hands out the opener above."""
+    monkeypatch.setattr(evaluation, "eval_engine", lambda settings: on_session_engine)
+    return on_session_engine
 
 
 def test_reports_have_the_documented_keys_and_sections(
-    on_session_engine, seed_settings, small_set: Path, tmp_path: Path
+    on_session_engine, small_set: Path, tmp_path: Path
 ) -> None:  # type: ignore[no-untyped-def]
     out_json, out_md, lines = tmp_path / "r" / "eval.json", tmp_path / "eval.md", []
-    code = ev.run_cli(seed_settings, small_set, 5, out_json, out_md, [], echo=lines.append)
+    code = run_cli(on_session_engine, small_set, 5, out_json, out_md, [], echo=lines.append)
     assert code == 0
     report = json.loads(out_json.read_text())
     assert {"name", "metrics", "questions"} <= set(report) and report["name"] == "small"
@@ -453,48 +463,38 @@ def test_reports_have_the_documented_keys_and_sections(
     )
 
 
-def test_fail_under_gates_the_exit_code(on_session_engine, seed_settings, small_set: Path) -> None:  # type: ignore[no-untyped-def]
+def test_fail_under_gates_the_exit_code(on_session_engine, small_set: Path) -> None:  # type: ignore[no-untyped-def]
     lines: list[str] = []
-    assert (
-        ev.run_cli(seed_settings, small_set, 5, None, None, ["fact_recall=0.5"], lines.append) == 0
-    )
-    assert (
-        ev.run_cli(seed_settings, small_set, 5, None, None, ["fact_recall=0.6"], lines.append) == 1
-    )
+    opener = on_session_engine
+    assert run_cli(opener, small_set, 5, None, None, ["fact_recall=0.5"], lines.append) == 0
+    assert run_cli(opener, small_set, 5, None, None, ["fact_recall=0.6"], lines.append) == 1
     assert "FAIL: fact_recall 0.500 is below its floor 0.6" in lines
 
 
-def test_fail_under_on_a_metric_that_is_na_fails(
-    on_session_engine, seed_settings, tmp_path: Path
-) -> None:  # type: ignore[no-untyped-def]
+def test_fail_under_on_a_metric_that_is_na_fails(on_session_engine, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = write(tmp_path, "questions: [{id: a, question: 'Where was a substation hit?'}]")
     lines: list[str] = []
-    assert (
-        ev.run_cli(seed_settings, path, 5, None, None, ["abstention_accuracy=0.5"], lines.append)
-        == 1
-    )
+    floors = ["abstention_accuracy=0.5"]
+    assert run_cli(on_session_engine, path, 5, None, None, floors, lines.append) == 1
     assert any("abstention_accuracy is n/a" in line for line in lines)
 
 
-def test_user_errors_come_before_anything_runs(
-    seed_settings, small_set: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:  # type: ignore[no-untyped-def]
-    def no_engine(settings: object) -> None:
+def test_user_errors_come_before_anything_runs(small_set: Path) -> None:
+    def no_engine() -> Any:
         raise AssertionError("the engine was opened")
 
-    monkeypatch.setattr(ev, "_open_engine", no_engine)
     with pytest.raises(ValueError, match="unknown metric"):
-        ev.run_cli(seed_settings, small_set, 5, None, None, ["nope=1"])
+        run_cli(no_engine, small_set, 5, None, None, ["nope=1"])
     with pytest.raises(ValueError, match="at least 1"):
-        ev.run_cli(seed_settings, small_set, 0, None, None, [])
+        run_cli(no_engine, small_set, 0, None, None, [])
     with pytest.raises(ValueError, match="duplicate id"):
         dup = write(small_set.parent, SMALL + SMALL.split("questions:")[1], "dup.yaml")
-        ev.run_cli(seed_settings, dup, 5, None, None, [])
+        run_cli(no_engine, dup, 5, None, None, [])
 
 
 def test_empty_index_is_a_user_error(settings_factory, small_set: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="is empty: run `newsdesk ingest`"):
-        ev.run_cli(settings_factory(), small_set, 5, None, None, [])
+        run_cli(evaluation.eval_engine(settings_factory()), small_set, 5, None, None, [])
 
 
 def test_cli_end_to_end(seed_settings, small_set: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -516,7 +516,7 @@ def test_cli_end_to_end(seed_settings, small_set: Path, tmp_path: Path) -> None:
     assert json.loads((tmp_path / "out.json").read_text())["metrics"]["source_hit_rate"] == 1.0
 
 
-def test_cli_exit_codes(on_session_engine, small_set: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_exit_codes(cli_on_session_engine, small_set: Path) -> None:  # type: ignore[no-untyped-def]
     args = ["eval", str(small_set), "--llm", "extractive", "--fail-under"]
     gated = CliRunner().invoke(main, [*args, "answer_accuracy=0.9"])
     assert (
@@ -543,9 +543,10 @@ SEED_CEILINGS = {"false_abstention_rate": 0.11}
 
 
 def test_seed_question_set_meets_its_floors(engine) -> None:  # type: ignore[no-untyped-def]
-    report = ev.evaluate(engine, ev.load_question_set(SEED), k=5, mode="extractive", progress=False)
+    qset = load_question_set(SEED)
+    report = evaluate(engine, qset, k=5, mode=AnswerMode.EXTRACTIVE, progress=False)
     metrics = report.scored.metrics
-    summary = "\n".join(ev.summary_lines(report))
+    summary = "\n".join(summary_lines(report))
     assert missed_floors(metrics, SEED_FLOORS) == [], summary
     for name, ceiling in SEED_CEILINGS.items():
         value = metrics[name]

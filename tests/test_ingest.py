@@ -8,19 +8,34 @@ import signal
 import subprocess
 import sys
 import textwrap
+from datetime import date
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
-from index.ingest import IngestOptions, Ingestor
+from index.ingest import Ingestor
+from index.settings import IngestSettings
 from index.store import ChromaStore, open_client
 from tests.conftest import ROOT, FakeEmbedder
 
 
-def make_ingestor(data: Path, embedder: FakeEmbedder, **options: object) -> Ingestor:
+def make_ingestor(
+    data: Path,
+    embedder: FakeEmbedder,
+    batch_size: int = 64,
+    prune: bool = False,
+    **settings: float,
+) -> Ingestor:
     store = ChromaStore(open_client(data, None, 0), "test")
-    return Ingestor(store, embedder, IngestOptions(progress=False, **options))  # type: ignore[arg-type]
+    return Ingestor(
+        store,
+        embedder,
+        IngestSettings(**settings),  # type: ignore[arg-type]
+        batch_size=batch_size,
+        prune=prune,
+        progress=False,
+    )
 
 
 def chunk_ids(store: ChromaStore) -> list[str]:
@@ -53,11 +68,11 @@ def test_jsonl_records_take_outlet_from_url_host(
     assert [s.reason for s in report.skipped] == [
         "line 3: malformed JSON (Expecting property name enclosed in double quotes)"
     ]
-    docs = ingestor.store.doc_metadata()
-    assert docs["https://www.usatoday.com/story/a"]["outlet"] == "USA Today"
-    assert docs["https://www.usatoday.com/story/a"]["date"] == "2025-03-01"
-    assert docs["https://theweek.co.uk/b"]["outlet"] == "The Week"
-    assert docs["https://theweek.co.uk/b"]["date"] == ""
+    docs = ingestor.store.articles()
+    assert docs["https://www.usatoday.com/story/a"].outlet == "USA Today"
+    assert docs["https://www.usatoday.com/story/a"].date == date(2025, 3, 1)
+    assert docs["https://theweek.co.uk/b"].outlet == "The Week"
+    assert docs["https://theweek.co.uk/b"].date is None
 
 
 def test_unchanged_corpus_embeds_nothing_and_changes_replace_chunks(
@@ -78,14 +93,14 @@ def test_unchanged_corpus_embeds_nothing_and_changes_replace_chunks(
     changed = ingestor.run([corpus_copy], log=lambda m: None)
     assert changed.updated == ["003_024f1914c924e616"]
     store = ingestor.store
-    doc_chunks = [m for _, _, m in store.all_chunks() if m["doc_id"] == "003_024f1914c924e616"]
-    assert doc_chunks and {m["digest"] for m in doc_chunks} == {
-        store.doc_metadata()["003_024f1914c924e616"]["digest"]
+    doc_chunks = [m for _, _, m in store.all_chunks() if m.doc_id == "003_024f1914c924e616"]
+    assert doc_chunks and {m.digest for m in doc_chunks} == {
+        store.articles()["003_024f1914c924e616"].digest
     }
     assert any(
         "brand new closing sentence" in t
         for _, t, m in store.all_chunks()
-        if m["doc_id"].startswith("003")
+        if m.doc_id.startswith("003")
     )
 
 
@@ -96,8 +111,8 @@ def test_prune_removes_deleted_files(
     ingestor.run([corpus_copy], log=lambda m: None)
     next(corpus_copy.glob("004_*.txt")).unlink()
     kept = ingestor.run([corpus_copy], log=lambda m: None)
-    assert kept.removed == [] and "004_6f646059a541b34c" in ingestor.store.doc_metadata()
-    ingestor.options.prune = True
+    assert kept.removed == [] and "004_6f646059a541b34c" in ingestor.store.articles()
+    ingestor.prune = True
     pruned = ingestor.run([corpus_copy], log=lambda m: None)
     assert pruned.removed == ["004_6f646059a541b34c"]
     assert not any(cid.startswith("004_") for cid in chunk_ids(ingestor.store))
@@ -118,7 +133,7 @@ def test_bad_files_are_reported_and_the_rest_ingests(
     (folder / "nobody.html").write_text("<html><head><title>x</title></head></html>")
     (folder / "broken.json").write_text("{not json")
     (folder / "dangling.txt").symlink_to(folder / "missing-target.txt")
-    report = make_ingestor(tmp_path / "data", fake_embedder, max_bytes=1000).run(
+    report = make_ingestor(tmp_path / "data", fake_embedder, max_file_mb=0.001).run(
         [folder], log=lambda m: None
     )
     reasons = {s.path.name: s.reason for s in report.skipped}
@@ -189,17 +204,15 @@ def test_killed_ingest_leaves_a_usable_index_that_the_next_run_completes(
     hits = retriever.search(
         "Kremlin peace talks", Filters(), 3
     ).passages  # the half-built index answers
-    committed = ingestor.store.doc_metadata()
+    committed = ingestor.store.articles()
     assert hits and {p.doc_id for p in hits} <= set(committed)
 
     report = ingestor.run([corpus_copy], log=lambda m: None)
     assert report.ingested == 5
-    docs = ingestor.store.doc_metadata()
+    docs = ingestor.store.articles()
     chunks = ingestor.store.all_chunks()
-    assert all(
-        meta["digest"] == docs[meta["doc_id"]]["digest"] for _, _, meta in chunks
-    )  # no leftovers
-    assert len(chunks) == sum(int(m["chunks"]) for m in docs.values())
+    assert all(meta.digest == docs[meta.doc_id].digest for _, _, meta in chunks)  # no leftovers
+    assert len(chunks) == sum(a.chunks for a in docs.values())
     assert ingestor.store.pending() == []
 
 
@@ -232,7 +245,7 @@ def test_prune_keeps_articles_of_files_skipped_this_time(
     target.write_bytes(b"\x00binary now")
     report = ingestor.run([corpus_copy], log=lambda m: None)
     assert report.removed == [] and [s.path.name for s in report.skipped] == [target.name]
-    assert "004_6f646059a541b34c" in ingestor.store.doc_metadata()
+    assert "004_6f646059a541b34c" in ingestor.store.articles()
 
 
 def test_json_fields_that_are_objects_do_not_stop_the_ingest(
@@ -255,8 +268,8 @@ def test_json_fields_that_are_objects_do_not_stop_the_ingest(
     path.write_text("\n".join(json.dumps(r) for r in records))
     ingestor = make_ingestor(tmp_path / "data", fake_embedder)
     assert ingestor.run([path], log=lambda m: None).ingested == 2
-    docs = ingestor.store.doc_metadata()
+    docs = ingestor.store.articles()
     assert (
-        docs["https://edition.cnn.com/a"]["outlet"] == "CNN"
-        and docs["https://edition.cnn.com/a"]["title"] == "A, B"
+        docs["https://edition.cnn.com/a"].outlet == "CNN"
+        and docs["https://edition.cnn.com/a"].title == "A, B"
     )

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import pytest
 
+from evals.processes import free_port
 from newsdesk.factory import build_newsdesk
 from rag.llm import LlamaIndexChat, LLMError
 from rag.prompts import PromptError, render
-from tests.conftest import free_port
+from rag.settings import LLMSettings
+from rag.types import AnswerMode
 from tests.fixtures.openai_server import ScriptedOpenAI
 
 
 def llm_engine(seed_settings, real_embedder, base_url: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
-    settings = seed_settings.model_copy(
-        update={"llm": "openai", "llm_base_url": base_url, "llm_timeout": timeout, "llm_retries": 0}
+    settings = seed_settings.replace(
+        llm="openai", llm_base_url=base_url, llm_timeout=timeout, llm_retries=0
     )
     return build_newsdesk(settings, embedder=real_embedder)
 
@@ -107,7 +109,10 @@ def test_follow_up_is_condensed_by_the_llm(seed_settings, real_embedder) -> None
 
 def test_llm_client_retries_then_reports_one_line() -> None:
     with ScriptedOpenAI(delay=1.0) as server:  # every call times out
-        chat = LlamaIndexChat("openai", server.base_url, "m", "", 0.3, 2, 4096, 64)
+        endpoint = LLMSettings(
+            base_url=server.base_url, model="m", timeout=0.3, retries=2, max_answer_tokens=64
+        )
+        chat = LlamaIndexChat(AnswerMode.OPENAI, endpoint)
         with pytest.raises(LLMError, match=r"^LLM at http://127.0.0.1:\d+/v1 failed: ") as caught:
             chat.complete("s", "u")
     assert len(server.requests) == 3  # the first try and two retries

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from rag.realtimeqa import contains, recall_at, sample
+from evals.realtimeqa import contains, recall_at, run_benchmark, sample
 from tests.conftest import ROOT
 
 BENCH = ROOT.parent / "shared" / "bench" / "realtimeqa-2025"
@@ -38,13 +38,14 @@ def test_answer_matching_is_whole_word_and_ignores_quotes_and_dashes() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not BENCH.exists(), reason="shared RealTimeQA data not present")
 def test_benchmark_runs_side_by_side_on_a_small_sample(tmp_path: Path) -> None:
+    from newsdesk.evaluation import realtimeqa_indexing
     from newsdesk.settings import Settings
-    from rag.realtimeqa import run_benchmark
 
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]
+    indexing = realtimeqa_indexing(settings)
     out = tmp_path / "result.json"
     result = run_benchmark(
-        settings, BENCH / "articles.jsonl", BENCH / "questions.jsonl", 6, 30, 0, True, out, print
+        indexing, BENCH / "articles.jsonl", BENCH / "questions.jsonl", 6, 30, 0, True, out, print
     )
     saved = json.loads(out.read_text())
     assert saved == result and set(result) >= {"newsdesk", "plain_llama_index", "cores"}

@@ -48,9 +48,9 @@ def test_ingest_and_ask_through_a_chroma_server(
 
 
 def test_unreachable_chroma_server_is_one_clear_line(settings_factory) -> None:  # type: ignore[no-untyped-def]
+    from evals.processes import free_port
     from index.store import StoreError
     from newsdesk.factory import build_store
-    from tests.conftest import free_port
 
     settings = settings_factory(chroma_host="127.0.0.1", chroma_port=free_port())
     with pytest.raises(

@@ -8,10 +8,11 @@ from datetime import date
 
 import pytest
 
+from newsdesk.serve import exposure_warnings, is_loopback
 from rag.types import Answer, AnswerSentence, AppliedFilters, Citation, Filters, StreamEvent, Turn
 from ui.chat import ALL_OUTLETS, Conversation, TurnRunner, parse_filters
-from ui.guards import Busy, Gate, RateLimiter, bearer_ok, client_key, parse_auth
-from ui.server import exposure_warnings, is_loopback
+from ui.guards import Busy, Gate, RateLimiter, bearer_ok, client_key
+from ui.settings import ServerSettings
 
 
 def _citation(n: int) -> Citation:
@@ -199,7 +200,10 @@ def test_bearer_and_auth_parsing() -> None:
     assert bearer_ok("Bearer s3cret", "s3cret") and bearer_ok("bearer s3cret ", "s3cret")
     assert not bearer_ok(None, "s3cret") and not bearer_ok("Bearer nope", "s3cret")
     assert not bearer_ok("Basic s3cret", "s3cret")
-    assert parse_auth("ann:pw1, bob:p:w2,broken,") == [("ann", "pw1"), ("bob", "p:w2")]
+    auth = ServerSettings(auth="ann:pw1, bob:p:w2,broken,").auth  # type: ignore[arg-type]
+    assert [(u, p.get_secret_value()) for u, p in auth] == [("ann", "pw1"), ("bob", "p:w2")]
+    origins = ServerSettings(cors_origins="https://wiki.example/, https://b.example").cors_origins  # type: ignore[arg-type]
+    assert origins == ("https://wiki.example", "https://b.example")
     # Keyed on the address alone: new credentials must not buy a fresh allowance.
     assert client_key("1.2.3.4") == "1.2.3.4" and client_key(None) == "unknown"
 
@@ -212,7 +216,7 @@ def test_loopback_and_exposure_warning() -> None:
     open_wide = Settings(_env_file=None, host="0.0.0.0", api_token="", auth="")  # type: ignore[call-arg]
 
     def warned(**update: str) -> str:
-        return "\n".join(exposure_warnings(open_wide.model_copy(update=update)))
+        return "\n".join(exposure_warnings(open_wide.replace(**update).server))
 
     both = warned()
     assert "NEWSDESK_AUTH" in both and "NEWSDESK_API_TOKEN" in both

@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,10 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
+from evals.processes import free_port, running, wait_for_url
+from newsdesk.serve import ensure_index
 from tests.browser import support
 from tests.browser.support import EVIL_QUESTION
-from tests.conftest import free_port
-from ui.server import ensure_index
 
 planted_data = support.planted_data  # the shared session fixture
 SERVE_TIMEOUT = 120.0  # seconds for `newsdesk serve` to load the model and index
@@ -30,7 +28,7 @@ def test_ensure_index_ingests_only_when_empty(
 
     settings = settings_factory(corpus_dir=corpus_copy)
     ensure_index(settings, fake_embedder)
-    assert len(build_store(settings).doc_metadata()) == 5
+    assert len(build_store(settings).articles()) == 5
     calls = fake_embedder.calls
     ensure_index(settings, fake_embedder)
     assert fake_embedder.calls == calls  # a filled index is left alone
@@ -64,42 +62,17 @@ def served(planted_data: Path, tmp_path: Path) -> Iterator[str]:
     port = free_port()
     script = Path(sys.executable).parent / "newsdesk"
     env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSDESK_API_TOKEN": "tok"}
-    log = (tmp_path / "serve.log").open("w")
-    proc = subprocess.Popen(
-        [str(script), "serve", "--no-ingest", "--port", str(port), "--data-dir", str(planted_data)],
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        _wait_healthy(url, proc, tmp_path / "serve.log")
+    command = [str(script), "serve", "--no-ingest", "--port", str(port)]
+    url, log_path = f"http://127.0.0.1:{port}", tmp_path / "serve.log"
+    with (
+        log_path.open("w") as log,
+        running([*command, "--data-dir", str(planted_data)], log=log, env=env) as proc,
+    ):
+        try:
+            wait_for_url(f"{url}/healthz", proc, timeout=SERVE_TIMEOUT, interval=0.2)
+        except (RuntimeError, TimeoutError) as exc:  # the server log says why
+            pytest.fail(f"`newsdesk serve` did not come up: {exc}:\n{log_path.read_text()}")
         yield url
-    finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        log.close()
-
-
-def _wait_healthy(url: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    """Poll /healthz until it answers 200; fail the test with the server log if it never does."""
-    deadline, last = time.monotonic() + SERVE_TIMEOUT, "no answer"
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            pytest.fail(f"`newsdesk serve` exited with code {proc.returncode}:\n{log.read_text()}")
-        try:
-            response = httpx.get(f"{url}/healthz", timeout=2)
-            if response.status_code == 200:
-                return
-            last = f"{response.status_code} {response.text[:200]}"
-        except httpx.TransportError as exc:
-            last = repr(exc)
-        time.sleep(0.2)
-    pytest.fail(f"/healthz not ready after {SERVE_TIMEOUT:.0f}s (last: {last}):\n{log.read_text()}")
 
 
 def test_serve_cli_serves_chat_and_api(served: str) -> None:

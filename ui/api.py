@@ -17,11 +17,11 @@ from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
-from rag.types import Answer, Citation, Filters, Turn
+from rag.types import Answer, AnswerMode, Citation, Filters, Turn
 from ui.guards import Busy, Gate, NoGradioApi, RateLimiter, SecurityHeaders, bearer_ok, client_key
+from ui.settings import ServerSettings
 
 if TYPE_CHECKING:
-    from newsdesk.settings import Settings
     from rag.engine import Newsdesk
 
 log = logging.getLogger("newsdesk.api")
@@ -76,7 +76,7 @@ class AskRequest(BaseModel):
         "`filters` = the answer's `filters.effective` (what carries filters into follow-ups).",
     )
     filters: Filters | None = Field(default=None, description="Outlet and date-range filters.")
-    mode: Literal["extractive", "openai", "ollama"] | None = Field(
+    mode: AnswerMode | None = Field(
         default=None, description="Answer mode; default is the server's NEWSDESK_LLM."
     )
 
@@ -114,11 +114,6 @@ class Health(BaseModel):
     llm_reachable: bool | None = None
 
 
-def cors_origins(value: str) -> list[str]:
-    """`NEWSDESK_CORS_ORIGINS` as a list (comma separated, blanks dropped)."""
-    return [o.strip().rstrip("/") for o in value.split(",") if o.strip()]
-
-
 class HealthCache:
     """The engine's health report, reused for `ttl` seconds.
 
@@ -148,7 +143,7 @@ class HealthCache:
             return self._value
 
 
-def _guard(settings: Settings, limiter: RateLimiter) -> Any:
+def _guard(settings: ServerSettings, limiter: RateLimiter) -> Any:
     """A dependency enforcing the per-client rate limit, then the bearer token.
 
     The limit is keyed on the client address alone and checked first, so requests with a wrong
@@ -166,7 +161,7 @@ def _guard(settings: Settings, limiter: RateLimiter) -> Any:
                 "per minute exceeded; retry later",
                 headers={"Retry-After": str(int(wait) + 1)},
             )
-        if not bearer_ok(authorization, settings.api_token):
+        if not bearer_ok(authorization, settings.api_token.get_secret_value()):
             raise HTTPException(
                 401,
                 "missing or wrong API token; send 'Authorization: Bearer <token>'",
@@ -176,7 +171,7 @@ def _guard(settings: Settings, limiter: RateLimiter) -> Any:
     return check
 
 
-def _check_limits(body: AskRequest, settings: Settings) -> None:
+def _check_limits(body: AskRequest, settings: ServerSettings) -> None:
     if len(body.question) > settings.max_question_chars:
         raise HTTPException(
             413,
@@ -194,7 +189,7 @@ def _check_limits(body: AskRequest, settings: Settings) -> None:
 
 
 def add_api_routes(
-    app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate, limiter: RateLimiter
+    app: FastAPI, engine: Newsdesk, settings: ServerSettings, gate: Gate, limiter: RateLimiter
 ) -> None:
     """/api/ask, /api/corpus and /healthz on `app`."""
     guarded = [Depends(_guard(settings, limiter))]
@@ -235,7 +230,7 @@ def add_api_routes(
             )
 
 
-def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> FastAPI:
+def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -> FastAPI:
     """The FastAPI app: API routes, CORS, security headers and (unless `ui=False`) the Gradio pages."""
     app = FastAPI(
         title="Newsdesk API",
@@ -252,11 +247,10 @@ def create_app(engine: Newsdesk, settings: Settings, *, ui: bool = True) -> Fast
         log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
 
-    origins = cors_origins(settings.cors_origins)
-    if origins:
+    if settings.cors_origins:
         app.add_middleware(
             CORSMiddleware,
-            allow_origins=origins,
+            allow_origins=list(settings.cors_origins),
             allow_methods=["GET", "POST"],
             allow_headers=["*"],
         )

@@ -21,13 +21,13 @@ import gradio as gr
 from ui import render
 from ui.chat import ALL_OUTLETS, WELCOME, Conversation, TurnRunner, View, parse_filters
 from ui.corpus import EMPTY_INDEX, example_questions, summary_html
-from ui.guards import Gate, RateLimiter, parse_auth
+from ui.guards import Gate, RateLimiter
+from ui.settings import ServerSettings
 from ui.style import STYLE
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
-    from newsdesk.settings import Settings
     from rag.engine import Newsdesk
 
 EXAMPLES = 3
@@ -56,7 +56,7 @@ class Guards:
     limiter: RateLimiter
 
 
-def _runner(engine: Newsdesk, settings: Settings, guards: Guards, inline: bool) -> TurnRunner:
+def _runner(engine: Newsdesk, settings: ServerSettings, guards: Guards, inline: bool) -> TurnRunner:
     return TurnRunner(
         engine,
         guards.gate,
@@ -152,7 +152,7 @@ def _chat_layout() -> tuple[Column, Extras]:
     return col, Extras(examples, outlet, since, until, new, sources, corpus)
 
 
-def build_chat(engine: Newsdesk, settings: Settings, guards: Guards) -> gr.Blocks:
+def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr.Blocks:
     """The full chat page: conversation, filters, sources panel and corpus summary."""
     runner = _runner(engine, settings, guards, inline=False)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False) as demo:
@@ -199,7 +199,7 @@ def _chat_start(engine: Newsdesk) -> list[Any]:
     return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
 
 
-def build_embed(engine: Newsdesk, settings: Settings, guards: Guards) -> gr.Blocks:
+def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr.Blocks:
     """The compact view for iframes and web components: conversation with sources inline."""
     runner = _runner(engine, settings, guards, inline=True)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False, fill_width=True) as demo:
@@ -248,13 +248,14 @@ def web_component_loader() -> Path:
 
 
 def mount_ui(
-    app: FastAPI, engine: Newsdesk, settings: Settings, gate: Gate, limiter: RateLimiter
+    app: FastAPI, engine: Newsdesk, settings: ServerSettings, gate: Gate, limiter: RateLimiter
 ) -> None:
     """Mount the embed view at /embed and the chat at / (order matters: / catches the rest).
 
     `gate` and `limiter` are the ones the API uses, so UI and API share both bounds.
     """
-    from fastapi.responses import FileResponse
+    from fastapi import Request
+    from fastapi.responses import FileResponse, RedirectResponse
 
     loader = web_component_loader()
 
@@ -263,7 +264,7 @@ def mount_ui(
     def gradio_js() -> FileResponse:
         return FileResponse(loader, media_type="text/javascript")
 
-    users = parse_auth(settings.auth)
+    users = [(user, password.get_secret_value()) for user, password in settings.auth]
     options: dict[str, Any] = {
         "auth": users or None,
         "css": STYLE,
@@ -274,6 +275,15 @@ def mount_ui(
         "enable_monitoring": False,
         "show_error": False,
     }
+
+    # `/embed` without the slash is not under the /embed mount, and the chat at / would answer
+    # 404: redirect it (keeping the query). A plain Starlette route, so the annotations (strings
+    # here) are never resolved; the security headers middleware covers this response too.
+    def embed_redirect(request: Request) -> RedirectResponse:
+        query = f"?{request.url.query}" if request.url.query else ""
+        return RedirectResponse(f"{request.url.path}/{query}", status_code=307)
+
+    app.add_route("/embed", embed_redirect, methods=["GET", "HEAD"], include_in_schema=False)
     guards = Guards(gate, limiter)
     gr.mount_gradio_app(app, build_embed(engine, settings, guards), path="/embed", **options)
     gr.mount_gradio_app(app, build_chat(engine, settings, guards), path="/", **options)

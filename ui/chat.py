@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import date
 from typing import Protocol
 
-from rag.types import Answer, AppliedFilters, Filters, StreamEvent, Turn
+from index.dates import parse_optional_day
+from rag.types import Answer, AnswerMode, AppliedFilters, Filters, StreamEvent, Turn
 from ui import render
 from ui.guards import Busy, Gate, RateLimiter, client_key
 
@@ -24,9 +24,9 @@ class Engine(Protocol):
     def stream(
         self,
         question: str,
-        history: list[Turn] | None = None,
+        history: Sequence[Turn] | None = None,
         filters: Filters | None = None,
-        mode: str | None = None,
+        mode: AnswerMode | None = None,
     ) -> Iterator[StreamEvent]: ...
 
 
@@ -51,16 +51,7 @@ class View:
 def parse_filters(outlet: str | None, since: str | None, until: str | None) -> Filters:
     """Filters from the form; raises ValueError with a readable message on a bad date."""
 
-    def day(value: str | None, name: str) -> date | None:
-        value = (value or "").strip()
-        if not value:
-            return None
-        try:
-            return date.fromisoformat(value)
-        except ValueError:
-            raise ValueError(f"“{name}” must be a date like 2025-08-27, not “{value}”.") from None
-
-    start, end = day(since, "Since"), day(until, "Until")
+    start, end = parse_optional_day(since, "“Since”"), parse_optional_day(until, "“Until”")
     if start and end and start > end:
         raise ValueError("“Since” is after “Until”, so no article could match.")
     chosen = None if not outlet or outlet == ALL_OUTLETS else outlet

@@ -9,12 +9,12 @@ from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from rag.citations import format_date
+from index.dates import format_day, read_day
 from ui.render import esc
 
 EMPTY_INDEX = (
     "The index is empty, so there is nothing to answer from yet. Run “newsdesk ingest” "
-    "(with a folder of articles, or alone for the shipped corpus/), then reload this page."
+    "(with a folder of articles, or alone for the shipped corpus), then reload this page."
 )
 _PALETTE = ["#2563eb", "#d97706", "#059669", "#dc2626", "#7c3aed", "#0891b2", "#be185d"]
 _OTHER = "#9ca3af"
@@ -39,23 +39,14 @@ def summary_html(summary: dict[str, Any]) -> str:
 
 
 def _span(first: str | None, last: str | None) -> str:
-    days = [_day(first), _day(last)]
+    days = [read_day(first), read_day(last)]
     if days[0] is None or days[1] is None:
         return ""
     return (
-        format_date(days[0])
+        format_day(days[0])
         if days[0] == days[1]
-        else f"{format_date(days[0])} – {format_date(days[1])}"
+        else f"{format_day(days[0])} – {format_day(days[1])}"
     )
-
-
-def _day(value: Any) -> date | None:
-    if isinstance(value, date):
-        return value
-    try:
-        return date.fromisoformat(str(value)) if value else None
-    except ValueError:
-        return None
 
 
 def _bucket(day: date, unit: str) -> date:
@@ -80,7 +71,7 @@ def _colours(documents: Sequence[dict[str, Any]]) -> dict[str, str]:
 
 def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
     """Stacked bars of articles per day (or week/month on long spans), coloured by outlet."""
-    dated = [(d, day) for d in documents if (day := _day(d.get("date"))) is not None]
+    dated = [(d, day) for d in documents if (day := read_day(d.get("date"))) is not None]
     undated = len(documents) - len(dated)
     if not dated:
         return f'<p class="nd-muted">No dated articles to chart ({undated} undated).</p>'
@@ -91,9 +82,9 @@ def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
     colours = _colours([d for d, _ in dated])
     bars = _bars(counts, colours, start, end, unit)
     axis = (
-        f'<text x="{_PAD}" y="{_H - 3}" class="nd-axis">{esc(format_date(first))}</text>'
+        f'<text x="{_PAD}" y="{_H - 3}" class="nd-axis">{esc(format_day(first))}</text>'
         f'<text x="{_W - _PAD}" y="{_H - 3}" text-anchor="end" class="nd-axis">'
-        f"{esc(format_date(last))}</text>"
+        f"{esc(format_day(last))}</text>"
     )
     svg = (
         f'<svg class="nd-timeline" viewBox="0 0 {_W} {_H}" role="img" '
@@ -124,7 +115,7 @@ def _bars(
         h = plot_h * n / tallest
         y = _PAD + plot_h - stacked.get(bucket, 0.0) - h
         stacked[bucket] = stacked.get(bucket, 0.0) + h
-        tip = f"{outlet}, {unit} of {format_date(bucket)}: {n} article(s)"
+        tip = f"{outlet}, {unit} of {format_day(bucket)}: {n} article(s)"
         rects.append(
             f'<rect x="{x:.1f}" y="{y:.1f}" width="{width:.1f}" height="{h:.1f}" '
             f'fill="{colours[outlet]}"><title>{esc(tip)}</title></rect>'

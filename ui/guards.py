@@ -90,16 +90,6 @@ def bearer_ok(authorization: str | None, expected: str) -> bool:
     return scheme.lower() == "bearer" and secrets.compare_digest(token.strip(), expected)
 
 
-def parse_auth(value: str) -> list[tuple[str, str]]:
-    """`user:pass,user2:pass2` as (user, password) pairs; entries without a colon are ignored."""
-    pairs = []
-    for item in value.split(","):
-        user, sep, password = item.strip().partition(":")
-        if sep and user:
-            pairs.append((user, password))
-    return pairs
-
-
 class NoGradioApi:
     """ASGI middleware refusing Gradio's direct-call routes (`…/gradio_api/run|api|call/…`).
 

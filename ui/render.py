@@ -9,14 +9,14 @@ plain <details>/<summary>, so no JavaScript is built from corpus text.
 from __future__ import annotations
 
 import html
-import re
 from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
-from rag.citations import MARKER, format_date
+from index.dates import format_day
+from rag.citations import MARKER, label
 from rag.types import Answer, AppliedFilters, Citation, Source
 
-_MARKER_LABEL = re.compile(r"\[(\d+)(?::\s*([^\]]*))?\]")
+CHIP_SEPARATOR = " · "
 
 
 def esc(value: object) -> str:
@@ -55,7 +55,7 @@ def link(url: str | None, text: str) -> str:
 
 def chip_text(source: Source) -> str:
     """'Dawn · 28 Aug 2025' for a chip."""
-    return f"{source.outlet or 'unknown outlet'} · {format_date(source.date)}"
+    return label(source, CHIP_SEPARATOR)
 
 
 def _quote_span(c: Citation) -> tuple[int, int] | None:
@@ -110,7 +110,7 @@ def citation_card(c: Citation, sentences: Sequence[str] = ()) -> str:
         f'<div class="nd-card" data-cite="{c.number}">'
         f'<div class="nd-card-head"><span class="nd-num">{c.number}</span> '
         f'<span class="nd-outlet">{esc(c.outlet or "unknown outlet")}</span> · '
-        f'<span class="nd-date">{esc(format_date(c.date))}</span></div>'
+        f'<span class="nd-date">{esc(format_day(c.date))}</span></div>'
         f'<div class="nd-title">{title}</div>'
         f'<blockquote class="nd-passage">{highlighted_passage(c, sentences)}</blockquote>'
         f"{_also_in(c.also_in)}</div>"
@@ -144,12 +144,12 @@ def answer_html(answer: Answer) -> str:
 def streaming_body(text: str) -> str:
     """Partial answer text while it streams: escaped, markers shown as (not yet openable) chips."""
     out, pos = [], 0
-    for m in _MARKER_LABEL.finditer(text):
+    for m in MARKER.finditer(text):
         out.append(esc(text[pos : m.start()]))
-        label = (m.group(2) or "").replace(", ", " · ")
+        tag = (m.group(2) or "").replace(", ", CHIP_SEPARATOR)
         out.append(
             f'<span class="nd-chip nd-pending"><span class="nd-num">{esc(m.group(1))}</span>'
-            f"{' ' + esc(label) if label else ''}</span>"
+            f"{' ' + esc(tag) if tag else ''}</span>"
         )
         pos = m.end()
     out.append(esc(text[pos:]))

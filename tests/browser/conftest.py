@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 from tests.browser import support
 from tests.browser.support import LiveServer, live_server, make_settings
 from tests.conftest import ROOT
+from tests.fixtures.requirements import missing
 
 CHROMIUM = Path("/usr/bin/chromium")
 SCREENSHOTS = ROOT / "artifacts" / "screenshots"
@@ -35,20 +37,28 @@ COMPONENT_HOST = """<!doctype html><html><head><title>Host</title>
 </body></html>"""
 
 
-def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Skip the browser tests, with the reason, when Chromium or Playwright is missing."""
-    reason = None
+@lru_cache(maxsize=1)
+def browser_missing() -> str | None:
+    """Why the browser tests cannot run here (Chromium or Playwright missing), or None."""
     if not CHROMIUM.exists():
-        reason = f"{CHROMIUM} is missing (apt-get install -y chromium)"
-    else:
-        try:
-            import playwright.sync_api  # noqa: F401
-        except ImportError:
-            reason = "the playwright package is not installed (pip install playwright)"
+        return f"{CHROMIUM} is missing (apt-get install -y chromium)"
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "the playwright package is not installed (pip install playwright)"
+    return None
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip a browser test, with the reason, when Chromium or Playwright is missing; fail on CI.
+
+    Runs before the test's fixtures, so a skipped test never starts the server. (A runtest hook
+    here applies to the tests under tests/browser/, where every browser test lives.)
+    """
+    reason = browser_missing() if "browser" in item.keywords else None
     if reason:
-        for item in items:
-            if "browser" in item.keywords:
-                item.add_marker(pytest.mark.skip(reason=reason))
+        missing(reason)
 
 
 planted_data = support.planted_data  # the shared session fixture
@@ -94,7 +104,7 @@ def server(planted_data: Path, real_embedder: Any) -> Iterator[LiveServer]:
 
     settings = make_settings(planted_data)
     paced = PacedEngine(build_newsdesk(settings, embedder=real_embedder))
-    app = create_app(paced, settings)  # type: ignore[arg-type]  # duck-typed wrapper
+    app = create_app(paced, settings.server)  # type: ignore[arg-type]  # duck-typed wrapper
     with live_server(app) as running:
         _add_host_pages(app, running.url)
         yield running

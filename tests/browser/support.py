@@ -20,7 +20,8 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import uvicorn
 
-from tests.conftest import CORPUS, MODEL_CACHE, free_port
+from evals.processes import free_port
+from tests.conftest import CORPUS, MODEL_CACHE
 
 if TYPE_CHECKING:
     from newsdesk.settings import Settings

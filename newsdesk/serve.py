@@ -1,4 +1,7 @@
-"""`newsdesk serve`: build the index if asked, build the engine once, run the app under uvicorn."""
+"""`newsdesk serve`: build the index if asked, build the engine once, run the app under uvicorn.
+
+Start-up is wiring, so it lives here in the composition root: `ui` only receives a built engine.
+"""
 
 from __future__ import annotations
 
@@ -9,12 +12,16 @@ import threading
 import time
 from typing import TYPE_CHECKING
 
+from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk, build_store
+from ui.api import create_app
+
 if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from index.embedding import Embedder
     from newsdesk.settings import Settings
     from rag.engine import Newsdesk
+    from ui.settings import ServerSettings
 
 log = logging.getLogger("newsdesk.serve")
 
@@ -29,23 +36,23 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def exposure_warnings(settings: Settings) -> list[str]:
+def exposure_warnings(server: ServerSettings) -> list[str]:
     """Warnings for each part left open while the server listens beyond loopback.
 
     The chat and the HTTP API are guarded separately (NEWSDESK_AUTH and NEWSDESK_API_TOKEN), so
     each one left open gets its own warning.
     """
-    if is_loopback(settings.host):
+    if is_loopback(server.host):
         return []
     warnings = []
-    if not settings.auth:
+    if not server.auth:
         warnings.append(
-            f"listening on {settings.host} without NEWSDESK_AUTH: anyone who can reach "
+            f"listening on {server.host} without NEWSDESK_AUTH: anyone who can reach "
             "this port can use the chat at / and /embed (no login)"
         )
-    if not settings.api_token:
+    if not server.api_token.get_secret_value():
         warnings.append(
-            f"listening on {settings.host} without NEWSDESK_API_TOKEN: anyone who can "
+            f"listening on {server.host} without NEWSDESK_API_TOKEN: anyone who can "
             "reach this port can use the HTTP API under /api"
         )
     return warnings
@@ -53,9 +60,7 @@ def exposure_warnings(settings: Settings) -> list[str]:
 
 def ensure_index(settings: Settings, embedder: Embedder) -> None:
     """Ingest `settings.corpus_dir` when the index has no articles."""
-    from newsdesk.factory import build_ingestor, build_store
-
-    if build_store(settings).doc_metadata():
+    if build_store(settings).articles():
         return
     corpus = settings.corpus_dir
     if not corpus.exists():
@@ -81,9 +86,6 @@ def _preload_gradio() -> threading.Thread:
 
 def build_app(settings: Settings, ingest_if_empty: bool = True) -> tuple[FastAPI, Newsdesk]:
     """The engine (built once) and the app serving it."""
-    from newsdesk.factory import build_embedder, build_newsdesk
-    from ui.api import create_app
-
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     preload = _preload_gradio()
     embedder = build_embedder(settings)
@@ -92,18 +94,18 @@ def build_app(settings: Settings, ingest_if_empty: bool = True) -> tuple[FastAPI
     engine = build_newsdesk(settings, embedder=embedder)
     engine.summary()  # read the index now rather than on the first question
     preload.join()
-    return create_app(engine, settings), engine
+    return create_app(engine, settings.server), engine
 
 
 def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
-    """Run the chat UI and HTTP API on settings.host:settings.port until interrupted."""
+    """Run the chat UI and HTTP API on the server settings' host and port until interrupted."""
     import uvicorn
 
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     started = time.perf_counter()
-    for warning in exposure_warnings(settings):
+    for warning in exposure_warnings(settings.server):
         log.warning(warning)
     app, engine = build_app(settings, ingest_if_empty)
     health = engine.health()
@@ -113,9 +115,8 @@ def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
         health["documents"],
         health["chunks"],
         health["mode"],
-        settings.host,
-        settings.port,
+        settings.server.host,
+        settings.server.port,
     )
-    uvicorn.run(
-        app, host=settings.host, port=settings.port, log_level="info", timeout_graceful_shutdown=5
-    )
+    server = settings.server
+    uvicorn.run(app, host=server.host, port=server.port, timeout_graceful_shutdown=5)

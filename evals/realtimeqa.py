@@ -4,7 +4,7 @@ A sample of questions is drawn with a seed; the index holds their candidate arti
 others up to --articles-total. For `answer_in_corpus` questions it reports answer recall@1/5/10
 (a retrieved passage contains the answer text) and the share of answers that contain the answer
 text with a citation to a passage containing it; for the others, how often Newsdesk abstained.
-The plain llama-index pipeline (rag/baseline.py) runs on the same sample and articles.
+The plain llama-index pipeline (evals/baseline.py) runs on the same sample and articles.
 """
 
 from __future__ import annotations
@@ -13,13 +13,19 @@ import hashlib
 import json
 import os
 import random
+import sys
 import time
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from newsdesk.settings import Settings
-from rag.metrics import fact_found
+from evals import baseline as llama_baseline  # `baseline` is run_benchmark's on/off flag
+from evals.metrics import fact_found
+
+if TYPE_CHECKING:
+    from index.ingest import IngestReport
+    from rag.engine import Newsdesk
 
 KS = (1, 5, 10)
 
@@ -61,8 +67,22 @@ def recall_at(texts: list[str], answer: str) -> dict[int, bool]:
     return {k: any(contains(t, answer) for t in texts[:k]) for k in KS}
 
 
+@dataclass(frozen=True)
+class Indexing:
+    """How the benchmark builds and opens an index of its own; the CLI wires it from settings.
+
+    `ingest(paths, folder)` and `make_engine(folder, top_k)` keep the index in an embedded store
+    in `folder`, never on a shared Chroma server, so reruns reuse it and never mix with another.
+    """
+
+    root: Path  # the resolved data folder: each sample gets a folder of its own under it
+    chunking: tuple[int, int]  # chunk size and overlap: another chunking needs another index
+    ingest: Callable[[list[Path], Path], IngestReport]
+    make_engine: Callable[[Path, int], Newsdesk]
+
+
 def run_benchmark(
-    settings: Settings,
+    indexing: Indexing,
     articles_path: Path,
     questions_path: Path,
     n_questions: int,
@@ -78,20 +98,15 @@ def run_benchmark(
     )
     # One folder per exact sample and chunking, always an embedded store of its own, so reruns
     # reuse their index and never mix with another sample or a shared Chroma server.
-    key = json.dumps(
-        [sorted(a["url"] for a in articles), settings.chunk_size, settings.chunk_overlap]
-    )
+    key = json.dumps([sorted(a["url"] for a in articles), *indexing.chunking])
     workdir = (
-        settings.resolved_data_dir()
+        indexing.root
         / f"realtimeqa-{len(articles)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-    )
-    settings = settings.model_copy(
-        update={"data_dir": workdir, "top_k": max(KS), "chroma_host": None}
     )
     echo(
         f"RealTimeQA: {len(questions)} questions, {len(articles)} articles, seed {seed}, {os.cpu_count()} cores"
     )
-    ours = _run_newsdesk(settings, workdir, articles, questions, echo)
+    ours = _run_newsdesk(indexing, workdir, articles, questions, echo)
     result: dict[str, Any] = {
         "questions": len(questions),
         "articles": len(articles),
@@ -108,22 +123,20 @@ def run_benchmark(
 
 
 def _run_newsdesk(
-    settings: Settings,
+    indexing: Indexing,
     workdir: Path,
     articles: list[dict[str, Any]],
     questions: list[dict[str, Any]],
     echo: Callable[[str], None],
 ) -> dict[str, Any]:
-    from newsdesk.factory import build_ingestor, build_newsdesk
-
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "articles.jsonl"
     source.write_text("".join(json.dumps(a) + "\n" for a in articles))
-    report = build_ingestor(settings).run([source], log=lambda m: None)
+    report = indexing.ingest([source], workdir)
     echo(
         f"newsdesk ingest: {report.chunks} chunks embedded in {report.seconds:.0f}s ({len(report.skipped)} skipped)"
     )
-    engine = build_newsdesk(settings)
+    engine = indexing.make_engine(workdir, max(KS))
     rows = []
     for q in _progress(questions):
         started = time.perf_counter()
@@ -149,17 +162,14 @@ def _run_baseline(
     questions: list[dict[str, Any]],
     echo: Callable[[str], None],
 ) -> dict[str, Any]:
-    from rag import baseline
-
     started = time.perf_counter()
-    index = baseline.build_index(
-        articles, baseline.client_at(workdir / "plain-chroma"), "plain", baseline.embed_model()
-    )
+    client = llama_baseline.client_at(workdir / "plain-chroma")
+    index = llama_baseline.build_index(articles, client, "plain", llama_baseline.embed_model())
     echo(f"plain llama-index ingest: {time.perf_counter() - started:.0f}s")
     rows = []
     for q in _progress(questions):
         started = time.perf_counter()
-        texts = baseline.retrieve(index, q["question"], max(KS))
+        texts = llama_baseline.retrieve(index, q["question"], max(KS))
         rows.append(
             {
                 "id": q["id"],
@@ -209,8 +219,6 @@ def _fmt(value: Any) -> str:
 
 
 def _progress(items: list[dict[str, Any]]) -> Any:
-    import sys
-
     from tqdm import tqdm
 
     return tqdm(items, unit="q", file=sys.stderr, leave=False)

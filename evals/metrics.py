@@ -18,11 +18,12 @@ import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
+from index.dates import parse_day
 from rag.citations import SupportChecker
 from rag.types import Answer, Passage, Source
 
@@ -53,18 +54,6 @@ _QUOTES = str.maketrans(
     }
 )
 _DASHES = re.compile(r"[\u2010-\u2015\u2212\ufe58\ufe63\uff0d]")
-
-
-def parse_day(value: Any) -> date:
-    """An ISO date such as 2025-08-27 (a string, or a date already parsed)."""
-    if isinstance(value, date):
-        return value
-    if not isinstance(value, str):
-        raise ValueError(f"expected a date like 2025-08-27, not {value!r}")
-    try:
-        return date.fromisoformat(value.strip())
-    except ValueError:
-        raise ValueError(f"expected a date like 2025-08-27, not {value!r}") from None
 
 
 Day = Annotated[date, BeforeValidator(parse_day)]
@@ -124,21 +113,21 @@ class Scored:
     counts: dict[str, int] = field(default_factory=dict)  # how many values each metric is over
 
 
-def normalise(text: str) -> str:
+def fold_for_matching(text: str) -> str:
     """Case-folded text with one kind of quote, one kind of dash and single spaces."""
     text = unicodedata.normalize("NFKC", text).translate(_QUOTES)
     return re.sub(r"\s+", " ", _DASHES.sub("-", text)).strip().casefold()
 
 
 def _same_outlet(wanted: str, outlet: str | None) -> bool:
-    return outlet is not None and normalise(wanted) == normalise(outlet)
+    return outlet is not None and fold_for_matching(wanted) == fold_for_matching(outlet)
 
 
 def fact_found(alternatives: Sequence[str], text: str) -> bool:
     """True when any alternative occurs in `text` as whole words (so '74' is not found in '1974')."""
-    haystack = normalise(text)
+    haystack = fold_for_matching(text)
     for alternative in alternatives:
-        needle = normalise(alternative)
+        needle = fold_for_matching(alternative)
         left = r"(?<!\w)" if needle[:1].isalnum() else ""
         right = r"(?!\w)" if needle[-1:].isalnum() else ""
         if needle and re.search(left + re.escape(needle) + right, haystack):

@@ -1,0 +1,53 @@
+"""Wiring for `newsdesk eval` and `newsdesk bench`: settings become what `evals` is handed.
+
+`evals` never reads settings; these build the callables it calls from them.
+"""
+
+from __future__ import annotations
+
+from functools import partial
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from evals.realtimeqa import Indexing
+from evals.run import open_index
+from newsdesk.factory import build_ingestor, build_newsdesk
+
+if TYPE_CHECKING:
+    from collections.abc import Callable
+
+    from index.ingest import IngestReport
+    from newsdesk.settings import Settings
+    from rag.engine import Newsdesk
+
+
+def eval_engine(settings: Settings) -> Callable[[], Newsdesk]:
+    """Opens the configured engine when called, checked to hold articles (see `open_index`)."""
+    return partial(open_index, partial(build_newsdesk, settings), settings.data_dir)
+
+
+def _in_folder(settings: Settings, folder: Path, top_k: int | None = None) -> Settings:
+    # Always an embedded store in `folder`, never a shared Chroma server, so a benchmark's
+    # index neither mixes with nor overwrites another.
+    update: dict[str, object] = {"data_dir": folder, "chroma_host": None}
+    if top_k is not None:
+        update["top_k"] = top_k
+    return settings.replace(**update)
+
+
+def _ingest_quietly(settings: Settings, paths: list[Path], folder: Path) -> IngestReport:
+    return build_ingestor(_in_folder(settings, folder)).run(paths, log=lambda m: None)
+
+
+def _engine_in(settings: Settings, folder: Path, top_k: int) -> Newsdesk:
+    return build_newsdesk(_in_folder(settings, folder, top_k))
+
+
+def realtimeqa_indexing(settings: Settings) -> Indexing:
+    """How `newsdesk bench realtimeqa` builds and opens its index under the data folder."""
+    return Indexing(
+        root=settings.store.resolved_data_dir(),
+        chunking=(settings.ingest.chunk_size, settings.ingest.chunk_overlap),
+        ingest=partial(_ingest_quietly, settings),
+        make_engine=partial(_engine_in, settings),
+    )

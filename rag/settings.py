@@ -1,0 +1,64 @@
+"""Settings of retrieval, answering and the LLM endpoint (read by `newsdesk.settings`)."""
+
+from __future__ import annotations
+
+from pydantic import Field, SecretStr
+
+from index.settings import Group
+from rag.types import AnswerMode
+
+
+class RetrievalSettings(Group):
+    """How much retrieval hands the answerer."""
+
+    top_k: int = Field(default=6, ge=1, description="Passages retrieved per question.")
+
+
+class AnswerSettings(Group):
+    """How answers are written and how strictly their citations are checked."""
+
+    mode: AnswerMode = Field(
+        default=AnswerMode.EXTRACTIVE,
+        alias="llm",
+        description="Answer mode: extractive, openai (compatible) or ollama.",
+    )
+    answer_sentences: int = Field(
+        default=3, ge=1, description="Most sentences in an extractive answer."
+    )
+    support_threshold: float = Field(
+        default=0.5, ge=0, le=1, description="Minimum support score for a citation to pass."
+    )
+
+
+class LLMSettings(Group):
+    """The LLM endpoint used by the openai and ollama answer modes."""
+
+    base_url: str = Field(
+        default="http://127.0.0.1:11434/v1",
+        alias="llm_base_url",
+        description="Base URL of the LLM endpoint.",
+    )
+    model: str = Field(
+        default="llama3.1", alias="llm_model", description="Model name at the LLM endpoint."
+    )
+    api_key: SecretStr = Field(
+        default=SecretStr(""), alias="llm_api_key", description="API key for the LLM endpoint."
+    )
+    timeout: float = Field(
+        default=30.0, gt=0, alias="llm_timeout", description="Seconds before an LLM call fails."
+    )
+    retries: int = Field(
+        default=1, ge=0, alias="llm_retries", description="Retries after a failed LLM call."
+    )
+    context_window: int = Field(
+        default=8192,
+        ge=1024,
+        alias="llm_context_window",
+        description="Model context window in tokens.",
+    )
+    max_answer_tokens: int = Field(
+        default=512,
+        ge=32,
+        alias="llm_max_answer_tokens",
+        description="Tokens reserved for the LLM's answer.",
+    )
