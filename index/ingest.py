@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-import queue
 import sys
-import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -29,6 +27,7 @@ from index.metadata import ArticleMeta, from_fields, from_text, lead_title, outl
 from index.records import ArticleInfo, ChunkInfo
 from index.settings import IngestSettings
 from index.store import ChromaStore, ChunkRecord, DocRecord
+from index.writer import Writer, background
 
 # Bump when cleaning, metadata or chunk layout changes so existing indexes re-ingest.
 PIPELINE_VERSION = "2"
@@ -170,7 +169,7 @@ class Ingestor:
         existing = self.store.articles()
         # Articles are read, cleaned and chunked on a second thread while this one embeds, so
         # the model is busy from the first batch on instead of waiting for the whole corpus.
-        planned = _background(lambda: self._plan(paths, existing, report, log))
+        planned = background(lambda: self._plan(paths, existing, report, log))
         todo = self._embed_and_write(planned, report, run, touched={*existing, *interrupted})
         for doc_id in set(interrupted) - set(todo):
             old = existing.get(doc_id)
@@ -248,7 +247,7 @@ class Ingestor:
     ) -> list[str]:
         """Embed chunks in batches that span articles and hand them to the writer; doc ids done."""
         ids: list[str] = []
-        writer = _Writer(self.store, touched)
+        writer = Writer(self.store, touched)
         held, beat = 0, time.monotonic()
         remaining: dict[str, int] = {}
         by_id: dict[str, PreparedDoc] = {}
@@ -320,28 +319,6 @@ def _finished(
     return done
 
 
-def _background(produce: Callable[[], Iterator[PreparedDoc]]) -> Iterator[PreparedDoc]:
-    """Run a generator on a thread, a few items ahead; its exceptions surface here."""
-    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=64)
-
-    def work() -> None:
-        try:
-            for item in produce():
-                items.put(("item", item))
-            items.put(("end", None))
-        except BaseException as exc:
-            items.put(("error", exc))
-
-    threading.Thread(target=work, daemon=True).start()
-    while True:
-        kind, value = items.get()
-        if kind == "end":
-            return
-        if kind == "error":
-            raise value
-        yield value
-
-
 def _under(source: Path, roots: list[Path]) -> bool:
     return any(source == r or source.is_relative_to(r) for r in roots)
 
@@ -358,52 +335,6 @@ def _clash(item: SourceDoc, seen: set[str], existing: dict[str, ArticleInfo]) ->
             item.path, f"doc id {item.doc_id!r} already belongs to {owner}; rename one of them"
         )
     return None
-
-
-class _Writer:
-    """Writes chunk batches and commits finished articles on a background thread."""
-
-    def __init__(self, store: ChromaStore, touched: set[str]) -> None:
-        self.store = store
-        self.touched = touched  # articles that may have chunks from an earlier run
-        self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(
-            maxsize=2
-        )
-        self.error: BaseException | None = None
-        self.thread = threading.Thread(target=self._loop, daemon=True)
-        self.thread.start()
-
-    def put(self, chunks: list[ChunkRecord], docs: list[DocRecord]) -> None:
-        if self.error:
-            raise self.error
-        self.queue.put((chunks, docs))
-
-    def close(self) -> None:
-        self.queue.put(None)
-        self.thread.join()
-        if self.error:
-            raise self.error
-
-    def _loop(self) -> None:
-        while (item := self.queue.get()) is not None:
-            if self.error:
-                continue
-            chunks, docs, done = list(item[0]), list(item[1]), False
-            # Each Chroma write has a fixed cost, so write everything already queued at once.
-            while len(chunks) < 1024 and not self.queue.empty():
-                more = self.queue.get()
-                if more is None:
-                    done = True
-                    break
-                chunks.extend(more[0])
-                docs.extend(more[1])
-            try:
-                self.store.add_chunks(chunks)
-                self.store.commit_docs(docs, self.touched)
-            except BaseException as exc:  # surfaced to the caller on the next put/close
-                self.error = exc
-            if done:
-                return
 
 
 def _progress(items: list[Any], unit: str, enabled: bool) -> Any:

@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import gradio as gr
+from fastapi import Request
+from fastapi.responses import FileResponse, RedirectResponse
 
 from ui import render
 from ui.chat import ALL_OUTLETS, WELCOME, Conversation, TurnRunner, View, parse_filters
@@ -254,9 +256,6 @@ def mount_ui(
 
     `gate` and `limiter` are the ones the API uses, so UI and API share both bounds.
     """
-    from fastapi import Request
-    from fastapi.responses import FileResponse, RedirectResponse
-
     loader = web_component_loader()
 
     # It imports ./assets/index-*.js, which the Gradio app mounted at / serves.
@@ -277,8 +276,7 @@ def mount_ui(
     }
 
     # `/embed` without the slash is not under the /embed mount, and the chat at / would answer
-    # 404: redirect it (keeping the query). A plain Starlette route, so the annotations (strings
-    # here) are never resolved; the security headers middleware covers this response too.
+    # 404: redirect it (keeping the query). The security headers middleware covers it too.
     def embed_redirect(request: Request) -> RedirectResponse:
         query = f"?{request.url.query}" if request.url.query else ""
         return RedirectResponse(f"{request.url.path}/{query}", status_code=307)
