@@ -1,10 +1,13 @@
-"""`newsdesk bench realtimeqa`: answer recall and cited answers on real news quiz questions.
+"""`newsdesk bench realtimeqa`: RealTimeQA's public split, next to a plain llama-index pipeline.
 
-A sample of questions is drawn with a seed; the index holds their candidate articles plus random
-others up to --articles-total. For `answer_in_corpus` questions it reports answer recall@1/5/10
-(a retrieved passage contains the answer text) and the share of answers that contain the answer
-text with a citation to a passage containing it; for the others, how often Newsdesk abstained.
-The plain llama-index pipeline (evals/baseline.py) runs on the same sample and articles.
+By default every question over every article; `--sample N --seed S` draws N questions and
+indexes their candidate articles plus random others up to `--articles-total`. For answerable
+(`answer_in_corpus`) questions: answer recall on what the answerer receives and at an equal
+token budget, and the cited-answer rate; for the others, how often Newsdesk abstained, over all
+of them and over those whose answer text appears nowhere in the indexed articles. Every rate has
+a bootstrap 95% interval and every difference with the plain pipeline a paired one; an ablation
+runs the retrieval variants the CLI offers over the same index. The plain pipeline
+(evals/baseline.py) is frozen: VectorStoreIndex over Chroma, same MiniLM, default chunks.
 """
 
 from __future__ import annotations
@@ -15,24 +18,33 @@ import os
 import random
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals import baseline as llama_baseline  # `baseline` is run_benchmark's on/off flag
-from evals.metrics import fact_found
+from evals.metrics import fold_for_matching
+from evals.scoring import (
+    KS,
+    Row,
+    ablation_table,
+    answer_row,
+    contains,
+    differences,
+    passages_row,
+    recall_at,
+    side_by_side,
+    summarise,
+)
+from evals.stats import Estimate
 
 if TYPE_CHECKING:
     from index.ingest import IngestReport
     from rag.engine import Newsdesk
 
-KS = (1, 5, 10)
-
-
-def contains(passage: str, answer: str) -> bool:
-    """Answer text found in a passage as whole words, ignoring case, whitespace, quotes, dashes."""
-    return fact_found([answer], passage)
+__all__ = ["Indexing", "contains", "load_jsonl", "recall_at", "run_benchmark", "sample"]
+FULL = "newsdesk"
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -62,23 +74,36 @@ def sample(
     return chosen, list(picked.values())
 
 
-def recall_at(texts: list[str], answer: str) -> dict[int, bool]:
-    """Whether the answer is in the top 1, 5 and 10 passages."""
-    return {k: any(contains(t, answer) for t in texts[:k]) for k in KS}
+def mark_findable(questions: list[Row], articles: Sequence[Row]) -> None:
+    """Set `findable`: whether a question's answer text appears anywhere in the articles."""
+    haystack = fold_for_matching("\n\n".join(a.get("text") or "" for a in articles))
+    for q in questions:
+        q["findable"] = bool(q["answer_in_corpus"]) or contains(haystack, q["answer"])
 
 
 @dataclass(frozen=True)
 class Indexing:
     """How the benchmark builds and opens an index of its own; the CLI wires it from settings.
 
-    `ingest(paths, folder)` and `make_engine(folder, top_k)` keep the index in an embedded store
-    in `folder`, never on a shared Chroma server, so reruns reuse it and never mix with another.
+    `ingest(paths, folder)` and `make_engine(folder, top_k, variant)` keep the index in an
+    embedded store in `folder`, never on a shared Chroma server, so reruns reuse it and never mix
+    with another. `fingerprint` names everything that changes the index (chunking, pipeline
+    version, embedding model): another fingerprint gets another folder, never a stale index.
+    `variants` are the retrieval ablations `make_engine` knows, the full system first.
     """
 
-    root: Path  # the resolved data folder: each sample gets a folder of its own under it
-    chunking: tuple[int, int]  # chunk size and overlap: another chunking needs another index
+    root: Path
+    fingerprint: str
     ingest: Callable[[list[Path], Path], IngestReport]
-    make_engine: Callable[[Path, int], Newsdesk]
+    make_engine: Callable[[Path, int, str], Newsdesk]
+    variants: tuple[str, ...] = (FULL,)
+
+
+def index_folder(indexing: Indexing, articles: Sequence[Row]) -> Path:
+    """The folder of the index for exactly these articles and this fingerprint."""
+    key = json.dumps([sorted(a["url"] for a in articles), indexing.fingerprint])
+    digest = hashlib.sha256(key.encode()).hexdigest()[:10]
+    return indexing.root / f"realtimeqa-{len(articles)}-{digest}"
 
 
 def run_benchmark(
@@ -91,134 +116,113 @@ def run_benchmark(
     baseline: bool,
     json_out: Path | None,
     echo: Callable[[str], None],
+    per_question: Path | None = None,
+    ablation: bool = True,
 ) -> dict[str, Any]:
-    """Run Newsdesk (and the plain pipeline) on a sample and print both side by side."""
+    """Run Newsdesk, its ablations and the plain pipeline on one sample; print them side by side."""
     questions, articles = sample(
         load_jsonl(questions_path), load_jsonl(articles_path), n_questions, n_articles, seed
     )
-    # One folder per exact sample and chunking, always an embedded store of its own, so reruns
-    # reuse their index and never mix with another sample or a shared Chroma server.
-    key = json.dumps([sorted(a["url"] for a in articles), *indexing.chunking])
-    workdir = (
-        indexing.root
-        / f"realtimeqa-{len(articles)}-{hashlib.sha256(key.encode()).hexdigest()[:10]}"
-    )
+    mark_findable(questions, articles)
+    workdir = index_folder(indexing, articles)
     echo(
-        f"RealTimeQA: {len(questions)} questions, {len(articles)} articles, seed {seed}, {os.cpu_count()} cores"
+        f"RealTimeQA: {len(questions)} questions, {len(articles)} articles, seed {seed}, "
+        f"{os.cpu_count()} cores; index {workdir}"
     )
-    ours = _run_newsdesk(indexing, workdir, articles, questions, echo)
-    result: dict[str, Any] = {
+    _ingest(indexing, workdir, articles, echo)
+    names = indexing.variants if ablation else indexing.variants[:1]
+    systems = {name: _run_newsdesk(indexing, workdir, name, questions) for name in names}
+    plain = _run_baseline(workdir, articles, questions, echo) if baseline else None
+    result = _report(systems, plain, questions, articles, seed, echo)
+    if json_out:
+        json_out.write_text(json.dumps(result, indent=2))
+    if per_question:
+        _write_rows(per_question, {**systems, **({"plain": plain} if plain else {})})
+    return result
+
+
+def _report(
+    systems: dict[str, list[Row]],
+    plain: list[Row] | None,
+    questions: list[Row],
+    articles: list[Row],
+    seed: int,
+    echo: Callable[[str], None],
+) -> dict[str, Any]:
+    ours = summarise(systems[FULL])
+    theirs = summarise(plain) if plain else {}
+    diffs = differences(systems[FULL], plain) if plain else {}
+    echo("")
+    for line in side_by_side(ours, theirs, diffs):
+        echo(line)
+    if len(systems) > 1:
+        echo("\nAblation (same index):")
+        for line in ablation_table(systems, plain):
+            echo(line)
+    return {
         "questions": len(questions),
         "articles": len(articles),
         "seed": seed,
         "cores": os.cpu_count(),
-        "newsdesk": ours,
+        "newsdesk": _json_ready(ours),
+        "plain_llama_index": _json_ready(theirs),
+        "difference": _json_ready(diffs),
+        "ablation": {name: _json_ready(summarise(rows)) for name, rows in systems.items()},
     }
-    if baseline:
-        result["plain_llama_index"] = _run_baseline(workdir, articles, questions, echo)
-    _print_table(result, echo)
-    if json_out:
-        json_out.write_text(json.dumps(result, indent=2))
-    return result
 
 
-def _run_newsdesk(
-    indexing: Indexing,
-    workdir: Path,
-    articles: list[dict[str, Any]],
-    questions: list[dict[str, Any]],
-    echo: Callable[[str], None],
-) -> dict[str, Any]:
+def _json_ready(figures: Mapping[str, Any]) -> dict[str, Any]:
+    return {k: v.as_dict() if isinstance(v, Estimate) else v for k, v in figures.items()}
+
+
+def _write_rows(path: Path, systems: dict[str, list[Row]]) -> None:
+    with path.open("w", encoding="utf-8") as out:
+        for system, rows in systems.items():
+            for row in rows:
+                out.write(json.dumps({"system": system, **row}, ensure_ascii=False) + "\n")
+
+
+def _ingest(
+    indexing: Indexing, workdir: Path, articles: list[Row], echo: Callable[[str], None]
+) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "articles.jsonl"
     source.write_text("".join(json.dumps(a) + "\n" for a in articles))
     report = indexing.ingest([source], workdir)
     echo(
-        f"newsdesk ingest: {report.chunks} chunks embedded in {report.seconds:.0f}s ({len(report.skipped)} skipped)"
+        f"newsdesk ingest: {report.chunks} chunks embedded in {report.seconds:.0f}s "
+        f"({len(report.skipped)} skipped)"
     )
-    engine = indexing.make_engine(workdir, max(KS))
+
+
+def _run_newsdesk(
+    indexing: Indexing, workdir: Path, variant: str, questions: list[Row]
+) -> list[Row]:
+    engine = indexing.make_engine(workdir, max(KS), variant)
     rows = []
-    for q in _progress(questions):
+    for q in _progress(questions, variant):
         started = time.perf_counter()
         answer = engine.ask(q["question"])
-        rows.append(
-            {
-                "id": q["id"],
-                "in_corpus": q["answer_in_corpus"],
-                "answer": q["answer"],
-                "recall": recall_at([p.text for p in answer.retrieved], q["answer"]),
-                "cited": contains(answer.answer, q["answer"])
-                and any(contains(c.passage, q["answer"]) for c in answer.citations),
-                "abstained": answer.abstained,
-                "ms": (time.perf_counter() - started) * 1e3,
-            }
-        )
-    return _summarise(rows)
+        rows.append(answer_row(q, answer, (time.perf_counter() - started) * 1e3))
+    return rows
 
 
 def _run_baseline(
-    workdir: Path,
-    articles: list[dict[str, Any]],
-    questions: list[dict[str, Any]],
-    echo: Callable[[str], None],
-) -> dict[str, Any]:
+    workdir: Path, articles: list[Row], questions: list[Row], echo: Callable[[str], None]
+) -> list[Row]:
     started = time.perf_counter()
     client = llama_baseline.client_at(workdir / "plain-chroma")
     index = llama_baseline.build_index(articles, client, "plain", llama_baseline.embed_model())
     echo(f"plain llama-index ingest: {time.perf_counter() - started:.0f}s")
     rows = []
-    for q in _progress(questions):
+    for q in _progress(questions, "plain"):
         started = time.perf_counter()
         texts = llama_baseline.retrieve(index, q["question"], max(KS))
-        rows.append(
-            {
-                "id": q["id"],
-                "in_corpus": q["answer_in_corpus"],
-                "answer": q["answer"],
-                "recall": recall_at(texts, q["answer"]),
-                "cited": None,
-                "abstained": False,
-                "ms": (time.perf_counter() - started) * 1e3,
-            }
-        )
-    return _summarise(rows)
+        rows.append(passages_row(q, texts, (time.perf_counter() - started) * 1e3))
+    return rows
 
 
-def _summarise(rows: list[dict[str, Any]]) -> dict[str, Any]:
-    answerable = [r for r in rows if r["in_corpus"]]
-    others = [r for r in rows if not r["in_corpus"]]
-
-    def share(items: list[dict[str, Any]], pick: Callable[[dict[str, Any]], Any]) -> float | None:
-        return round(sum(1 for r in items if pick(r)) / len(items), 4) if items else None
-
-    ms = sorted(r["ms"] for r in rows)
-    out: dict[str, Any] = {}
-    for k in KS:
-        out[f"answer_recall@{k}"] = share(answerable, lambda r, at=k: r["recall"][at])  # type: ignore[misc]
-    out["cited_answer_rate"] = (
-        share(answerable, lambda r: r["cited"])
-        if answerable and answerable[0]["cited"] is not None
-        else None
-    )
-    out["abstention_rate_not_in_corpus"] = share(others, lambda r: r["abstained"])
-    out["false_abstention_rate"] = share(answerable, lambda r: r["abstained"])
-    out["latency_ms_p50"] = round(ms[len(ms) // 2], 1) if ms else None
-    out["answerable"], out["not_in_corpus"] = len(answerable), len(others)
-    return out
-
-
-def _print_table(result: dict[str, Any], echo: Callable[[str], None]) -> None:
-    ours, plain = result["newsdesk"], result.get("plain_llama_index", {})
-    echo(f"\n{'metric':32} {'newsdesk':>10} {'plain llama-index':>18}")
-    for key in ours:
-        echo(f"{key:32} {_fmt(ours.get(key)):>10} {_fmt(plain.get(key)):>18}")
-
-
-def _fmt(value: Any) -> str:
-    return "n/a" if value is None else f"{value}"
-
-
-def _progress(items: list[dict[str, Any]]) -> Any:
+def _progress(items: list[Row], what: str) -> Any:
     from tqdm import tqdm
 
-    return tqdm(items, unit="q", file=sys.stderr, leave=False)
+    return tqdm(items, unit="q", desc=what, file=sys.stderr, leave=False)

@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from evals.realtimeqa import Indexing
 from evals.run import open_index
+from index.ingest import PIPELINE_VERSION
 from newsdesk.factory import build_ingestor, build_newsdesk
 
 if TYPE_CHECKING:
@@ -39,15 +40,25 @@ def _ingest_quietly(settings: Settings, paths: list[Path], folder: Path) -> Inge
     return build_ingestor(_in_folder(settings, folder)).run(paths, log=lambda m: None)
 
 
-def _engine_in(settings: Settings, folder: Path, top_k: int) -> Newsdesk:
+def _engine_in(settings: Settings, folder: Path, top_k: int, variant: str) -> Newsdesk:
     return build_newsdesk(_in_folder(settings, folder, top_k))
+
+
+def index_fingerprint(settings: Settings) -> str:
+    """Everything that decides a benchmark index's chunks and vectors."""
+    embedding = settings.embedding
+    ingest = settings.ingest
+    return (
+        f"pipeline {PIPELINE_VERSION}; chunks {ingest.chunk_size}/{ingest.chunk_overlap}; "
+        f"embedder {embedding.backend}:{embedding.model or 'bundled MiniLM'}"
+    )
 
 
 def realtimeqa_indexing(settings: Settings) -> Indexing:
     """How `newsdesk bench realtimeqa` builds and opens its index under the data folder."""
     return Indexing(
         root=settings.store.resolved_data_dir(),
-        chunking=(settings.ingest.chunk_size, settings.ingest.chunk_overlap),
+        fingerprint=index_fingerprint(settings),
         ingest=partial(_ingest_quietly, settings),
         make_engine=partial(_engine_in, settings),
     )

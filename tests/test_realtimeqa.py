@@ -3,14 +3,34 @@
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
 
 from evals.realtimeqa import contains, recall_at, run_benchmark, sample
+from evals.scoring import cited_correctly, within_budget
+from evals.stats import grouped_folds, paired_difference, question_week
+from rag.citations import make_citation
+from rag.types import Answer, AnswerSentence, Passage
 from tests.conftest import ROOT
 
 BENCH = ROOT.parent / "shared" / "bench" / "realtimeqa-2025"
+
+
+def passage_with(text: str, outlet: str = "CNN") -> Passage:
+    return Passage(
+        doc_id="d",
+        chunk_id="d::0",
+        outlet=outlet,
+        date=date(2025, 1, 1),
+        title="T",
+        url=None,
+        text=text,
+        start=0,
+        end=len(text),
+        score=1.0,
+    )
 
 
 def test_sample_keeps_candidate_articles_and_fills_with_others() -> None:
@@ -26,13 +46,56 @@ def test_sample_keeps_candidate_articles_and_fills_with_others() -> None:
 def test_answer_matching_is_whole_word_and_ignores_quotes_and_dashes() -> None:
     assert contains("It was “open adoption” — they said", '"Open adoption"')
     assert not contains("In 1974 it rained", "74")
-    assert recall_at(
-        ["nothing", "x", "the answer is Paris", "", "", "", "", "", "", ""], "Paris"
-    ) == {
-        1: False,
-        5: True,
-        10: True,
+    texts = ["nothing", "x", "the answer is Paris", "", "", "", "", "", "", ""]
+    assert recall_at(texts, "Paris") == {
+        "recall@1": False,
+        "recall@5": True,
+        "recall@10": True,
+        "recall@budget": True,
     }
+
+
+def test_recall_at_budget_stops_at_five_times_1024_tokens() -> None:
+    long = "word " * 3000  # about 3,000 tokens: two of them use up the budget
+    texts = [long, long, "the answer is Paris"]
+    assert within_budget(texts) == [long]
+    assert recall_at(texts, "Paris")["recall@budget"] is False
+    assert recall_at(texts, "Paris")["recall@5"] is True
+
+
+def test_cited_answer_counts_sentences_not_citation_labels() -> None:
+    passage = "The prize went to Dawn Smith on Monday."
+    citation = make_citation(1, passage_with(passage))
+    said = AnswerSentence(text="The prize went to Dawn Smith.", citations=[1])
+    answer = Answer(question="q", answer="x", sentences=[said], citations=[citation])
+    assert cited_correctly(answer, "Dawn Smith")
+    # "Dawn" only in the label "[1: Dawn, 1 Jan 2025]", not in what the answer says: no credit.
+    labelled = make_citation(1, passage_with("Dawn reported it.", outlet="Dawn"))
+    vague = AnswerSentence(text="Someone reported it.", citations=[1])
+    assert not cited_correctly(
+        Answer(
+            question="q",
+            answer=f"Someone reported it. {labelled.marker}",
+            sentences=[vague],
+            citations=[labelled],
+        ),
+        "Dawn",
+    )
+
+
+def test_weeks_normalise_both_date_styles_and_folds_keep_weeks_whole() -> None:
+    assert question_week("2025/01/10") == question_week("2025-01-08") == "2025-W02"
+    weeks = [question_week(f"2025-0{m}-1{d}") for m in range(1, 7) for d in range(5)]
+    folds = grouped_folds(weeks, 3)
+    assert sorted(i for fold in folds for i in fold) == list(range(len(weeks)))
+    for fold in folds:
+        others = {weeks[i] for f in folds if f is not fold for i in f}
+        assert not {weeks[i] for i in fold} & others
+
+
+def test_paired_interval_covers_the_difference() -> None:
+    diff = paired_difference([1.0] * 60 + [0.0] * 40, [1.0] * 50 + [0.0] * 50)
+    assert diff.low < diff.value == 0.1 < diff.high
 
 
 @pytest.mark.slow
@@ -49,4 +112,6 @@ def test_benchmark_runs_side_by_side_on_a_small_sample(tmp_path: Path) -> None:
     )
     saved = json.loads(out.read_text())
     assert saved == result and set(result) >= {"newsdesk", "plain_llama_index", "cores"}
-    assert 0.0 <= result["newsdesk"]["answer_recall@5"] <= 1.0
+    recall = result["newsdesk"]["recall@5"]
+    assert 0.0 <= recall["low"] <= recall["value"] <= recall["high"] <= 1.0
+    assert set(result["difference"]) >= {"recall@1", "recall@5", "recall@budget"}
