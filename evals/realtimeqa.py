@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from evals import baseline as llama_baseline  # `baseline` is run_benchmark's on/off flag
-from evals.metrics import fold_for_matching
+from evals.metrics import fact_in_folded, fold_for_matching
 from evals.scoring import (
     KS,
     Row,
@@ -38,6 +38,7 @@ from evals.scoring import (
     summarise,
 )
 from evals.stats import Estimate
+from evals.training import collect, fit, out_of_fold
 
 if TYPE_CHECKING:
     from index.ingest import IngestReport
@@ -45,6 +46,7 @@ if TYPE_CHECKING:
 
 __all__ = ["Indexing", "contains", "load_jsonl", "recall_at", "run_benchmark", "sample"]
 FULL = "newsdesk"
+COVERAGE = "all parts, coverage answer"  # the full retrieval with the unlearned answerer
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -78,7 +80,7 @@ def mark_findable(questions: list[Row], articles: Sequence[Row]) -> None:
     """Set `findable`: whether a question's answer text appears anywhere in the articles."""
     haystack = fold_for_matching("\n\n".join(a.get("text") or "" for a in articles))
     for q in questions:
-        q["findable"] = bool(q["answer_in_corpus"]) or contains(haystack, q["answer"])
+        q["findable"] = bool(q["answer_in_corpus"]) or fact_in_folded([q["answer"]], haystack)
 
 
 @dataclass(frozen=True)
@@ -118,6 +120,8 @@ def run_benchmark(
     echo: Callable[[str], None],
     per_question: Path | None = None,
     ablation: bool = True,
+    cv: int = 0,
+    train: Path | None = None,
 ) -> dict[str, Any]:
     """Run Newsdesk, its ablations and the plain pipeline on one sample; print them side by side."""
     questions, articles = sample(
@@ -130,8 +134,19 @@ def run_benchmark(
         f"{os.cpu_count()} cores; index {workdir}"
     )
     _ingest(indexing, workdir, articles, echo)
-    names = indexing.variants if ablation else indexing.variants[:1]
-    systems = {name: _run_newsdesk(indexing, workdir, name, questions) for name in names}
+    names = [n for n in indexing.variants if ablation or n in (FULL, COVERAGE)]
+    # Out of fold, the full system's answers come from models that never saw the question's week.
+    run = [n for n in names if not (cv and n == FULL)]
+    systems = {name: _run_newsdesk(indexing, workdir, name, questions) for name in run}
+    if cv or train:
+        examples = collect(indexing.make_engine(workdir, max(KS), COVERAGE), questions)
+        if cv:
+            systems = {FULL: out_of_fold(examples, systems[COVERAGE], cv), **systems}
+        if train:
+            fit(examples, f"{len(questions)} RealTimeQA questions, {len(articles)} articles").save(
+                train
+            )
+            echo(f"answer model written to {train}")
     plain = _run_baseline(workdir, articles, questions, echo) if baseline else None
     result = _report(systems, plain, questions, articles, seed, echo)
     if json_out:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import bisect
 import itertools
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
 
@@ -21,7 +22,9 @@ _FURNITURE = [
     r"follow us( on)?:?.*",
     r"share( this)?( article| story| on \w+)?:?",
     r"(tweet|email|print|copy link)",
-    r".*\b(sign up|subscribe) (for|to) (our|the) .*newsletter.*",
+    # The first "subscribe to our" decides (atomic): retrying at every later one, each time
+    # scanning the rest of the line for "newsletter", took quadratic time on a long line.
+    r"(?>.*?\b(sign up|subscribe) (for|to) (our|the) ).*newsletter.*",
     r".*\bnewsletter\b.{0,40}",
     r".*\b(we use cookies|accept (all )?cookies|cookie (policy|settings)).*",
     r"listen to (this )?article",
@@ -73,6 +76,12 @@ _BULLET = re.compile(r"^[•·▪●◦*\-–]\s+")
 _INVISIBLE = re.compile("[\u00ad\u200b\u200c\u200d\ufeff]")
 # A token with at least one hyphen between word characters.
 _HYPHENATED = re.compile(r"[A-Za-z0-9][\w’'.]*(?:-+[\w’']+(?:\.[A-Za-z]+)*)+", re.UNICODE)
+# Everything up to the last character before `endpos` that cannot be in a token's first part.
+_LAST_BREAK = re.compile(r".*[^\w’'.]", re.DOTALL)
+_ALNUM = re.compile(r"[A-Za-z0-9]")
+# A hyphen right after a character of a token's first part: only such a hyphen can be the
+# first of a match (runs of hyphens and "- - -" have none, so they cost one search).
+_WORD_HYPHEN = re.compile(r"(?<=[\w’'.])-")
 
 
 @dataclass
@@ -87,7 +96,7 @@ class CleanText:
         """Position in the raw text of the character at `pos` in the cleaned text."""
         if not self.segments:
             return pos
-        i = max(bisect.bisect_right([s[0] for s in self.segments], pos) - 1, 0)
+        i = max(bisect.bisect_right(self.segments, pos, key=lambda s: s[0]) - 1, 0)
         clean_start, raw_start, length = self.segments[i]
         return raw_start + min(max(pos - clean_start, 0), length)
 
@@ -184,7 +193,7 @@ def _caption_lines(raw: str, spans: list[tuple[int, int]]) -> set[tuple[int, int
 def _copy_repaired(builder: _Builder, raw: str, start: int, end: int) -> None:
     """Copy raw[start:end], joining words broken by stray hyphens and dropping invisibles."""
     pos = start
-    for m in _HYPHENATED.finditer(raw, start, end):
+    for m in _hyphenated(raw, start, end):
         _copy_visible(builder, raw, pos, m.start())
         if is_broken_word(m.group(0)):
             for piece in re.finditer(r"[^-]+", m.group(0)):
@@ -193,6 +202,27 @@ def _copy_repaired(builder: _Builder, raw: str, start: int, end: int) -> None:
             _copy_visible(builder, raw, m.start(), m.end())
         pos = m.end()
     _copy_visible(builder, raw, pos, end)
+
+
+def _hyphenated(raw: str, start: int, end: int) -> Iterator[re.Match[str]]:
+    r"""The matches `_HYPHENATED.finditer(raw, start, end)` gives, in linear time.
+
+    finditer tries every position of a long word without hyphens and scans to the word's end
+    each time (quadratic). A match's first part runs from a letter or digit to its first
+    hyphen through characters of `[\w’'.]`, so for each hyphen only the first letter or digit
+    of the run ending at it can start a match: if that fails, every later start fails too.
+    """
+    pos = start
+    while found := _WORD_HYPHEN.search(raw, pos, end):
+        hyphen = found.start()
+        run = _LAST_BREAK.match(raw, pos, hyphen)
+        first = _ALNUM.search(raw, run.end() if run else pos, hyphen)
+        m = _HYPHENATED.match(raw, first.start(), end) if first else None
+        if m:
+            yield m
+            pos = m.end()
+        else:
+            pos = hyphen + 1
 
 
 def _copy_visible(builder: _Builder, raw: str, start: int, end: int) -> None:
@@ -211,7 +241,9 @@ def _zipf(word: str) -> float:
 
 
 def _is_word(piece: str) -> bool:
-    core = re.sub(r"[’']s$|[.’']+$", "", piece)
+    # A possessive 's, or else trailing dots and apostrophes, come off (string methods: a
+    # regex for them retried at every dot of a long run of dots).
+    core = piece[:-2] if piece.endswith(("’s", "'s")) else piece.rstrip(".’'")
     if not core or any(ch.isdigit() for ch in core) or core[0].isupper():
         return True
     return len(core) > 1 and _zipf(core.lower()) >= 2.5

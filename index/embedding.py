@@ -8,6 +8,7 @@ Both produce the same vectors (cosine 0.99999), so an index built by one answers
 
 from __future__ import annotations
 
+import hashlib
 import os
 import threading
 import warnings
@@ -56,12 +57,22 @@ def _unit_rows(matrix: np.ndarray) -> np.ndarray:
     return matrix / np.maximum(norms, 1e-12)
 
 
-class SentenceTransformerEmbedder:
-    """all-MiniLM (or any sentence-transformers folder) on PyTorch, CPU."""
+def resolve_device(device: str) -> str:
+    """The PyTorch device for a setting: `auto` is CUDA when a GPU is there, else the CPU."""
+    if device != "auto":
+        return device
+    import torch
 
-    def __init__(self, model_dir: Path, batch_size: int = 64) -> None:
+    return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+class SentenceTransformerEmbedder:
+    """all-MiniLM (or any sentence-transformers folder) on PyTorch, on the CPU or a GPU."""
+
+    def __init__(self, model_dir: Path, batch_size: int = 64, device: str = "cpu") -> None:
         self.model_dir = model_dir
         self.batch_size = batch_size
+        self.device = device  # "auto" is resolved on first use, so torch loads lazily
         self.name = f"st:{model_dir.name}"
         self._model: Any = None
         self._lock = threading.Lock()
@@ -71,7 +82,8 @@ class SentenceTransformerEmbedder:
             if self._model is None:
                 from sentence_transformers import SentenceTransformer
 
-                self._model = SentenceTransformer(str(self.model_dir), device="cpu")
+                self.device = resolve_device(self.device)
+                self._model = SentenceTransformer(str(self.model_dir), device=self.device)
         return self._model
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
@@ -148,9 +160,11 @@ class OnnxEmbedder:
 class HybridMiniLMEmbedder:
     """ONNX Runtime for single questions, PyTorch for batches of documents."""
 
-    def __init__(self, model_dir: Path, cache_dir: Path, batch_size: int = 64) -> None:
+    def __init__(
+        self, model_dir: Path, cache_dir: Path, batch_size: int = 64, device: str = "auto"
+    ) -> None:
         self.queries = OnnxEmbedder(model_dir, cache_dir, batch_size)
-        self.documents = SentenceTransformerEmbedder(model_dir, batch_size)
+        self.documents = SentenceTransformerEmbedder(model_dir, batch_size, device)
         self.name = f"minilm:{model_dir.name}"
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
@@ -200,6 +214,50 @@ class OpenAIEmbedder:
         return self.embed_documents([text])[0]
 
 
+class PrecomputedEmbedder:
+    """Document vectors computed elsewhere (a GPU machine, say), looked up by text.
+
+    Texts without a stored vector, and every question, go to `inner`; the name is inner's, so
+    an index built this way is the one `inner` would build and later ingests reuse it.
+    """
+
+    def __init__(self, inner: Embedder, keys: Sequence[str], matrix: np.ndarray) -> None:
+        self.inner = inner
+        self.row = {key: i for i, key in enumerate(keys)}  # text_key(text) -> row of matrix
+        self.matrix = matrix
+        self.name = inner.name
+        self.looked_up = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
+        """Stored vectors where there are some; the rest embedded by `inner`."""
+        rows = [self.row.get(text_key(t)) for t in texts]
+        missing = [t for t, r in zip(texts, rows, strict=True) if r is None]
+        fresh = iter(self.inner.embed_documents(missing) if missing else [])
+        self.looked_up += len(texts) - len(missing)
+        return [
+            next(fresh) if r is None else self.matrix[r].astype(np.float32).tolist() for r in rows
+        ]
+
+    def embed_query(self, text: str) -> Vector:
+        """Questions are always embedded by `inner`."""
+        return self.inner.embed_query(text)
+
+
+def load_vectors(folder: Path) -> tuple[list[str], np.ndarray]:
+    """Keys (`keys.txt`, one a line) and their vectors (`vectors-*.npy`, in order) from a folder."""
+    keys = (folder / "keys.txt").read_text().split()
+    parts = sorted(folder.glob("vectors-*.npy"))
+    matrix = np.concatenate([np.load(p) for p in parts]) if parts else np.zeros((0, 0))
+    if len(keys) != len(matrix):
+        raise EmbeddingError(f"{folder}: {len(keys)} keys but {len(matrix)} vectors")
+    return keys, matrix
+
+
+def text_key(text: str) -> str:
+    """The key a precomputed vector is stored under."""
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
 class EmbeddingError(RuntimeError):
     """The embedding backend could not be reached or loaded."""
 
@@ -243,7 +301,7 @@ def export_onnx(model_dir: Path, target: Path) -> None:
 
 
 def make_embedder(
-    backend: str, model: str, cache_dir: Path, batch_size: int, **remote: Any
+    backend: str, model: str, cache_dir: Path, batch_size: int, device: str = "auto", **remote: Any
 ) -> Embedder:
     """The one place an embedding backend is chosen."""
     if backend == "openai":
@@ -252,7 +310,7 @@ def make_embedder(
         )
     model_dir = Path(model) if model else bundled_model_dir()
     if backend == "sentence-transformers":
-        return SentenceTransformerEmbedder(model_dir, batch_size)
+        return SentenceTransformerEmbedder(model_dir, batch_size, device)
     if backend == "onnx":
         return OnnxEmbedder(model_dir, cache_dir, batch_size)
-    return HybridMiniLMEmbedder(model_dir, cache_dir, batch_size)
+    return HybridMiniLMEmbedder(model_dir, cache_dir, batch_size, device)

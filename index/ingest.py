@@ -18,7 +18,7 @@ from itertools import chain as _chain
 from pathlib import Path
 from typing import Any
 
-from index.chunking import chunk_text
+from index.chunking import MAX_CHUNKED_CHARS, chunk_text
 from index.cleaning import clean_text
 from index.embedding import Embedder
 from index.loading import Skipped, SourceDoc, discover, read_file
@@ -166,6 +166,25 @@ class Ingestor:
         interrupted = self.store.claim(run)  # raises StoreBusy if another ingest is writing
         if interrupted:
             log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
+        try:
+            self._run(paths, run, interrupted, report, log)
+        except BaseException:
+            # Give the lease up at once (a long-lived process would otherwise hold it), keeping
+            # the record of unfinished articles for the next run to complete.
+            self.store.drop_lease(run)
+            raise
+        self.store.release(run)
+        report.seconds = time.perf_counter() - started
+        return report
+
+    def _run(
+        self,
+        paths: list[Path],
+        run: str,
+        interrupted: list[str],
+        report: IngestReport,
+        log: Callable[[str], None],
+    ) -> None:
         existing = self.store.articles()
         # Articles are read, cleaned and chunked on a second thread while this one embeds, so
         # the model is busy from the first batch on instead of waiting for the whole corpus.
@@ -176,11 +195,6 @@ class Ingestor:
             self.store.drop_stale(doc_id, old.digest if old else None)
         if self.prune:
             self._prune(paths, existing, report, {*report.unchanged, *todo})
-        if todo or report.removed or interrupted:
-            self.store.bump_revision()
-        self.store.release(run)
-        report.seconds = time.perf_counter() - started
-        return report
 
     def _plan(
         self,
@@ -194,18 +208,41 @@ class Ingestor:
         files = discover(paths)
         for file, root in _progress(files, "files", self.progress):
             entries = self._manifest(root, manifests, report, log)
-            for item in read_file(file, root, self.settings.max_bytes):
-                skip = item if isinstance(item, Skipped) else _clash(item, seen, existing)
-                if skip is not None:
-                    report.skipped.append(skip)
-                    log(str(skip))
-                    continue
-                assert isinstance(item, SourceDoc)
-                seen.add(item.doc_id)
-                entry = entries.get(item.manifest_key) or entries.get(file.name)
-                prepared = self._prepare_if_changed(item, entry, existing, report)
-                if prepared:
-                    yield prepared
+            for item in _read_guarded(file, root, self.settings.max_bytes):
+                taken = self._take(item, entries, seen, existing, report)
+                if isinstance(taken, Skipped):
+                    report.skipped.append(taken)
+                    log(str(taken))
+                elif taken is not None:
+                    if len(taken.record.text) > MAX_CHUNKED_CHARS:
+                        log(
+                            f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
+                            "are indexed (the cap on one article's work)"
+                        )
+                    yield taken
+
+    def _take(
+        self,
+        item: SourceDoc | Skipped,
+        entries: dict[str, dict[str, Any]],
+        seen: set[str],
+        existing: dict[str, ArticleInfo],
+        report: IngestReport,
+    ) -> PreparedDoc | Skipped | None:
+        """One loaded item as an article to embed, a skip, or None when it is unchanged."""
+        if isinstance(item, Skipped):
+            return item
+        if clash := _clash(item, seen, existing):
+            return clash
+        seen.add(item.doc_id)
+        entry = entries.get(item.manifest_key) or entries.get(item.path.name)
+        try:
+            prepared = self._prepare_if_changed(item, entry, existing, report)
+        except Exception as exc:  # a bug met by one hostile article must not stop the corpus
+            return Skipped(item.path, f"{item.where}{_failure(exc)}")
+        if prepared is not None and not prepared.chunks:  # e.g. only furniture, or invisible
+            return Skipped(item.path, f"{item.where}no article text left after cleaning")
+        return prepared
 
     def _prepare_if_changed(
         self,
@@ -237,9 +274,10 @@ class Ingestor:
             if path:
                 try:
                     cache[root] = load_manifest(path)
-                except ManifestError as exc:
-                    report.skipped.append(Skipped(path, str(exc)))
-                    log(f"ignoring manifest: {exc}")
+                except Exception as exc:  # a ManifestError, or a bug: either way, ingest without it
+                    reason = str(exc) if isinstance(exc, ManifestError) else _failure(exc)
+                    report.skipped.append(Skipped(path, reason))
+                    log(f"ignoring manifest: {reason}")
         return cache[root]
 
     def _embed_and_write(
@@ -319,20 +357,40 @@ def _finished(
     return done
 
 
+def _source_of(doc: PreparedDoc) -> str:
+    """Where an article came from, for messages."""
+    return doc.record.info.source or doc.record.id
+
+
 def _under(source: Path, roots: list[Path]) -> bool:
     return any(source == r or source.is_relative_to(r) for r in roots)
+
+
+def _read_guarded(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Skipped]:
+    """`read_file`, where an unexpected error ends that file with a skip instead of the run."""
+    try:
+        yield from read_file(file, root, max_bytes)
+    except Exception as exc:  # a parser bug met by one hostile file must not stop the corpus
+        yield Skipped(file, _failure(exc))
+
+
+def _failure(exc: Exception) -> str:
+    """An unexpected error as a one-line skip reason: its type and its message's first line."""
+    lines = str(exc).strip().splitlines()
+    return f"failed: {type(exc).__name__}" + (f": {lines[0][:200]}" if lines else "")
 
 
 def _clash(item: SourceDoc, seen: set[str], existing: dict[str, ArticleInfo]) -> Skipped | None:
     """Why an article cannot take its doc id: used in this run, or by another existing file."""
     if item.doc_id in seen:
-        return Skipped(item.path, f"duplicate doc id {item.doc_id!r}")
+        return Skipped(item.path, f"{item.where}duplicate doc id {item.doc_id!r}")
     old = existing.get(item.doc_id)
     owner = old.source if old else None
     here = str(item.path.resolve())
     if owner and owner != here and Path(owner).exists():
         return Skipped(
-            item.path, f"doc id {item.doc_id!r} already belongs to {owner}; rename one of them"
+            item.path,
+            f"{item.where}doc id {item.doc_id!r} already belongs to {owner}; rename one of them",
         )
     return None
 

@@ -6,28 +6,32 @@ so one bad file cannot stop a corpus from ingesting.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import json
+import os
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from index.html import html_to_text
 from index.manifest import MANIFEST_NAMES
+from index.metadata import without_surrogates
 
-SUFFIXES = {".txt", ".md", ".html", ".htm", ".json", ".jsonl"}
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
+SUPPORTED = "Newsdesk reads " + ", ".join(SUFFIXES)
 _TEXT_KEYS = ("text", "body", "content", "article", "maintext")
-_DROP_TAGS = tuple(
-    """
-    script style noscript nav header footer aside form iframe svg button figure
-    """.split()
+# Byte-order marks and their codecs; UTF-32's come first because UTF-16's are their prefixes.
+_BOMS = (
+    (codecs.BOM_UTF32_LE, "utf-32"),
+    (codecs.BOM_UTF32_BE, "utf-32"),
+    (codecs.BOM_UTF8, "utf-8-sig"),
+    (codecs.BOM_UTF16_LE, "utf-16"),
+    (codecs.BOM_UTF16_BE, "utf-16"),
 )
-_BLOCK_TAGS = tuple(
-    """
-    p div h1 h2 h3 h4 h5 h6 li br tr section article blockquote pre dd dt
-    """.split()
-)
+_BOMLESS_UTF16 = ("utf-16-le", "utf-16-be")
 
 
 @dataclass
@@ -40,6 +44,7 @@ class SourceDoc:
     fields: dict[str, Any] = field(default_factory=dict)
     digest: str = ""
     manifest_key: str = ""
+    where: str = ""  # "line 3: " for a record of a JSON file: prefixes reasons it is skipped
 
 
 @dataclass
@@ -50,56 +55,59 @@ class Skipped:
     reason: str
 
     def __str__(self) -> str:
-        return f"skipped {self.path}: {self.reason}"
+        # A file name that is not valid UTF-8 must still print, so it is shown escaped.
+        line = f"skipped {self.path}: {self.reason}"
+        return line.encode("utf-8", "backslashreplace").decode("utf-8")
+
+
+class _Refused(Exception):
+    """Why a file or record cannot be read; it becomes a `Skipped`."""
 
 
 def discover(paths: list[Path]) -> list[tuple[Path, Path]]:
-    """(file, root) pairs for every article file under `paths`; root anchors the doc id."""
+    """(file, root) pairs for every file under `paths`; root anchors the doc id.
+
+    Named paths come back as they are, missing or unsupported ones too, for `read_file` to
+    report; so do folders that cannot be listed. Inside folders, hidden files and manifests
+    are left out without a word.
+    """
     found: list[tuple[Path, Path]] = []
     for path in paths:
-        if path.is_dir():
-            for file in sorted(path.rglob("*")):
-                if (file.is_file() or file.is_symlink()) and _is_article(file):
-                    found.append((file, path))
+        if _is_dir(path) and _listable(path):
+            found.extend((file, path) for file in sorted(path.rglob("*")) if _listed(file, path))
         else:
             found.append((path, path.parent))
     return found
 
 
-def _is_article(file: Path) -> bool:
-    name = file.name
-    return (
-        file.suffix.lower() in SUFFIXES
-        and name not in MANIFEST_NAMES
-        and name.lower() != "readme.md"
-        and not any(part.startswith(".") for part in file.parts[-2:])
-    )
+def _listed(file: Path, root: Path) -> bool:
+    """Whether `read_file` gets a folder's entry: files, links, and folders rglob cannot list;
+    never hidden entries, manifests or READMEs."""
+    if file.name in MANIFEST_NAMES or file.name.lower() == "readme.md":
+        return False
+    if any(part.startswith(".") for part in file.relative_to(root).parts):
+        return False
+    return not _is_dir(file) or file.is_symlink() or not _listable(file)
+
+
+def _is_dir(path: Path) -> bool:
+    try:
+        return path.is_dir()
+    except OSError:  # e.g. inside a folder we may not enter: read_file will say so
+        return False
+
+
+def _listable(folder: Path) -> bool:
+    # rglob passes over folders it cannot list without a word; they should be reported.
+    return os.access(folder, os.R_OK | os.X_OK)
 
 
 def read_file(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Skipped]:
-    """Yield the articles in one file, or why they were skipped."""
+    """Yield the articles in one file, or why they (or the whole file) were skipped."""
     try:
-        size = file.stat().st_size
-        if size > max_bytes:
-            yield Skipped(
-                file,
-                f"file is {size / 1e6:.1f} MB, over the {max_bytes / 1e6:.0f} MB limit (NEWSDESK_MAX_FILE_MB)",
-            )
-            return
-        data = file.read_bytes()
-    except OSError as exc:
-        yield Skipped(file, f"cannot read file ({exc.strerror or exc})")
-        return
-    if b"\x00" in data[:8192]:
-        yield Skipped(file, "binary file, not text")
-        return
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as exc:
-        yield Skipped(file, f"not UTF-8 (invalid byte at offset {exc.start}); re-save it as UTF-8")
-        return
-    if not text.strip():
-        yield Skipped(file, "empty file")
+        data, text = _read_text(file, max_bytes)
+    except _Refused as refused:
+        yield Skipped(file, str(refused))
         return
     rel = file.relative_to(root) if file.is_relative_to(root) else Path(file.name)
     doc_id = rel.with_suffix("").as_posix()
@@ -114,49 +122,180 @@ def read_file(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Sk
         yield SourceDoc(doc_id, file, text, digest=_digest(data), manifest_key=rel.as_posix())
 
 
+def _read_text(file: Path, max_bytes: int) -> tuple[bytes, str]:
+    """A file's bytes and text; `_Refused` when it is not a readable article file."""
+    try:
+        _check_path(file, max_bytes)
+        data = file.read_bytes()
+    except OSError as exc:
+        raise _Refused(f"cannot read file ({exc.strerror or exc})") from exc
+    text = _decode(data)
+    if not text.strip():
+        raise _Refused("empty file")
+    return data, text
+
+
+def _check_path(file: Path, max_bytes: int) -> None:
+    """Refuse what its name and directory entry show is no article file Newsdesk can read."""
+    if not file.exists():
+        broken = file.is_symlink()
+        raise _Refused("cannot read file (broken link)" if broken else "no such file or folder")
+    if file.is_dir():
+        link = file.is_symlink()  # met inside a folder
+        raise _Refused("links to folders are not followed" if link else "cannot list folder")
+    if not file.is_file():
+        raise _Refused("not a regular file")
+    if file.suffix.lower() not in SUFFIXES:
+        raise _Refused(f"unsupported file type {file.suffix or '(no extension)'}; {SUPPORTED}")
+    if not all(_is_utf8(str(p)) for p in (file, file.resolve())):
+        raise _Refused("file name is not valid UTF-8; rename it")
+    size = file.stat().st_size
+    if size > max_bytes:
+        limit = f"the {max_bytes / 1e6:.0f} MB limit (NEWSDESK_MAX_FILE_MB)"
+        raise _Refused(f"file is {size / 1e6:.1f} MB, over {limit}")
+
+
+def _is_utf8(name: str) -> bool:
+    # Undecodable bytes in a file name arrive as lone surrogates, which no store can write.
+    return without_surrogates(name) == name
+
+
+def _decode(data: bytes) -> str:
+    """A file's text: UTF-8, UTF-16 or UTF-32 with a byte-order mark, or UTF-16 without one."""
+    codec = next((name for bom, name in _BOMS if data.startswith(bom)), None)
+    codec = codec or _bomless_utf16(data[:8192])
+    if codec is None and b"\x00" in data:
+        raise _Refused("binary file, not text")
+    try:
+        text = data.decode(codec or "utf-8")
+    except UnicodeDecodeError as exc:
+        raise _Refused(_undecodable(codec, exc.start)) from None
+    if "\x00" in text or (codec in _BOMLESS_UTF16 and not _looks_like_text(text)):
+        raise _Refused("binary file, not text")
+    return text
+
+
+def _bomless_utf16(sample: bytes) -> str | None:
+    """The UTF-16 codec of text whose NULs fill one byte of most pairs and hardly any other.
+
+    That is how UTF-16 in a Latin script looks without a byte-order mark; a binary file that
+    happens to look so fails `_looks_like_text` once decoded.
+    """
+    pairs = len(sample) // 2
+    if pairs < 2:
+        return None
+    even = sample[0 : 2 * pairs : 2].count(0) / pairs
+    odd = sample[1 : 2 * pairs : 2].count(0) / pairs
+    if odd > 0.3 and even < 0.02:
+        return "utf-16-le"
+    if even > 0.3 and odd < 0.02:
+        return "utf-16-be"
+    return None
+
+
+def _looks_like_text(text: str) -> bool:
+    sample = text[:4096]
+    printable = sum(c.isprintable() or c in "\n\r\t" for c in sample)
+    return printable >= 0.95 * len(sample)
+
+
+def _undecodable(codec: str | None, offset: int) -> str:
+    """Why bytes did not decode, by what they were taken for."""
+    fix = "re-save it as UTF-8"
+    if codec in _BOMLESS_UTF16:
+        return f"UTF-16 text without a byte-order mark, not decodable (offset {offset}); {fix}"
+    if codec in ("utf-16", "utf-32"):
+        return f"not valid {codec.upper()} despite its byte-order mark (offset {offset}); {fix}"
+    return f"not UTF-8 (invalid byte at offset {offset}); {fix}"
+
+
 def _digest(data: bytes | str) -> str:
     raw = data.encode("utf-8") if isinstance(data, str) else data
     return hashlib.sha256(raw).hexdigest()
 
 
 def _read_jsonl(file: Path, text: str, doc_id: str) -> Iterator[SourceDoc | Skipped]:
-    for n, line in enumerate(text.splitlines(), start=1):
+    # Records end at "\n" only: str.splitlines would also cut at U+2028 and the like, which
+    # JSON allows inside strings.
+    for n, line in enumerate(text.split("\n"), start=1):
+        line = line.removesuffix("\r")
         if not line.strip():
             continue
+        where = f"line {n}: "
         try:
-            record = json.loads(line)
-        except json.JSONDecodeError as exc:
-            yield Skipped(file, f"line {n}: malformed JSON ({exc.msg})")
+            record = _loads(line)
+        except _Refused as refused:
+            yield Skipped(file, f"{where}{refused}")
             continue
-        yield _record(file, record, f"{doc_id}#{n}", f"line {n}: ", line)
+        yield _record(file, record, f"{doc_id}#{n}", where, line)
 
 
 def _read_json(file: Path, text: str, doc_id: str) -> Iterator[SourceDoc | Skipped]:
     try:
-        loaded = json.loads(text)
-    except json.JSONDecodeError as exc:
-        yield Skipped(file, f"malformed JSON at line {exc.lineno} ({exc.msg})")
+        loaded = _loads(text)
+    except _Refused as refused:
+        yield Skipped(file, str(refused))
         return
     records = loaded if isinstance(loaded, list) else [loaded]
+    if not records:
+        yield Skipped(file, "empty JSON list: no articles")
     single = len(records) == 1
     for i, record in enumerate(records):
         fallback = doc_id if single else f"{doc_id}#{i + 1}"
-        where = "" if single else f"record {i + 1}: "
-        yield _record(file, record, fallback, where, json.dumps(record, sort_keys=True))
+        yield _record(file, record, fallback, "" if single else f"record {i + 1}: ", None)
+
+
+def _loads(text: str) -> Any:
+    """Parsed JSON, or `_Refused` saying why it cannot be parsed."""
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        at = f" at line {exc.lineno}" if "\n" in text.strip() else ""
+        raise _Refused(f"malformed JSON{at} ({exc.msg})") from None
+    except RecursionError:
+        # Python's parser recurses per bracket; raising the limit would only move the crash.
+        raise _Refused("JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer over Python's 4300-digit conversion limit
+        raise _Refused(f"malformed JSON ({str(exc).splitlines()[0]})") from None
 
 
 def _record(
-    file: Path, record: Any, fallback_id: str, where: str, source: str
+    file: Path, record: Any, fallback_id: str, where: str, source: str | None
 ) -> SourceDoc | Skipped:
+    """One JSON record as an article, or why it was skipped; `source` is its text if known."""
+    try:
+        return _article(file, record, fallback_id, where, source)
+    except _Refused as refused:
+        return Skipped(file, f"{where}{refused}")
+
+
+def _article(
+    file: Path, record: Any, fallback_id: str, where: str, source: str | None
+) -> SourceDoc:
     if not isinstance(record, dict):
-        return Skipped(file, f"{where}expected a JSON object with a text field")
+        raise _Refused("expected a JSON object with a text field")
     body = next((record[k] for k in _TEXT_KEYS if isinstance(record.get(k), str)), "")
     if not body.strip():
-        return Skipped(file, f"{where}no article text (fields tried: {', '.join(_TEXT_KEYS)})")
+        raise _Refused(f"no article text (fields tried: {', '.join(_TEXT_KEYS)})")
+    try:
+        source = source if source is not None else json.dumps(record, sort_keys=True)
+    except RecursionError:
+        raise _Refused("JSON nested too deeply") from None
+    # JSON escapes can spell lone surrogates ("\ud800"), which no store or model can encode.
+    body = without_surrogates(body)
     if re.search(r"<(p|div|br|body)\b", body[:2000], re.I):
         body = html_to_text(body)[0]
-    doc_id = str(record.get("id") or record.get("url") or fallback_id)
-    return SourceDoc(doc_id, file, body, fields=record, digest=_digest(source))
+    doc_id = without_surrogates(_record_id(record) or fallback_id)
+    return SourceDoc(doc_id, file, body, fields=record, digest=_digest(source), where=where)
+
+
+def _record_id(record: dict[str, Any]) -> str | None:
+    """The record's own id or URL, when it is a plain string or number."""
+    for key in ("id", "url"):
+        value = record.get(key)
+        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
+            return str(value)
+    return None
 
 
 def _read_html(file: Path, text: str, doc_id: str) -> SourceDoc | Skipped:
@@ -166,69 +305,3 @@ def _read_html(file: Path, text: str, doc_id: str) -> SourceDoc | Skipped:
     return SourceDoc(
         doc_id, file, body, fields=fields, digest=_digest(text), manifest_key=file.name
     )
-
-
-def html_to_text(html: str) -> tuple[str, dict[str, Any]]:
-    """Visible article text (one block a line) and metadata from meta tags."""
-    from bs4 import BeautifulSoup
-
-    soup = BeautifulSoup(html, "html.parser")
-    fields = _html_fields(soup)
-    root = soup.find("article") or soup.find("main") or soup.body
-    if root is None:
-        return "", fields
-    for tag in root.find_all(_DROP_TAGS):
-        tag.decompose()
-    for tag in root.find_all(_BLOCK_TAGS):
-        tag.insert_before("\n")
-        tag.insert_after("\n")
-    lines = (re.sub(r"[ \t\r\f\v]+", " ", line).strip() for line in root.get_text().splitlines())
-    return "\n".join(line for line in lines if line), fields
-
-
-def _html_fields(soup: Any) -> dict[str, Any]:
-    fields: dict[str, Any] = {}
-    meta_map = {
-        "og:site_name": "site_name",
-        "og:title": "title",
-        "og:url": "url",
-        "article:published_time": "published",
-        "datepublished": "published",
-        "pubdate": "published",
-        "date": "published",
-        "author": "author",
-        "article:author": "author",
-    }
-    for meta in soup.find_all("meta"):
-        key = (meta.get("property") or meta.get("name") or meta.get("itemprop") or "").lower()
-        if key in meta_map and meta.get("content") and meta_map[key] not in fields:
-            fields[meta_map[key]] = meta["content"].strip()
-    for script in soup.find_all("script", type="application/ld+json"):
-        _ld_fields(script.string or "", fields)
-    if "title" not in fields and (h1 := soup.find("h1")):
-        fields["title"] = h1.get_text(" ", strip=True)
-    if "title" not in fields and soup.title and soup.title.string:
-        fields["title"] = soup.title.string.strip()
-    if "published" not in fields and (tag := soup.find("time", datetime=True)):
-        fields["published"] = tag["datetime"]
-    if "url" not in fields and (link := soup.find("link", rel="canonical")):
-        fields["url"] = link.get("href")
-    return fields
-
-
-def _ld_fields(text: str, fields: dict[str, Any]) -> None:
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError:
-        return
-    items = data if isinstance(data, list) else data.get("@graph", [data])
-    for item in items:
-        if not isinstance(item, dict):
-            continue
-        fields.setdefault("published", item.get("datePublished"))
-        fields.setdefault("title", item.get("headline"))
-        publisher = item.get("publisher")
-        if isinstance(publisher, dict) and publisher.get("name"):
-            fields.setdefault("site_name", publisher["name"])
-    for key in [k for k, v in fields.items() if v is None]:
-        del fields[key]

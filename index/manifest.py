@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import csv
 from dataclasses import fields, replace
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from index.metadata import ArticleMeta, parse_date
+from index.metadata import ArticleMeta, parse_date, without_surrogates
 
 MANIFEST_NAMES = ("manifest.yaml", "manifest.yml", "manifest.csv")
 _FIELDS = {f.name for f in fields(ArticleMeta)}
@@ -31,24 +32,31 @@ def find_manifest(folder: Path) -> Path | None:
 
 def load_manifest(path: Path) -> dict[str, dict[str, Any]]:
     """Entries keyed by file name (relative to the manifest's folder)."""
-    entries: Any
     try:
-        if path.suffix == ".csv":
-            with path.open(newline="", encoding="utf-8") as handle:
-                rows = list(csv.DictReader(handle))
-            entries = {row.pop("file", "") or "": row for row in rows}
-        else:
-            loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-            entries = loaded.get("articles", loaded) if isinstance(loaded, dict) else None
-            if not isinstance(entries, dict):
-                raise ManifestError("expected a mapping of file name to fields")
-    except (OSError, yaml.YAMLError, csv.Error, UnicodeDecodeError) as exc:
+        entries = _read_csv(path) if path.suffix == ".csv" else _read_yaml(path)
+    except (OSError, yaml.YAMLError, csv.Error, UnicodeDecodeError, RecursionError) as exc:
         raise ManifestError(f"{path}: cannot read manifest ({exc})") from exc
     for name, entry in entries.items():
-        unknown = set(entry or {}) - _FIELDS
-        if not name or not isinstance(entry, dict) or unknown:
-            raise ManifestError(f"{path}: bad entry {name!r}: unknown fields {sorted(unknown)}")
+        if not isinstance(entry, dict):
+            raise ManifestError(f"{path}: bad entry {name!r}: expected a mapping of fields")
+        unknown = sorted(str(key) for key in set(entry) - _FIELDS)
+        if not name or unknown:
+            raise ManifestError(f"{path}: bad entry {name!r}: unknown fields {unknown}")
     return {str(k): v for k, v in entries.items()}
+
+
+def _read_csv(path: Path) -> dict[Any, Any]:
+    with path.open(newline="", encoding="utf-8") as handle:
+        rows = list(csv.DictReader(handle))
+    return {row.pop("file", "") or "": row for row in rows}
+
+
+def _read_yaml(path: Path) -> dict[Any, Any]:
+    loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    entries = loaded.get("articles", loaded) if isinstance(loaded, dict) else None
+    if not isinstance(entries, dict):
+        raise ManifestError("expected a mapping of file name to fields")
+    return entries
 
 
 def apply_manifest(meta: ArticleMeta, entry: dict[str, Any] | None) -> ArticleMeta:
@@ -59,11 +67,18 @@ def apply_manifest(meta: ArticleMeta, entry: dict[str, Any] | None) -> ArticleMe
     for key, value in entry.items():
         if value is None or str(value).strip() == "":
             continue
-        text = str(value).strip()
+        text = without_surrogates(str(value).strip())  # YAML escapes can spell them too
         if text.lower() == "unknown":
             changes[key] = None
         elif key == "date":
-            changes[key] = value if not isinstance(value, str) else parse_date(text)
+            changes[key] = _manifest_date(value)
         else:
             changes[key] = text
     return replace(meta, **changes)
+
+
+def _manifest_date(value: Any) -> date | None:
+    """A date from YAML (already a date) or text; anything else (`date: 5`) is no date."""
+    if isinstance(value, datetime):
+        return value.date()
+    return value if isinstance(value, date) else parse_date(str(value).strip())

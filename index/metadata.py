@@ -86,6 +86,7 @@ _AGENCIES = r"Reuters|AFP|AP|Associated Press|PTI|ANI|IANS|Bloomberg|dpa|Xinhua"
 _AGENCY_LINE = re.compile(rf"^\s*(?P<agency>{_AGENCIES})\b(?P<rest>[^\n]*)$", re.M)
 _DATELINE = re.compile(r"^\s*(?P<place>[A-Z][A-Z .'-]{2,30})(?::| \(\w+\)\s*[-–—]) ", re.M)
 _BYLINE = re.compile(r"^\s*By (?P<name>[A-Z][\w.'-]+(?: [A-Z][\w.'-]+){1,3})\s*$", re.M)
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -129,7 +130,10 @@ def outlet_from_url(url: str | None) -> str | None:
     """The outlet named by a URL's host: a known name, else the bare host."""
     if not url:
         return None
-    host = (urlparse(url if "//" in url else f"//{url}").hostname or "").lower()
+    try:
+        host = (urlparse(url if "//" in url else f"//{url}").hostname or "").lower()
+    except ValueError:  # "http://[broken" is no URL, and no reason to lose the article
+        return None
     host = re.sub(r"^(www|m|amp|edition|eu|uk|us|news)\.", "", host)
     if not host or "." not in host:
         return None
@@ -203,13 +207,28 @@ def from_fields(record: dict[str, Any]) -> ArticleMeta:
 
 def _text(value: Any) -> str | None:
     """A field as text: strings as they are, {"name": ...} objects by name, lists joined."""
+    if isinstance(value, list):
+        # One level only: a list nested in a list says nothing a byline needs, and JSON can nest
+        # deeper than Python can recurse.
+        value = ", ".join(t for t in (_scalar_text(v) for v in value) if t)
+    return _scalar_text(value)
+
+
+def _scalar_text(value: Any) -> str | None:
     if isinstance(value, dict):
         value = value.get("name") or value.get("title")
-    if isinstance(value, list):
-        value = ", ".join(t for t in (_text(v) for v in value) if t)
     if isinstance(value, int | float) and not isinstance(value, bool):
         value = str(value)
-    return value.strip() or None if isinstance(value, str) else None
+    return without_surrogates(value).strip() or None if isinstance(value, str) else None
+
+
+def without_surrogates(text: str) -> str:
+    """`text` with lone surrogates (from JSON escapes like "\\ud800") replaced by U+FFFD.
+
+    Python strings can hold them, but UTF-8 cannot, so the store, the tokenizer and the model
+    would each fail on them.
+    """
+    return _SURROGATE.sub("\ufffd", text)
 
 
 def lead_title(clean: str) -> str | None:

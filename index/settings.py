@@ -52,6 +52,12 @@ class EmbeddingSettings(Group):
     batch_size: int = Field(
         default=64, ge=1, alias="embed_batch_size", description="Texts per embedding batch."
     )
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto",
+        alias="embed_device",
+        description="Where local backends embed documents: auto (CUDA when a GPU is there), "
+        "cpu or cuda.",
+    )
 
 
 class StoreSettings(Group):

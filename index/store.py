@@ -4,16 +4,28 @@ The same code runs embedded (a persistent folder) or against a Chroma server (`c
 An article's record is written only after all of its chunks, so it acts as the commit marker:
 chunks whose digest differs from their article's record are leftovers of an interrupted or
 superseded ingest and are ignored by readers and removed by the next ingest.
+
+Every write that changes what readers see (`commit_docs`, `delete_docs`) moves the revision, so a
+reader polling `revision()` notices each committed batch, also when the ingest is killed later.
+
+One ingest writes at a time. On an embedded folder the lease is an OS file lock (`flock`) held
+for the whole run: exact, and released by the OS when the process exits or is killed. A Chroma
+server shares no filesystem, so there the lease is a record in the meta collection, claimed by
+write, wait, read back: best effort. Two claims both win only when one process stalls between
+reading and writing the record for longer than that wait, and then the other run's next `hold`
+(before it writes another article) sees the newer holder and stops.
 """
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +36,12 @@ _PAGE = 5000
 
 
 LEASE_SECONDS = 120
+# How long a claim on a Chroma server waits before reading the lease back: longer than the gap
+# between two racing claims' reads and writes, short enough not to be noticed.
+CLAIM_SETTLE_SECONDS = 0.5
+# Serialises creating the client and collections of an embedded folder across processes: two
+# first opens of a new folder otherwise race on Chroma's schema ("table collections already exists").
+OPEN_LOCK = ".chroma-open.lock"
 
 
 class StoreError(RuntimeError):
@@ -47,6 +65,45 @@ def _alive(holder: dict[str, Any]) -> bool:
     except PermissionError:
         return True
     return int(holder.get("pid", 0)) > 0
+
+
+def _busy(holder: dict[str, Any]) -> StoreBusy:
+    return StoreBusy(
+        f"another ingest is writing this index (pid {holder.get('pid')} on "
+        f"{holder.get('host')}); wait for it to finish or stop it"
+    )
+
+
+def _refuse_live(holder: dict[str, Any], run: str) -> None:
+    """Raise StoreBusy when the lease belongs to another run that is still alive."""
+    if holder.get("run") and holder.get("run") != run and _alive(holder):
+        raise _busy(holder)
+
+
+def _holder_of(path: Path) -> dict[str, Any]:
+    """Who holds a lease file, as its holder wrote it; {} when that cannot be read in time."""
+    for _ in range(20):
+        # The holder writes its name just after taking the lock, so a racing loser may look
+        # a moment too early: wait for it rather than report an unnamed holder.
+        try:
+            return dict(json.loads(path.read_text()))
+        except (OSError, ValueError):
+            time.sleep(0.05)
+    return {}
+
+
+@contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive OS lock on `path` for the block, waiting for other holders."""
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield  # closing the file releases the lock
+
+
+def _lock_dir(client: Any) -> Path | None:
+    """The data folder of an embedded client, where the lock files live; None for a server."""
+    settings = client.get_settings()
+    return Path(settings.persist_directory).parent if settings.is_persistent else None
 
 
 @dataclass
@@ -78,7 +135,8 @@ def open_client(data_dir: Path, host: str | None, port: int) -> Any:
         if host:
             return chromadb.HttpClient(host=host, port=port, settings=options)
         data_dir.mkdir(parents=True, exist_ok=True)
-        return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=options)
+        with _locked(data_dir / OPEN_LOCK):
+            return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=options)
     except Exception as exc:
         where = f"Chroma server at {host}:{port}" if host else f"Chroma folder {data_dir}"
         fix = (
@@ -93,17 +151,31 @@ class ChromaStore:
     def __init__(self, client: Any, prefix: str = "newsdesk") -> None:
         self.client = client
         self.prefix = prefix
+        self.lock_dir = _lock_dir(client)
+        self._leases: dict[str, Any] = {}  # run -> open lease file (embedded only)
         try:
-            self.chunks = client.get_or_create_collection(
-                f"{prefix}_chunks",
-                embedding_function=None,
-                configuration={"hnsw": {"space": "cosine"}},
-            )
-            self.docs = client.get_or_create_collection(f"{prefix}_docs", embedding_function=None)
-            self.meta = client.get_or_create_collection(f"{prefix}_meta", embedding_function=None)
+            with self._opening():
+                self._open_collections()
         except Exception as exc:
             raise StoreError(f"cannot open Chroma collections for {prefix!r} ({exc})") from exc
         self.batch = max(1, min(int(client.get_max_batch_size()), _PAGE))
+
+    def _opening(self) -> AbstractContextManager[None]:
+        """The cross-process lock around creating collections (embedded folders only)."""
+        return _locked(self.lock_dir / OPEN_LOCK) if self.lock_dir else nullcontext()
+
+    def _open_collections(self) -> None:
+        self.chunks = self.client.get_or_create_collection(
+            f"{self.prefix}_chunks",
+            embedding_function=None,
+            configuration={"hnsw": {"space": "cosine"}},
+        )
+        self.docs = self.client.get_or_create_collection(
+            f"{self.prefix}_docs", embedding_function=None
+        )
+        self.meta = self.client.get_or_create_collection(
+            f"{self.prefix}_meta", embedding_function=None
+        )
 
     # --- writing -----------------------------------------------------------------------
     def add_chunks(self, records: Sequence[ChunkRecord]) -> None:
@@ -120,10 +192,12 @@ class ChromaStore:
     def commit_docs(
         self, docs: Sequence[DocRecord], touched: set[str] | frozenset[str] = frozenset()
     ) -> None:
-        """Record articles as complete (one write) and drop chunks of their earlier versions.
+        """Record articles as complete (one write), drop their earlier chunks, move the revision.
 
         Only articles in `touched` (an earlier run may have left chunks) get that delete, which
-        scans the collection's metadata and would dominate a large first ingest.
+        scans the collection's metadata and would dominate a large first ingest. The revision
+        moves with every batch (one small upsert), so readers see each commit at once, also
+        when the run is killed before it finishes.
         """
         if not docs:
             return
@@ -136,15 +210,23 @@ class ChromaStore:
         for doc in docs:
             if doc.id in touched:
                 self.drop_stale(doc.id, doc.info.digest)
+        self.bump_revision()
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
-        """Remove articles and all their chunks."""
+        """Remove articles and all their chunks, then move the revision."""
+        deleted = False
         for doc_id in doc_ids:
             self.chunks.delete(where={"doc_id": doc_id})
             self.docs.delete(ids=[doc_id])
+            deleted = True
+        if deleted:
+            self.bump_revision()
 
     def drop_stale(self, doc_id: str, digest: str | None) -> None:
-        """Delete an article's chunks that do not belong to `digest` (all of them for None)."""
+        """Delete an article's chunks that do not belong to `digest` (all of them for None).
+
+        No revision move: readers never use chunks whose digest differs from their article's.
+        """
         if digest is None:
             self.chunks.delete(where={"doc_id": doc_id})
         else:
@@ -169,24 +251,71 @@ class ChromaStore:
     def claim(self, run: str) -> list[str]:
         """Take the ingest lease for `run`; the doc ids an interrupted run was writing.
 
-        Raises StoreBusy while another live ingest holds the lease. A holder is dead when its
-        process is gone (same host) or its heartbeat is older than LEASE_SECONDS.
+        Raises StoreBusy while another ingest holds the lease. Embedded, the lease is a file
+        lock, so exactly one of two racing claims wins. On a server a holder is dead when its
+        process is gone (same host) or its heartbeat is older than LEASE_SECONDS, and a claim
+        writes, waits CLAIM_SETTLE_SECONDS and reads back, backing off if another run won.
         """
-        got = self.meta.get(ids=["pending"], include=["documents", "metadatas"])
-        interrupted: list[str] = []
-        if got["ids"]:
-            holder = got["metadatas"][0] or {}
-            if holder.get("run") and _alive(holder):
-                raise StoreBusy(
-                    f"another ingest is writing this index (pid {holder.get('pid')} on "
-                    f"{holder.get('host')}); wait for it to finish or stop it"
-                )
-            interrupted = list(json.loads(got["documents"][0] or "[]"))
-        self.hold(run, interrupted)
+        if self.lock_dir is None:
+            return self._claim_record(run)
+        self._lock_lease(run)
+        try:
+            interrupted = self._lease_record()[1]  # we hold the lock: any holder recorded is dead
+            self._write_lease(run, interrupted)
+        except BaseException:
+            self._unlock(run)  # a failed claim must not keep the lock for this process's life
+            raise
+        return interrupted
+
+    def _claim_record(self, run: str) -> list[str]:
+        """Claim on a server: refuse a live holder, write, wait, read back."""
+        holder, interrupted = self._lease_record()
+        _refuse_live(holder, run)
+        self._write_lease(run, interrupted)
+        self._confirm(run)
         return interrupted
 
     def hold(self, run: str, doc_ids: list[str]) -> None:
-        """Record (or refresh) the lease and the articles this run is writing."""
+        """Record (or refresh) the lease and the articles this run is writing.
+
+        On a server, raises StoreBusy if another live run has taken the lease meanwhile (a
+        claim race the read-back missed), before this run writes any chunk of a new article.
+        """
+        if self.lock_dir is None:
+            _refuse_live(self._lease_record()[0], run)
+        self._write_lease(run, doc_ids)
+
+    def release(self, run: str) -> None:
+        """Give the lease back after a complete run."""
+        if self._lease_record()[0].get("run") == run:
+            self.meta.delete(ids=["pending"])
+        self._unlock(run)
+
+    def drop_lease(self, run: str) -> None:
+        """Give the lease up after a failed run, keeping what it was writing for the next run."""
+        holder, doc_ids = self._lease_record()
+        if holder.get("run") == run:
+            self._write_lease("", doc_ids)  # no run: nobody holds it, the next claim finishes
+        self._unlock(run)
+
+    def writing(self) -> bool:
+        """Whether a live ingest holds the lease now (a killed one on this host does not)."""
+        holder = self._lease_record()[0]
+        return bool(holder.get("run")) and _alive(holder)
+
+    def pending(self) -> list[str]:
+        """Articles a run is writing or an interrupted run was writing."""
+        return self._lease_record()[1]
+
+    def _lease_record(self) -> tuple[dict[str, Any], list[str]]:
+        """The lease holder (run, host, pid, heartbeat) and the doc ids it is writing."""
+        got = self.meta.get(ids=["pending"], include=["documents", "metadatas"])
+        if not got["ids"]:
+            return {}, []
+        docs = got.get("documents") or [None]
+        return dict(got["metadatas"][0] or {}), list(json.loads(docs[0] or "[]"))
+
+    def _write_lease(self, run: str, doc_ids: list[str]) -> None:
         meta = {
             "run": run,
             "host": socket.gethostname(),
@@ -197,17 +326,33 @@ class ChromaStore:
             ids=["pending"], embeddings=[[0.0]], documents=[json.dumps(doc_ids)], metadatas=[meta]
         )
 
-    def release(self, run: str) -> None:
-        """Give the lease back after a complete run."""
-        got = self.meta.get(ids=["pending"], include=["metadatas"])
-        if got["ids"] and (got["metadatas"][0] or {}).get("run") == run:
-            self.meta.delete(ids=["pending"])
+    def _lock_lease(self, run: str) -> None:
+        """Take the embedded lease file without waiting; raise StoreBusy naming its holder."""
+        assert self.lock_dir is not None
+        path = self.lock_dir / f".{self.prefix}-ingest.lock"
+        handle = path.open("a+")
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.close()
+            raise _busy(_holder_of(path)) from None
+        handle.truncate(0)
+        handle.write(json.dumps({"run": run, "host": socket.gethostname(), "pid": os.getpid()}))
+        handle.flush()
+        self._leases[run] = handle  # held open until release; the OS drops it if we die
 
-    def pending(self) -> list[str]:
-        """Articles a run is writing or an interrupted run was writing."""
-        got = self.meta.get(ids=["pending"], include=["documents"])
-        docs = got.get("documents") or []
-        return list(json.loads(docs[0])) if docs and docs[0] else []
+    def _unlock(self, run: str) -> None:
+        handle = self._leases.pop(run, None)
+        if handle is not None:
+            handle.truncate(0)  # so a later loser never names a holder that is gone
+            handle.close()
+
+    def _confirm(self, run: str) -> None:
+        """After a claim on a server: wait for racing claims to land; the last write wins."""
+        time.sleep(CLAIM_SETTLE_SECONDS)
+        holder = self._lease_record()[0]
+        if holder.get("run") != run:
+            raise _busy(holder)
 
     # --- reading -----------------------------------------------------------------------
     def revision(self) -> str:

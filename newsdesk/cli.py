@@ -77,16 +77,14 @@ def ingest(
 ) -> None:
     """Ingest article files or folders (default: the shipped corpus) into the index.
 
-    Reads .txt, .md, .html, .json and .jsonl; unchanged articles are not embedded again.
-    Exits non-zero only when nothing could be ingested.
+    Reads .txt, .md, .html, .htm, .json and .jsonl; unchanged articles are not embedded again.
+    A missing path, or a file that cannot be read, is reported and skipped; exits non-zero only
+    when nothing could be ingested.
     """
     from newsdesk.factory import build_ingestor
 
     settings = _settings(data_dir, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     targets = list(paths) or [settings.corpus_dir]
-    missing = [str(p) for p in targets if not p.exists()]
-    if missing:
-        raise UserError(f"no such file or folder: {', '.join(missing)}")
     try:
         report = build_ingestor(settings, prune=prune, progress=not quiet).run(
             targets, log=lambda m: click.echo(m, err=True)
@@ -286,6 +284,24 @@ def bench() -> None:
     default=None,
     help="Write one JSON line per system and question (passages, answer, latency).",
 )
+@click.option(
+    "--vectors",
+    type=click.Path(path_type=Path, exists=True, file_okay=False),
+    default=None,
+    help="Document vectors computed elsewhere (bench/gpu_vectors.py), used where they match.",
+)
+@click.option(
+    "--cv",
+    type=int,
+    default=0,
+    help="Score the learned answerer out of fold, with K folds grouped by question week.",
+)
+@click.option(
+    "--train",
+    type=click.Path(path_type=Path),
+    default=None,
+    help="Fit the answer model on these questions and write it to this JSON file.",
+)
 @data_dir_option
 def realtimeqa(
     articles: Path,
@@ -297,6 +313,9 @@ def realtimeqa(
     ablation: bool,
     json_out: Path | None,
     per_question: Path | None,
+    vectors: Path | None,
+    cv: int,
+    train: Path | None,
     data_dir: Path | None,
 ) -> None:
     """RealTimeQA's public split next to a plain llama-index pipeline, with 95% intervals.
@@ -307,7 +326,7 @@ def realtimeqa(
     from evals.realtimeqa import run_benchmark
     from newsdesk.evaluation import realtimeqa_indexing
 
-    indexing = realtimeqa_indexing(_settings(data_dir))
+    indexing = realtimeqa_indexing(_settings(data_dir), vectors)
     run_benchmark(
         indexing,
         articles,
@@ -320,6 +339,8 @@ def realtimeqa(
         click.echo,
         per_question=per_question,
         ablation=ablation,
+        cv=cv,
+        train=train,
     )
 
 

@@ -9,10 +9,12 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evals.realtimeqa import Indexing
+from evals.realtimeqa import COVERAGE, FULL, Indexing
 from evals.run import open_index
+from index.embedding import PrecomputedEmbedder, load_vectors
 from index.ingest import PIPELINE_VERSION
-from newsdesk.factory import build_ingestor, build_newsdesk
+from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk
+from rag.retrieve import Components
 
 if TYPE_CHECKING:
     from collections.abc import Callable
@@ -36,12 +38,31 @@ def _in_folder(settings: Settings, folder: Path, top_k: int | None = None) -> Se
     return settings.replace(**update)
 
 
-def _ingest_quietly(settings: Settings, paths: list[Path], folder: Path) -> IngestReport:
-    return build_ingestor(_in_folder(settings, folder)).run(paths, log=lambda m: None)
+def _ingest_quietly(
+    settings: Settings, vectors: Path | None, paths: list[Path], folder: Path
+) -> IngestReport:
+    embedder = build_embedder(settings)
+    if vectors is not None:  # document vectors computed elsewhere (bench/gpu_vectors.py)
+        embedder = PrecomputedEmbedder(embedder, *load_vectors(vectors))
+    ingestor = build_ingestor(_in_folder(settings, folder), embedder=embedder)
+    return ingestor.run(paths, log=lambda m: None)
+
+
+# The benchmark's ablation: retrieval parts added one at a time, over the same index.
+VARIANTS = {
+    FULL: Components(),
+    COVERAGE: Components(),
+    "dense only": Components(keyword=False, windows=False, collapse=False),
+    "keyword only": Components(dense=False, windows=False, collapse=False),
+    "fusion (RRF)": Components(windows=False, collapse=False),
+    "fusion + windows": Components(collapse=False),
+}
 
 
 def _engine_in(settings: Settings, folder: Path, top_k: int, variant: str) -> Newsdesk:
-    return build_newsdesk(_in_folder(settings, folder, top_k))
+    # Only the full system has the learned answerer: the ablation adds it last.
+    chosen = settings if variant == FULL else settings.replace(answer_model="none")
+    return build_newsdesk(_in_folder(chosen, folder, top_k), components=VARIANTS[variant])
 
 
 def index_fingerprint(settings: Settings) -> str:
@@ -54,11 +75,16 @@ def index_fingerprint(settings: Settings) -> str:
     )
 
 
-def realtimeqa_indexing(settings: Settings) -> Indexing:
-    """How `newsdesk bench realtimeqa` builds and opens its index under the data folder."""
+def realtimeqa_indexing(settings: Settings, vectors: Path | None = None) -> Indexing:
+    """How `newsdesk bench realtimeqa` builds and opens its index under the data folder.
+
+    `vectors`: a folder of document vectors computed elsewhere for the same texts and model
+    (see bench/gpu_vectors.py); texts it lacks are embedded here as usual.
+    """
     return Indexing(
         root=settings.store.resolved_data_dir(),
         fingerprint=index_fingerprint(settings),
-        ingest=partial(_ingest_quietly, settings),
+        ingest=partial(_ingest_quietly, settings, vectors),
         make_engine=partial(_engine_in, settings),
+        variants=tuple(VARIANTS),
     )

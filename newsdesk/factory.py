@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from index.embedding import Embedder, make_embedder
 from index.ingest import Ingestor
 from index.store import ChromaStore, open_client
 from newsdesk.settings import Settings
+from rag.answerer import AnswerModel, shipped_model_path
 from rag.citations import SupportChecker
 from rag.engine import Newsdesk
 from rag.llm import ChatModel, LlamaIndexChat
-from rag.retrieve import HybridRetriever
+from rag.retrieve import Components, HybridRetriever
 from rag.types import AnswerMode
 
 
@@ -28,6 +31,7 @@ def build_embedder(settings: Settings) -> Embedder:
         embedding.model,
         embedding.model_cache_dir.expanduser(),
         embedding.batch_size,
+        embedding.device,
         base_url=embedding.base_url,
         api_key=embedding.api_key.get_secret_value(),
     )
@@ -54,15 +58,30 @@ def build_llm(settings: Settings) -> ChatModel | None:
     return LlamaIndexChat(settings.answer.mode, settings.llm_endpoint)
 
 
+def build_answerer(settings: Settings) -> AnswerModel | None:
+    """The learned answer model the settings choose, or None for word coverage alone."""
+    choice = settings.answer.answer_model
+    if choice == "none":
+        return None
+    return AnswerModel.load(shipped_model_path() if choice == "shipped" else Path(choice))
+
+
 def build_newsdesk(
-    settings: Settings, embedder: Embedder | None = None, llm: ChatModel | None = None
+    settings: Settings,
+    embedder: Embedder | None = None,
+    llm: ChatModel | None = None,
+    components: Components | None = None,
 ) -> Newsdesk:
-    """The answering engine with its store, retriever, support check and LLM."""
+    """The answering engine with its store, retriever, support check and LLM.
+
+    `components` switches parts of retrieval off, for the benchmark's ablation.
+    """
     embedder = embedder or build_embedder(settings)
     return Newsdesk(
-        HybridRetriever(build_store(settings), embedder),
+        HybridRetriever(build_store(settings), embedder, components=components or Components()),
         SupportChecker(embedder.embed_query, settings.answer.support_threshold),
         settings.answer,
         settings.retrieval,
         llm=llm or build_llm(settings),
+        answerer=build_answerer(settings),
     )

@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk, build_store
 from ui.api import create_app
@@ -119,4 +119,23 @@ def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
         settings.server.port,
     )
     server = settings.server
-    uvicorn.run(app, host=server.host, port=server.port, timeout_graceful_shutdown=5)
+    if server.trusted_proxies:
+        log.info("client addresses from X-Forwarded-For of %s", ", ".join(server.trusted_proxies))
+    uvicorn.run(
+        app,
+        host=server.host,
+        port=server.port,
+        timeout_graceful_shutdown=5,
+        **proxy_options(server),
+    )
+
+
+def proxy_options(server: ServerSettings) -> dict[str, Any]:
+    """uvicorn's proxy-header options: believe X-Forwarded-For only from NEWSDESK_TRUSTED_PROXIES.
+
+    uvicorn's own default trusts loopback, which lets any process on this host (or any client of
+    a proxy that passes the header through) pick its address and escape the per-client rate
+    limit; with no trusted proxies the headers are not read at all.
+    """
+    trusted = list(server.trusted_proxies)
+    return {"proxy_headers": bool(trusted), "forwarded_allow_ips": trusted or ""}

@@ -21,8 +21,9 @@ from rag.answer import (
     extractive_draft,
     llm_draft,
 )
+from rag.answerer import AnswerModel, Evidence, answerable, candidates, choose_ranked
 from rag.citations import Numbering, SupportChecker
-from rag.extractive import choose, score_sentences
+from rag.extractive import Pick, choose, score_sentences
 from rag.llm import ChatModel, LLMError
 from rag.prompts import render
 from rag.retrieve import Retriever
@@ -65,8 +66,10 @@ class Newsdesk:
         answer: AnswerSettings,
         retrieval: RetrievalSettings,
         llm: ChatModel | None = None,
+        answerer: AnswerModel | None = None,
     ) -> None:
         self.retriever = retriever
+        self.answerer = answerer  # None: sentences chosen by word coverage alone
         self.checker = checker
         self.settings = answer
         self.top_k = retrieval.top_k
@@ -224,13 +227,14 @@ class Newsdesk:
             # Nothing asked and nothing to scope by ("What is it?"): there is no answer to give.
             yield from self._final(prep, Draft(), "extractive")
             return
-        picks = score_sentences(
-            focus, prep.passages, self.retriever.tokenize, self.retriever.weight, context
-        )
         # A follow-up wants something new: skip sentences earlier turns already gave, if possible.
         said = " ".join(turn.answer for turn in history) if context else ""
-        chosen = choose([p for p in picks if p.text not in said], self.settings.answer_sentences)
-        chosen = chosen or choose(picks, self.settings.answer_sentences)
+        # The model learned from standalone questions: follow-ups, and questions of filters
+        # alone, keep the choice by word coverage, which weighs carried-over words for them.
+        if self.answerer is not None and focus and not context:
+            chosen = self._learned_choice(prep.question, focus, prep.passages)
+        else:
+            chosen = self._heuristic_choice(focus, context, prep.passages, said)
         prep.timings["compose_ms"] = (time.perf_counter() - t0) * 1e3
         if not chosen:
             yield from self._final(prep, Draft(), "extractive")
@@ -240,6 +244,34 @@ class Newsdesk:
             markers = " ".join(draft.citations[n].marker for n in sentence.citations)
             yield StreamEvent(type="delta", text=f"{sentence.text} {markers} ")
         yield from self._final(prep, draft, "extractive")
+
+    def _heuristic_choice(
+        self, focus: list[str], context: list[str], passages: list[Passage], said: str
+    ) -> list[Pick]:
+        """Sentences by word coverage (also what answers a question of filters alone)."""
+        picks = score_sentences(
+            focus, passages, self.retriever.tokenize, self.retriever.weight, context
+        )
+        limit = self.settings.answer_sentences
+        return choose([p for p in picks if p.text not in said], limit) or choose(picks, limit)
+
+    def _learned_choice(
+        self, question: str, focus: list[str], passages: list[Passage]
+    ) -> list[Pick]:
+        """Sentences by the answer model, or none when no sentence covers enough of the question."""
+        assert self.answerer is not None
+        found = candidates(
+            question, focus, passages, self.retriever.tokenize, self.retriever.weight
+        )
+        if not answerable(found):
+            return []
+        best = choose_ranked(self.answerer.rank(found), self.settings.answer_sentences)
+        return [Pick(c.text, c.passage, c.coverage, c.score) for c in best]
+
+    def evidence(self, question: str) -> Evidence:
+        """What the extractive answerer reads for a standalone question (used for training)."""
+        prep = self._prepare(question.strip(), [], Filters())
+        return Evidence(question, self.retriever.terms(prep.focus), prep.passages)
 
     def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         assert self.llm is not None

@@ -26,9 +26,10 @@ CONTEXT_WEIGHT = 0.5  # weight of words carried over from earlier turns
 DENSE_FLOOR, DENSE_BONUS = 0.3, 0.5
 
 
-def confidence(pick: Pick) -> float:
-    """How surely a sentence answers: word coverage plus a bonus for a close passage."""
-    return pick.coverage + DENSE_BONUS * max((pick.passage.dense or 0.0) - DENSE_FLOOR, 0.0)
+def confident(coverage: float, passage: Passage) -> bool:
+    """Whether a sentence covers enough of the question, helped by a close passage."""
+    bonus = DENSE_BONUS * max((passage.dense or 0.0) - DENSE_FLOOR, 0.0)
+    return coverage + bonus >= MIN_COVERAGE
 
 
 @dataclass
@@ -80,7 +81,7 @@ def score_sentences(
 
 def choose(picks: list[Pick], limit: int) -> list[Pick]:
     """The lead sentence and up to limit-1 close runners-up that add something new."""
-    if not picks or max(confidence(p) for p in picks[:5]) < MIN_COVERAGE:
+    if not any(confident(p.coverage, p.passage) for p in picks[:5]):
         return []
     chosen = [picks[0]]
     seen = content_words(picks[0].text)

@@ -88,6 +88,8 @@ class Snapshot:
 
 def build_snapshot(store: ChromaStore, stemmer: Any) -> Snapshot:
     """Load committed chunks (digest matches their article) and index them for BM25."""
+    # The revision is read before the data: a commit landing during the load then leaves the
+    # snapshot labelled older than what it may hold, and the next poll rebuilds, never the reverse.
     revision = store.revision()
     articles = store.articles()
     snap = Snapshot(revision=revision, articles=articles)

@@ -1,9 +1,15 @@
 """Retrieval behind one interface: what the engine may ask of any retriever, and the hybrid one.
 
 `HybridRetriever` fuses dense search in Chroma with BM25 over the same chunks by reciprocal rank
-fusion. Its keyword snapshot follows the store's revision (polled at most once a second), so an
-ingest by this or any other process, into an embedded folder or a Chroma server, is picked up
-without a restart.
+fusion. Its keyword snapshot follows the store's revision, so an ingest by this or any other
+process, into an embedded folder or a Chroma server, is picked up without a restart.
+
+The refresh rule: the revision is polled at most once every `poll_seconds` (1 s). Every committed
+batch moves it, so during a long ingest it keeps moving; while an ingest is still writing, the
+snapshot is rebuilt at most once every `rebuild_seconds` (5 s, or ten times the last build's
+duration when that is longer), so questions are not each paying a full rebuild. Once no ingest
+holds the lease (it finished, failed or was killed), a moved revision is picked up at the next
+poll: the final state is never left waiting.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date
+from itertools import islice
 from typing import Protocol
 
 import numpy as np
@@ -83,6 +90,16 @@ class Retriever(Protocol):
         ...
 
 
+@dataclass(frozen=True)
+class Components:
+    """The parts of hybrid retrieval that run; all by default, fewer for an ablation."""
+
+    dense: bool = True
+    keyword: bool = True
+    windows: bool = True  # merge neighbouring chunks of an article into one passage
+    collapse: bool = True  # fold syndicated copies into the best-ranked one
+
+
 class HybridRetriever:
     """Dense + BM25 retrieval with filters, fusion and syndicated-copy collapse."""
 
@@ -92,15 +109,21 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int = 30,
         poll_seconds: float = 1.0,
+        rebuild_seconds: float = 5.0,
+        components: Components = Components(),
     ) -> None:
         self.store = store
+        self.components = components
         self.embedder = embedder
         self.candidates = candidates
         self.poll_seconds = poll_seconds
+        self.rebuild_seconds = rebuild_seconds
         self._stemmer = make_stemmer()
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._checked = 0.0
+        self._built = 0.0  # monotonic time the snapshot was built
+        self._build_seconds = 0.0  # how long that build took
 
     def tokenize(self, texts: list[str]) -> list[list[str]]:
         """BM25 tokens of texts, with this retriever's stemmer."""
@@ -124,7 +147,7 @@ class HybridRetriever:
         return Catalogue(snap.articles, len(snap.ids), snap.outlets, snap.dates)
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rebuilt when the store's revision moved.
+        """The current snapshot, rebuilt by the refresh rule in the module docstring.
 
         One caller rebuilds while the others keep answering from the old snapshot, so an
         ingest never stalls the questions in flight (only the very first build is waited for).
@@ -137,12 +160,28 @@ class HybridRetriever:
             return snap
         try:
             if self._snapshot is None or time.monotonic() - self._checked >= self.poll_seconds:
-                self._checked = time.monotonic()
-                if self._snapshot is None or self.store.revision() != self._snapshot.revision:
-                    self._snapshot = build_snapshot(self.store, self._stemmer)
+                self._refresh()
+            assert self._snapshot is not None
             return self._snapshot
         finally:
             self._lock.release()
+
+    def _refresh(self) -> None:
+        """Poll the store's revision and rebuild the snapshot when the rule says so."""
+        self._checked = time.monotonic()
+        snap = self._snapshot
+        if snap is not None and (self.store.revision() == snap.revision or self._deferred()):
+            return
+        started = time.monotonic()
+        self._snapshot = build_snapshot(self.store, self._stemmer)
+        self._built = time.monotonic()
+        self._build_seconds = self._built - started
+
+    def _deferred(self) -> bool:
+        """Whether a moved revision waits: the last build is recent and an ingest is writing."""
+        gap = max(self.rebuild_seconds, 10 * self._build_seconds)
+        # Time first: the lease is read only for a moved revision inside the gap.
+        return time.monotonic() - self._built < gap and self.store.writing()
 
     def search(self, query: str, filters: Filters, k: int) -> Retrieval:
         """Top-k passages for the query within the filters, with step timings in ms."""
@@ -153,17 +192,23 @@ class HybridRetriever:
             return result
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
-        dense = self._dense(snap, vector, filters, result)
+        use = self.components
+        dense = self._dense(snap, vector, filters, result) if use.dense else {}
         t2 = time.perf_counter()
-        sparse = self._bm25(snap, query, filters)
+        sparse = self._bm25(snap, query, filters) if use.keyword else {}
         t3 = time.perf_counter()
-        windows = merge_windows(
-            _fuse(snap, dense, sparse),
-            lambda doc, n: to_passage(snap, snap.ids[snap.by_doc[(doc, n)]], 0.0, None, None),
-            lambda cid: snap.infos[snap.position[cid]].chunk,
-            limit=2 * k,
+        ranked = _fuse(snap, dense, sparse)
+        windows = (
+            merge_windows(
+                ranked,
+                lambda doc, n: to_passage(snap, snap.ids[snap.by_doc[(doc, n)]], 0.0, None, None),
+                lambda cid: snap.infos[snap.position[cid]].chunk,
+                limit=2 * k,
+            )
+            if use.windows
+            else list(islice(ranked, 2 * k))
         )
-        result.passages = collapse_syndicated(windows, limit=k)
+        result.passages = collapse_syndicated(windows, limit=k) if use.collapse else windows[:k]
         result.timings.update(
             embed_ms=(t1 - t0) * 1e3,
             dense_ms=(t2 - t1) * 1e3,

@@ -28,6 +28,11 @@ class AnswerSettings(Group):
     support_threshold: float = Field(
         default=0.5, ge=0, le=1, description="Minimum support score for a citation to pass."
     )
+    answer_model: str = Field(
+        default="shipped",
+        description="Extractive answer model: shipped (the one Newsdesk ships), a JSON file "
+        "from `newsdesk bench realtimeqa --train`, or none (choose by word coverage alone).",
+    )
 
 
 class LLMSettings(Group):

@@ -176,6 +176,7 @@ def test_wheel_holds_the_packages_and_their_data(installed: Installed) -> None:
     corpus = sorted(p.name for p in (ROOT / "newsdesk" / "corpus").iterdir())
     assert "manifest.yaml" in corpus and len(corpus) == 6
     assert {f"newsdesk/corpus/{name}" for name in corpus} <= names
+    assert "rag/models/answerer.json" in names  # the learned answer model
 
 
 def test_installed_wheel_ingests_the_shipped_corpus_and_answers(installed: Installed) -> None:

@@ -6,19 +6,36 @@ Gradio is not imported here; `create_app` pulls in `ui.app` only when the UI is 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
 from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
+from rag.citations import MARKER
 from rag.types import Answer, AnswerMode, Citation, Filters, Turn
-from ui.guards import Busy, Gate, NoGradioApi, RateLimiter, SecurityHeaders, bearer_ok, client_key
+from ui.guards import (
+    NOT_UNICODE,
+    Busy,
+    Gate,
+    LoginBackoff,
+    LoginThrottle,
+    NoGradioApi,
+    RateLimiter,
+    RefuseInvalidText,
+    SecurityHeaders,
+    bearer_ok,
+    client_key,
+    valid_unicode,
+)
 from ui.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -29,6 +46,9 @@ log = logging.getLogger("newsdesk.api")
 MAX_TURN_CHARS = 20_000  # per text field of a history turn (question, answer, retrieval_query)
 MAX_TURN_CITATIONS = 50  # citations per history turn
 MAX_CITATION_CHARS = 50_000  # one history citation as JSON (its passage is a single chunk)
+# Numbers start at 1 and grow by the passages a conversation cites; even the longest history the
+# limits allow (20 turns of 50 citations) stays far below this.
+MAX_CITATION_NUMBER = 10_000
 HEALTH_TTL = 30.0  # seconds /healthz reuses the engine's answer (it probes the LLM endpoint)
 
 
@@ -54,11 +74,36 @@ class HistoryTurn(Turn):
 
     @field_validator("citations")
     @classmethod
-    def _citations_bounded(cls, citations: list[Citation]) -> list[Citation]:
+    def _citations_valid(cls, citations: list[Citation]) -> list[Citation]:
+        # The numbers carry on into the follow-up's numbering (it continues after the highest),
+        # so each must be one the server could have given.
+        numbers = [c.number for c in citations]
+        if len(set(numbers)) != len(numbers):
+            raise ValueError("two citations of the turn have the same number")
         for c in citations:
-            if len(c.model_dump_json()) > MAX_CITATION_CHARS:
-                raise ValueError(f"citation {c.number} is over {MAX_CITATION_CHARS} characters")
+            problem = _citation_problem(c)
+            if problem:
+                raise ValueError(problem)
         return citations
+
+
+def _citation_problem(citation: Citation) -> str | None:
+    """Why a history citation cannot be one of the server's own, or None."""
+    number = citation.number
+    if not 1 <= number <= MAX_CITATION_NUMBER:
+        return f"citation number {number} is outside 1..{MAX_CITATION_NUMBER}"
+    found = MARKER.match(citation.marker)  # a label may itself hold "]": check the number only
+    if not found or int(found.group(1)) != number:
+        return f"citation {number} has marker {citation.marker[:40]!r}, not one for number {number}"
+    if _json_chars(citation) > MAX_CITATION_CHARS:
+        return f"citation {number} is over {MAX_CITATION_CHARS} characters"
+    return None
+
+
+def _json_chars(model: BaseModel) -> int:
+    """Length of `model` as compact JSON. Unlike `model_dump_json` this never encodes the text,
+    so a lone surrogate is left for the Unicode check to report where it is."""
+    return len(json.dumps(model.model_dump(mode="json"), ensure_ascii=False, separators=(",", ":")))
 
 
 class AskRequest(BaseModel):
@@ -188,6 +233,37 @@ def _check_limits(body: AskRequest, settings: ServerSettings) -> None:
         raise HTTPException(422, "question is blank")
 
 
+def _check_unicode(body: AskRequest) -> None:
+    """A 422 like any validation error when some text in `body` is not valid Unicode.
+
+    Pydantic refuses lone surrogates only in fields with a length limit; elsewhere (an outlet, a
+    history citation's passage) they would reach the engine, which cannot encode them.
+    """
+    found = _invalid_text(body.model_dump())
+    if found:
+        loc, text = found
+        error = {"type": "string_unicode", "loc": ("body", *loc), "msg": NOT_UNICODE, "input": text}
+        raise RequestValidationError([error])
+
+
+def _invalid_text(value: Any) -> tuple[tuple[str | int, ...], str] | None:
+    """Where in `value` (dicts and lists) the first string that is not valid Unicode is, and it.
+
+    Walked with a stack rather than recursion, so no nesting can exhaust Python's.
+    """
+    stack: list[tuple[tuple[str | int, ...], Any]] = [((), value)]
+    while stack:
+        loc, item = stack.pop()
+        if isinstance(item, str) and not valid_unicode(item):
+            return loc, item
+        if isinstance(item, list | tuple):
+            item = dict(enumerate(item))
+        if isinstance(item, dict):
+            # Reversed, so the first problem in document order is the one reported.
+            stack.extend(reversed([((*loc, key), v) for key, v in item.items()]))
+    return None
+
+
 def add_api_routes(
     app: FastAPI, engine: Newsdesk, settings: ServerSettings, gate: Gate, limiter: RateLimiter
 ) -> None:
@@ -206,6 +282,7 @@ def add_api_routes(
     def ask(body: AskRequest) -> Answer:
         """Answer a question from the corpus; every sentence cites outlet and date."""
         _check_limits(body, settings)
+        _check_unicode(body)
         try:
             with gate.slot():
                 return engine.ask(body.question, body.history, body.filters, body.mode)
@@ -230,6 +307,44 @@ def add_api_routes(
             )
 
 
+def _printable(value: Any) -> Any:
+    """`value` with every string made encodable (a lone surrogate becomes the text `\\ud800`)."""
+    if isinstance(value, str):
+        return value if valid_unicode(value) else value.encode("utf-8", "backslashreplace").decode()
+    if isinstance(value, dict):
+        return {_printable(k): _printable(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_printable(v) for v in value]
+    return value
+
+
+def validation_detail(errors: Sequence[Any]) -> list[Any]:
+    """Validation errors as JSON-safe data, saying plainly when text is not valid Unicode.
+
+    FastAPI's own handler echoes each error's input, and input holding a lone surrogate cannot be
+    encoded: the 422 would become a 500 with a traceback.
+    """
+    detail = _printable(jsonable_encoder(errors))
+    for error in detail:
+        if isinstance(error, dict) and error.get("type") == "string_unicode":
+            error["msg"] = NOT_UNICODE
+    return list(detail)
+
+
+def add_error_handlers(app: FastAPI) -> None:
+    """JSON for every error: 422 echoing the invalid input safely, 500 without details."""
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        return JSONResponse({"detail": validation_detail(exc.errors())}, status_code=422)
+
+    @app.exception_handler(Exception)
+    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
+        # JSON like every other error; the details stay in the server log.
+        log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
+        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+
+
 def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -> FastAPI:
     """The FastAPI app: API routes, CORS, security headers and (unless `ui=False`) the Gradio pages."""
     app = FastAPI(
@@ -241,23 +356,23 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
     gate, limiter = Gate(settings.concurrency), RateLimiter(settings.rate_limit_per_minute)
     add_api_routes(app, engine, settings, gate, limiter)
 
-    @app.exception_handler(Exception)
-    async def internal_error(request: Request, exc: Exception) -> JSONResponse:
-        # JSON like every other error; the details stay in the server log.
-        log.exception("%s %s failed", request.method, request.url.path, exc_info=exc)
-        return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
+    add_error_handlers(app)
 
-    if settings.cors_origins:
-        app.add_middleware(
-            CORSMiddleware,
-            allow_origins=list(settings.cors_origins),
-            allow_methods=["GET", "POST"],
-            allow_headers=["*"],
-        )
+    # Added even with no origins: Gradio stands its own CORS handling down only when the app has
+    # a CORSMiddleware, and its own one allows every origin, with credentials, on a public host.
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=list(settings.cors_origins),
+        allow_methods=["GET", "POST"],
+        allow_headers=["*"],
+    )
     if ui:
         from ui.app import mount_ui
 
         app.add_middleware(NoGradioApi)
+        app.add_middleware(RefuseInvalidText)
+        if settings.auth:  # without a login there is nothing to guess
+            app.add_middleware(LoginThrottle, limiter=limiter, backoff=LoginBackoff())
         mount_ui(app, engine, settings, gate, limiter)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Annotated
 
 from pydantic import BeforeValidator, Field, SecretStr
@@ -21,6 +22,21 @@ def _origins(value: object) -> object:
     return tuple(str(o).rstrip("/") for o in items) if isinstance(items, tuple) else items
 
 
+def _networks(value: object) -> object:
+    """`127.0.0.1, 10.0.0.0/8` as normalised networks ("127.0.0.1/32", "10.0.0.0/8").
+
+    uvicorn would quietly treat a mistyped address as a name no peer ever has, so a typo must
+    fail here instead of leaving the proxy untrusted without a word.
+    """
+    items = _comma_list(value)
+    if not isinstance(items, list | tuple):
+        return items
+    try:
+        return tuple(str(ipaddress.ip_network(str(i), strict=False)) for i in items)
+    except ValueError as exc:
+        raise ValueError(f"trusted proxies must be IP addresses or CIDR networks: {exc}") from exc
+
+
 def _credentials(value: object) -> object:
     """`user:pass,user2:pass2` as (user, password) pairs; entries without a colon are ignored."""
     items = _comma_list(value)
@@ -32,6 +48,7 @@ def _credentials(value: object) -> object:
 
 Credentials = Annotated[tuple[tuple[str, SecretStr], ...], BeforeValidator(_credentials)]
 Origins = Annotated[tuple[str, ...], BeforeValidator(_origins)]
+Networks = Annotated[tuple[str, ...], BeforeValidator(_networks)]
 
 
 class ServerSettings(Group):
@@ -48,12 +65,19 @@ class ServerSettings(Group):
     cors_origins: Origins = Field(
         default=(), description="Comma-separated origins allowed by CORS."
     )
+    trusted_proxies: Networks = Field(
+        default=(),
+        description="Comma-separated proxy IPs/CIDRs whose X-Forwarded-For is believed; "
+        "empty = none.",
+    )
     frame_ancestors: str = Field(
         default="'self'", description="CSP frame-ancestors: sites that may embed /embed."
     )
     max_question_chars: int = Field(default=1000, ge=1, description="Longest accepted question.")
     max_history_turns: int = Field(default=20, ge=0, description="Most history turns accepted.")
     rate_limit_per_minute: int = Field(
-        default=120, ge=1, description="API requests per minute per client."
+        default=120,
+        ge=1,
+        description="Requests per minute per client: API, chat questions and logins.",
     )
     concurrency: int = Field(default=8, ge=1, description="Questions answered at once.")

@@ -1,0 +1,100 @@
+"""Training the answer model (rag/answerer.py) on RealTimeQA, and scoring it out of fold.
+
+For every question the engine's own retrieval runs once; each candidate sentence is labelled by
+whether it contains the quiz answer (whole words), and the sentence model learns from the
+answerable questions' sentences. Scored out of fold with folds grouped by question week, so no
+week's news is both learned from and tested on.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from evals.scoring import Row, contains
+from evals.stats import grouped_folds, question_week
+from rag.answerer import (
+    SENTENCE_FEATURES,
+    AnswerModel,
+    Candidate,
+    answerable,
+    candidates,
+    choose_ranked,
+    fit_logistic,
+)
+
+if TYPE_CHECKING:
+    from rag.engine import Newsdesk
+
+LIMIT = 3  # answer sentences, as NEWSDESK_ANSWER_SENTENCES by default
+
+
+@dataclass
+class Example:
+    """One question with its candidates, their labels, and whether it is answerable."""
+
+    question: Row
+    found: list[Candidate]
+    labels: list[int]
+
+    @property
+    def answerable(self) -> bool:
+        """Whether the answer text is in the question's candidate articles."""
+        return bool(self.question["answer_in_corpus"])
+
+
+def collect(engine: Newsdesk, questions: Sequence[Row]) -> list[Example]:
+    """Every question's candidates from the engine's retrieval, labelled by the answer text."""
+    out = []
+    for q in _progress(questions):
+        evidence = engine.evidence(q["question"])
+        found = candidates(
+            q["question"],
+            evidence.focus,
+            evidence.passages,
+            engine.retriever.tokenize,
+            engine.retriever.weight,
+        )
+        labels = [int(contains(c.text, q["answer"])) for c in found]
+        out.append(Example(q, found, labels))
+    return out
+
+
+def fit(examples: Sequence[Example], trained_on: str = "") -> AnswerModel:
+    """The sentence model, from the answerable examples' labelled sentences."""
+    rows = [c.features for e in examples if e.answerable for c in e.found]
+    labels = [y for e in examples if e.answerable for y in e.labels]
+    return AnswerModel(fit_logistic(rows, labels, SENTENCE_FEATURES), trained_on)
+
+
+def outcome(model: AnswerModel, example: Example) -> tuple[bool, bool, str]:
+    """(cited correctly, abstained, answer text) for one question, as the engine answers it."""
+    if not answerable(example.found):
+        return False, True, ""
+    chosen = choose_ranked(model.rank(list(example.found)), LIMIT)
+    text = " ".join(c.text for c in chosen)
+    return any(contains(c.text, example.question["answer"]) for c in chosen), False, text
+
+
+def out_of_fold(examples: Sequence[Example], base: Sequence[Row], k: int) -> list[Row]:
+    """`base` rows (same retrieval) with answers and abstentions from fold-held-out models."""
+    weeks = [question_week(e.question["question_date"]) for e in examples]
+    by_id = {r["id"]: r for r in base}
+    rows: list[Row] = []
+    for fold in grouped_folds(weeks, k):
+        held = set(fold)
+        model = fit([e for i, e in enumerate(examples) if i not in held])
+        for i in fold:
+            cited, abstained, text = outcome(model, examples[i])
+            row = by_id[examples[i].question["id"]]
+            rows.append({**row, "cited": cited, "abstained": abstained, "response": text})
+    order = {r["id"]: n for n, r in enumerate(base)}
+    return sorted(rows, key=lambda r: order[r["id"]])
+
+
+def _progress(items: Sequence[Row]) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(items, unit="q", desc="evidence", file=sys.stderr, leave=False)

@@ -1,0 +1,102 @@
+"""The learned answerer: the sentence that states the answer leads, absent answers abstain,
+follow-ups move to a new topic, and the shipped model file loads (or fails) clearly."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from rag.answerer import (
+    AnswerModel,
+    ModelFileError,
+    fit_logistic,
+    question_kind,
+    shipped_model_path,
+)
+from rag.types import Filters
+
+DRONES = "How many drones did the Ukrainian air force say it downed?"
+
+
+def test_the_sentence_that_states_the_answer_leads(engine) -> None:  # type: ignore[no-untyped-def]
+    assert engine.answerer is not None  # the shipped model is on by default
+    answer = engine.ask(DRONES)
+    assert "74 drones" in answer.sentences[0].text
+    istanbul = engine.ask("How long did the last Istanbul session last?")
+    assert "40 minutes" in istanbul.sentences[0].text
+
+
+def test_a_question_whose_answer_is_absent_abstains(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("Who won the 2025 Nobel Peace Prize?")
+    assert answer.abstained and not answer.citations
+    assert "does not cover" in answer.answer
+
+
+def test_follow_up_naming_a_new_topic_and_an_outlet_is_answered_from_that_outlet(engine) -> None:  # type: ignore[no-untyped-def]
+    first = engine.ask("What did Peskov say about NATO infrastructure?")
+    follow = engine.ask("And what did Dawn report about peacekeepers?", history=[first.as_turn()])
+    assert not follow.abstained, follow.answer
+    assert follow.filters.effective.outlet == "Dawn"
+    assert {c.outlet for c in follow.citations} == {"Dawn"}
+    assert "peacekeeping" in follow.answer
+
+
+def test_a_question_of_filters_alone_is_answered_from_the_filtered_articles(engine) -> None:  # type: ignore[no-untyped-def]
+    answer = engine.ask("What did Dawn report?", filters=Filters())
+    assert not answer.abstained and {c.outlet for c in answer.citations} == {"Dawn"}
+
+
+def test_shipped_model_loads_offline_and_names_its_training() -> None:
+    model = AnswerModel.load(shipped_model_path())
+    assert "RealTimeQA" in model.trained_on and len(model.sentence.coef) > 5
+
+
+def test_corrupt_or_missing_model_file_fails_with_one_clear_line(tmp_path: Path) -> None:
+    bad = tmp_path / "answerer.json"
+    bad.write_text("{not json")
+    with pytest.raises(ModelFileError, match=r"answer model .*answerer\.json is corrupt .*retrain"):
+        AnswerModel.load(bad)
+    with pytest.raises(ModelFileError, match="is missing"):
+        AnswerModel.load(tmp_path / "nowhere.json")
+    data = json.loads(shipped_model_path().read_text())
+    data["sentence"]["features"][0] = "something else"
+    bad.write_text(json.dumps(data))
+    with pytest.raises(ModelFileError, match="other features"):
+        AnswerModel.load(bad)
+
+
+def test_corrupt_model_setting_stops_the_cli_with_one_line(tmp_path: Path, seed_settings) -> None:  # type: ignore[no-untyped-def]
+    from click.testing import CliRunner
+
+    from newsdesk.cli import main
+
+    bad = tmp_path / "model.json"
+    bad.write_text("[]")
+    result = CliRunner().invoke(
+        main,
+        ["ask", DRONES, "--data-dir", str(seed_settings.data_dir)],
+        env={"NEWSDESK_ANSWER_MODEL": str(bad)},
+    )
+    assert result.exit_code == 2
+    assert result.output.strip().startswith("Error: answer model")
+    assert len(result.output.strip().splitlines()) == 1
+
+
+def test_logistic_fit_separates_a_simple_rule_and_round_trips() -> None:
+    rows = [{"a": float(i % 2), "b": float(i % 3)} for i in range(60)]
+    labels = [int(r["a"] == 1.0) for r in rows]
+    model = fit_logistic(rows, labels, ("a", "b"))
+    chances = model.probabilities(rows)
+    assert all((p > 0.5) == bool(y) for p, y in zip(chances, labels, strict=True))
+    again = type(model).from_dict(json.loads(json.dumps(model.as_dict())))
+    assert again == model
+
+
+def test_question_kinds_follow_the_wh_word() -> None:
+    assert question_kind("How many drones were downed?") == "number"
+    assert question_kind("When did the talks end?") == "date"
+    assert question_kind("Who leads the delegation?") == "person"
+    assert question_kind("In which state was she charged?") == "place"
+    assert question_kind("What did the Kremlin say?") == "other"
