@@ -153,7 +153,7 @@ def side_by_side(
 def ablation_table(variants: Mapping[str, Sequence[Row]], plain: Sequence[Row] | None) -> list[str]:
     """One row per retrieval variant of the same index: recall and answer figures."""
     head = (
-        f"{'variant':24} {'@1':>6} {'@5':>6} {'@budget':>8} {'cited':>6} {'abst.':>6} {'false':>6}"
+        f"{'variant':28} {'@1':>6} {'@5':>6} {'@budget':>8} {'cited':>6} {'abst.':>6} {'false':>6}"
     )
     lines = [head + ("   @5 vs plain [95% CI]" if plain else "")]
     for name, rows in variants.items():
@@ -163,7 +163,7 @@ def ablation_table(variants: Mapping[str, Sequence[Row]], plain: Sequence[Row] |
         text = " ".join(f"{_point(c):>6}" for c in cells[:2]) + f" {_point(cells[2]):>8} "
         text += " ".join(f"{_point(c):>6}" for c in cells[3:])
         vs = f"   {differences(rows, plain)['recall@5']}" if plain else ""
-        lines.append(f"{name:24} {text}{vs}")
+        lines.append(f"{name:28} {text}{vs}")
     return lines
 
 
