@@ -23,7 +23,8 @@ from hypothesis import strategies as st
 
 from index.chunking import chunk_text, count_tokens
 from index.cleaning import clean_text
-from index.html import _ld_fields, html_to_text
+from index.html import html_to_text
+from index.html_meta import _ld_fields
 from tests.conftest import CORPUS
 
 SMALL, LARGE = 250_000, 1_000_000
