@@ -34,8 +34,10 @@ class Estimate:
 
 
 def _percentiles(means: list[float]) -> tuple[float, float]:
+    """The 2.5th and 97.5th percentiles, as many values cut off each side."""
     means.sort()
-    return means[int(0.025 * len(means))], means[int(0.975 * len(means)) - 1]
+    cut = int(0.025 * len(means))
+    return means[cut], means[len(means) - 1 - cut]
 
 
 def bootstrap(values: Sequence[float], rounds: int = ROUNDS, seed: int = 0) -> Estimate:

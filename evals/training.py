@@ -28,8 +28,6 @@ from rag.answerer import (
 if TYPE_CHECKING:
     from rag.engine import Newsdesk
 
-LIMIT = 3  # answer sentences, as NEWSDESK_ANSWER_SENTENCES by default
-
 
 @dataclass
 class Example:
@@ -69,17 +67,20 @@ def fit(examples: Sequence[Example], trained_on: str = "") -> AnswerModel:
     return AnswerModel(fit_logistic(rows, labels, SENTENCE_FEATURES), trained_on)
 
 
-def outcome(model: AnswerModel, example: Example) -> tuple[bool, bool, str]:
+def outcome(model: AnswerModel, example: Example, limit: int) -> tuple[bool, bool, str]:
     """(cited correctly, abstained, answer text) for one question, as the engine answers it."""
     if not answerable(example.found):
         return False, True, ""
-    chosen = choose_ranked(model.rank(list(example.found)), LIMIT)
+    chosen = choose_ranked(model.rank(list(example.found)), limit)
     text = " ".join(c.text for c in chosen)
     return any(contains(c.text, example.question["answer"]) for c in chosen), False, text
 
 
-def out_of_fold(examples: Sequence[Example], base: Sequence[Row], k: int) -> list[Row]:
-    """`base` rows (same retrieval) with answers and abstentions from fold-held-out models."""
+def out_of_fold(examples: Sequence[Example], base: Sequence[Row], k: int, limit: int) -> list[Row]:
+    """`base` rows (same retrieval) with answers and abstentions from fold-held-out models.
+
+    `limit` is the engine's number of answer sentences, so the answers are the ones it gives.
+    """
     weeks = [question_week(e.question["question_date"]) for e in examples]
     by_id = {r["id"]: r for r in base}
     rows: list[Row] = []
@@ -87,7 +88,7 @@ def out_of_fold(examples: Sequence[Example], base: Sequence[Row], k: int) -> lis
         held = set(fold)
         model = fit([e for i, e in enumerate(examples) if i not in held])
         for i in fold:
-            cited, abstained, text = outcome(model, examples[i])
+            cited, abstained, text = outcome(model, examples[i], limit)
             row = by_id[examples[i].question["id"]]
             rows.append({**row, "cited": cited, "abstained": abstained, "response": text})
     order = {r["id"]: n for n, r in enumerate(base)}

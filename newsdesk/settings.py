@@ -65,7 +65,13 @@ class Settings(BaseSettings):
         return out
 
     def replace(self, **flat: Any) -> Settings:
-        """A copy with some settings changed, by flat name (`data_dir=...`), validated."""
+        """A copy with some settings changed, by flat name (`data_dir=...`), validated.
+
+        A name that is no setting is an error rather than silently ignored.
+        """
+        unknown = sorted(set(flat) - set(FLAT_NAMES) - {"corpus_dir"})
+        if unknown:
+            raise ValueError(f"no such setting: {', '.join(unknown)}")
         return type(self).model_validate({**self.model_dump(), **flat})
 
     @property
@@ -83,8 +89,9 @@ class Settings(BaseSettings):
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Keywords first, then the environment, then `.env`; all by flat name."""
+        keywords = getattr(init_settings, "init_kwargs", {})
         return (
-            init_settings,
+            FlatKeywords(settings_cls, spread_groups(keywords)),
             FlatVariables(settings_cls, getattr(env_settings, "env_vars", {})),
             FlatVariables(settings_cls, getattr(dotenv_settings, "env_vars", {})),
         )
@@ -116,6 +123,39 @@ def variable_for(location: tuple[int | str, ...]) -> str:
         flat = next((f for f, place in FLAT_NAMES.items() if place == tuple(names[:2])), names[1])
         return variable_names(flat)[-1]
     return variable_names(names[0])[-1] if names else "?"
+
+
+def spread_groups(values: Mapping[str, Any]) -> dict[str, Any]:
+    """Keywords with any whole group given in code spread into its flat names.
+
+    Then every source speaks flat names, and their order alone decides: a group passed in code
+    beats the environment for the fields it sets, as any keyword does.
+    """
+    out: dict[str, Any] = {}
+    for key, value in values.items():
+        model = GROUPS.get(key)
+        if model is None or not isinstance(value, Group | dict):
+            out[key] = value
+            continue
+        given = value.model_dump(exclude_unset=True) if isinstance(value, Group) else value
+        flat_of = {name: flat for flat, name in model.flat_names().items()}
+        out.update({flat_of.get(name, name): v for name, v in given.items()})
+    return out
+
+
+class FlatKeywords(PydanticBaseSettingsSource):
+    """Settings given as keywords in code, already by flat name."""
+
+    def __init__(self, settings_cls: type[BaseSettings], keywords: dict[str, Any]) -> None:
+        super().__init__(settings_cls)
+        self.keywords = keywords
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        """Unused: the keywords are returned whole by `__call__`."""
+        return None, field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(self.keywords)
 
 
 class FlatVariables(PydanticBaseSettingsSource):

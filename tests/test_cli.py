@@ -7,6 +7,7 @@ import re
 import subprocess
 import sys
 
+import pytest
 from click.testing import CliRunner
 
 from newsdesk.cli import main
@@ -128,3 +129,15 @@ def test_cli_starts_without_heavy_imports() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True
     ).stdout
     assert out.strip() == "False"
+
+
+def test_a_group_given_in_code_beats_the_environment_and_typos_fail(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from rag.settings import RetrievalSettings
+
+    monkeypatch.setenv("NEWSDESK_TOP_K", "4")
+    assert Settings(_env_file=None).retrieval.top_k == 4  # type: ignore[call-arg]
+    given = Settings(_env_file=None, retrieval=RetrievalSettings(top_k=2))  # type: ignore[call-arg]
+    assert given.retrieval.top_k == 2
+    assert given.replace(top_k=9).retrieval.top_k == 9
+    with pytest.raises(ValueError, match="no such setting: topk"):
+        given.replace(topk=3)
