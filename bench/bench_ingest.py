@@ -34,7 +34,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=2)
     args = parser.parse_args()
 
-    from index.ingest import embedding_text
+    from index.prepare import embedding_text
     from newsdesk.factory import build_embedder, build_ingestor
     from newsdesk.settings import Settings
 

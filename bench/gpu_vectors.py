@@ -38,8 +38,8 @@ def export(articles: Path, work: Path) -> None:
     # Imported here: the GPU machine runs only `embed` and has none of the ingest's libraries.
     from tokenizers import Tokenizer
 
-    from index.ingest import embedding_text, prepare
     from index.loading import SourceDoc, read_file
+    from index.prepare import embedding_text, prepare
     from index.settings import IngestSettings
 
     work.mkdir(parents=True, exist_ok=True)

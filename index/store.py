@@ -24,80 +24,29 @@ import os
 import socket
 import time
 import uuid
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from collections.abc import Iterable, Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from index.lease import (
+    CLAIM_SETTLE_SECONDS,
+    StoreError,
+    alive,
+    busy,
+    holder_of,
+    locked,
+    refuse_live,
+)
 from index.records import ArticleInfo, ChunkInfo, article_info, chunk_info, to_metadata
 
 _PAGE = 5000
 
 
-LEASE_SECONDS = 120
-# How long a claim on a Chroma server waits before reading the lease back: longer than the gap
-# between two racing claims' reads and writes, short enough not to be noticed.
-CLAIM_SETTLE_SECONDS = 0.5
 # Serialises creating the client and collections of an embedded folder across processes: two
 # first opens of a new folder otherwise race on Chroma's schema ("table collections already exists").
 OPEN_LOCK = ".chroma-open.lock"
-
-
-class StoreError(RuntimeError):
-    """The Chroma store cannot be opened or reached."""
-
-
-class StoreBusy(StoreError):
-    """Another ingest holds the write lease."""
-
-
-def _alive(holder: dict[str, Any]) -> bool:
-    """Whether the ingest that wrote this lease is still running."""
-    if time.time() - float(holder.get("heartbeat", 0)) > LEASE_SECONDS:
-        return False
-    if holder.get("host") != socket.gethostname():
-        return True
-    try:
-        os.kill(int(holder.get("pid", 0)), 0)
-    except (ProcessLookupError, ValueError):
-        return False
-    except PermissionError:
-        return True
-    return int(holder.get("pid", 0)) > 0
-
-
-def _busy(holder: dict[str, Any]) -> StoreBusy:
-    return StoreBusy(
-        f"another ingest is writing this index (pid {holder.get('pid')} on "
-        f"{holder.get('host')}); wait for it to finish or stop it"
-    )
-
-
-def _refuse_live(holder: dict[str, Any], run: str) -> None:
-    """Raise StoreBusy when the lease belongs to another run that is still alive."""
-    if holder.get("run") and holder.get("run") != run and _alive(holder):
-        raise _busy(holder)
-
-
-def _holder_of(path: Path) -> dict[str, Any]:
-    """Who holds a lease file, as its holder wrote it; {} when that cannot be read in time."""
-    for _ in range(20):
-        # The holder writes its name just after taking the lock, so a racing loser may look
-        # a moment too early: wait for it rather than report an unnamed holder.
-        try:
-            return dict(json.loads(path.read_text()))
-        except (OSError, ValueError):
-            time.sleep(0.05)
-    return {}
-
-
-@contextmanager
-def _locked(path: Path) -> Iterator[None]:
-    """Hold an exclusive OS lock on `path` for the block, waiting for other holders."""
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
-        yield  # closing the file releases the lock
 
 
 def _lock_dir(client: Any) -> Path | None:
@@ -135,7 +84,7 @@ def open_client(data_dir: Path, host: str | None, port: int) -> Any:
         if host:
             return chromadb.HttpClient(host=host, port=port, settings=options)
         data_dir.mkdir(parents=True, exist_ok=True)
-        with _locked(data_dir / OPEN_LOCK):
+        with locked(data_dir / OPEN_LOCK):
             return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=options)
     except Exception as exc:
         where = f"Chroma server at {host}:{port}" if host else f"Chroma folder {data_dir}"
@@ -162,7 +111,7 @@ class ChromaStore:
 
     def _opening(self) -> AbstractContextManager[None]:
         """The cross-process lock around creating collections (embedded folders only)."""
-        return _locked(self.lock_dir / OPEN_LOCK) if self.lock_dir else nullcontext()
+        return locked(self.lock_dir / OPEN_LOCK) if self.lock_dir else nullcontext()
 
     def _open_collections(self) -> None:
         self.chunks = self.client.get_or_create_collection(
@@ -270,7 +219,7 @@ class ChromaStore:
     def _claim_record(self, run: str) -> list[str]:
         """Claim on a server: refuse a live holder, write, wait, read back."""
         holder, interrupted = self._lease_record()
-        _refuse_live(holder, run)
+        refuse_live(holder, run)
         self._write_lease(run, interrupted)
         self._confirm(run)
         return interrupted
@@ -282,7 +231,7 @@ class ChromaStore:
         claim race the read-back missed), before this run writes any chunk of a new article.
         """
         if self.lock_dir is None:
-            _refuse_live(self._lease_record()[0], run)
+            refuse_live(self._lease_record()[0], run)
         self._write_lease(run, doc_ids)
 
     def release(self, run: str) -> None:
@@ -301,7 +250,7 @@ class ChromaStore:
     def writing(self) -> bool:
         """Whether a live ingest holds the lease now (a killed one on this host does not)."""
         holder = self._lease_record()[0]
-        return bool(holder.get("run")) and _alive(holder)
+        return bool(holder.get("run")) and alive(holder)
 
     def pending(self) -> list[str]:
         """Articles a run is writing or an interrupted run was writing."""
@@ -335,7 +284,7 @@ class ChromaStore:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.close()
-            raise _busy(_holder_of(path)) from None
+            raise busy(holder_of(path)) from None
         handle.truncate(0)
         handle.write(json.dumps({"run": run, "host": socket.gethostname(), "pid": os.getpid()}))
         handle.flush()
@@ -352,7 +301,7 @@ class ChromaStore:
         time.sleep(CLAIM_SETTLE_SECONDS)
         holder = self._lease_record()[0]
         if holder.get("run") != run:
-            raise _busy(holder)
+            raise busy(holder)
 
     # --- reading -----------------------------------------------------------------------
     def revision(self) -> str:

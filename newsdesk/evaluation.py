@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 from evals.realtimeqa import COVERAGE, FULL, Indexing
 from evals.run import open_index
 from index.embedding import PrecomputedEmbedder, load_vectors
-from index.ingest import PIPELINE_VERSION
+from index.prepare import PIPELINE_VERSION
 from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk
 from rag.retrieve import Components
 

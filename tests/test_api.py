@@ -22,14 +22,8 @@ from ui.api import MAX_TURN_CHARS, MAX_TURN_CITATIONS, HealthCache, create_app
 QUESTION = "What did the Kremlin say about European peacekeeping troops?"
 DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
-planted_data = support.planted_data  # the shared session fixture
-
-
-@pytest.fixture(scope="module")
-def api_engine(planted_data: Path, real_embedder: Any) -> Any:
-    from newsdesk.factory import build_newsdesk
-
-    return build_newsdesk(make_settings(planted_data), embedder=real_embedder)
+planted_data = support.planted_data  # the shared session fixtures
+api_engine = support.api_engine
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import index.ingest
 import index.loading
+import index.prepare
 from index.ingest import Ingestor, IngestReport
 from index.loading import SUPPORTED, Skipped, SourceDoc, read_file
 from tests.conftest import FakeEmbedder
@@ -222,14 +223,14 @@ def test_jsonl_records_holding_line_separators_stay_whole(
 def test_an_unexpected_error_in_one_article_skips_that_article_only(
     corpus_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = index.ingest.clean_text
+    original = index.prepare.clean_text
 
     def fragile(raw: str) -> object:
         if "Rules Out Major Concessions" in raw:  # 004's headline
             raise RuntimeError("cleaner bug\nsecond line of the message")
         return original(raw)
 
-    monkeypatch.setattr(index.ingest, "clean_text", fragile)
+    monkeypatch.setattr(index.prepare, "clean_text", fragile)
     report = run(make_ingestor(tmp_path / "data", fake_embedder), corpus_copy)
     assert reasons(report) == {"004_6f646059a541b34c.txt": "failed: RuntimeError: cleaner bug"}
     assert set(report.added) == GOOD - {"004_6f646059a541b34c"}

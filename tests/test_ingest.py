@@ -226,7 +226,7 @@ def _chunk_count(data: Path) -> int:
 def test_a_second_ingest_waits_for_the_first(
     corpus_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder
 ) -> None:
-    from index.store import StoreBusy
+    from index.lease import StoreBusy
 
     ingestor = make_ingestor(tmp_path / "data", fake_embedder)
     ingestor.store.claim("someone-else")  # a live run of this process holds the lease

@@ -22,8 +22,9 @@ from pathlib import Path
 import pytest
 
 from index.ingest import Ingestor
+from index.lease import StoreBusy
 from index.settings import IngestSettings
-from index.store import ChromaStore, StoreBusy, open_client
+from index.store import ChromaStore, open_client
 from rag import retrieve
 from rag.retrieve import HybridRetriever
 from rag.types import Filters

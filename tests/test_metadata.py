@@ -7,10 +7,10 @@ from datetime import date
 import pytest
 
 from index.cleaning import clean_text
-from index.ingest import article_meta
 from index.loading import html_to_text, read_file
 from index.manifest import apply_manifest, load_manifest
 from index.metadata import ArticleMeta, from_fields, from_text, outlet_from_url, parse_date
+from index.prepare import article_meta
 from tests.conftest import CORPUS
 
 

@@ -30,14 +30,8 @@ from ui.settings import ServerSettings
 QUESTION = "What did the Kremlin say about European peacekeeping troops?"
 SERVE_TIMEOUT = 120.0  # seconds for `newsdesk serve` to load the model and index
 
-planted_data = support.planted_data  # the shared session fixture
-
-
-@pytest.fixture(scope="module")
-def api_engine(planted_data: Path, real_embedder: Any) -> Any:
-    from newsdesk.factory import build_newsdesk
-
-    return build_newsdesk(make_settings(planted_data), embedder=real_embedder)
+planted_data = support.planted_data  # the shared session fixtures
+api_engine = support.api_engine
 
 
 @pytest.fixture(scope="module")

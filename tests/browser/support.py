@@ -94,6 +94,14 @@ def planted_data(tmp_path_factory: pytest.TempPathFactory, real_embedder: Any) -
     return planted_index(tmp_path_factory.getbasetemp(), real_embedder)
 
 
+@pytest.fixture(scope="session")
+def api_engine(planted_data: Path, real_embedder: Any) -> Any:
+    """The answering engine over the planted index, shared by the API tests."""
+    from newsdesk.factory import build_newsdesk
+
+    return build_newsdesk(make_settings(planted_data), embedder=real_embedder)
+
+
 @dataclass
 class LiveServer:
     """A uvicorn server running an app on a free loopback port."""
