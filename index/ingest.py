@@ -18,6 +18,7 @@ from typing import Any
 
 from index.chunking import MAX_CHUNKED_CHARS
 from index.embedding import Embedder
+from index.keywords import KeywordIndex
 from index.loading import Skipped, SourceDoc, discover, read_file
 from index.manifest import ManifestError, find_manifest, load_manifest
 from index.prepare import PreparedDoc, doc_digest, embedding_text, prepare
@@ -57,8 +58,10 @@ class Ingestor:
         batch_size: int,
         prune: bool = False,
         progress: bool = True,
+        keywords: KeywordIndex | None = None,
     ) -> None:
         self.store = store
+        self.keywords = keywords  # brought level at the end, so servers start without building
         self.embedder = embedder
         self.settings = settings
         self.batch_size = batch_size  # chunks per embedding call, across articles
@@ -81,6 +84,10 @@ class Ingestor:
             self.store.drop_lease(run)
             raise
         self.store.release(run)
+        if self.keywords is not None:
+            self.keywords.view(self.store)
+            while self.keywords.compact(self.store):
+                pass
         report.seconds = time.perf_counter() - started
         return report
 

@@ -7,10 +7,13 @@ so one bad file cannot stop a corpus from ingesting.
 from __future__ import annotations
 
 import codecs
+import gzip
 import hashlib
 import json
 import os
 import re
+import sys
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,7 +23,7 @@ from index.html import html_to_text
 from index.manifest import MANIFEST_NAMES
 from index.metadata import without_surrogates
 
-SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl")
+SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".json.gz", ".jsonl.gz")
 SUPPORTED = "Newsdesk reads " + ", ".join(SUFFIXES)
 _TEXT_KEYS = ("text", "body", "content", "article", "maintext")
 # Byte-order marks and their codecs; UTF-32's come first because UTF-16's are their prefixes.
@@ -103,18 +106,25 @@ def _listable(folder: Path) -> bool:
 
 
 def read_file(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Skipped]:
-    """Yield the articles in one file, or why they (or the whole file) were skipped."""
+    """Yield the articles in one file, or why they (or the whole file) were skipped.
+
+    A `.jsonl.gz` archive is streamed record by record, and the size limit applies to each
+    record rather than to the file, so an archive of any size reads in bounded memory.
+    """
+    rel = file.relative_to(root) if file.is_relative_to(root) else Path(file.name)
+    suffix = _suffix(file)
+    doc_id = rel.with_name(rel.name[: len(rel.name) - len(suffix)] or rel.name).as_posix()
+    if suffix == ".jsonl.gz":
+        yield from _read_jsonl_gz(file, doc_id, max_bytes)
+        return
     try:
         data, text = _read_text(file, max_bytes)
     except _Refused as refused:
         yield Skipped(file, str(refused))
         return
-    rel = file.relative_to(root) if file.is_relative_to(root) else Path(file.name)
-    doc_id = rel.with_suffix("").as_posix()
-    suffix = file.suffix.lower()
     if suffix == ".jsonl":
         yield from _read_jsonl(file, text, doc_id)
-    elif suffix == ".json":
+    elif suffix in (".json", ".json.gz"):
         yield from _read_json(file, text, doc_id)
     elif suffix in (".html", ".htm"):
         yield _read_html(file, text, doc_id)
@@ -122,11 +132,18 @@ def read_file(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Sk
         yield SourceDoc(doc_id, file, text, digest=_digest(data), manifest_key=rel.as_posix())
 
 
+def _suffix(file: Path) -> str:
+    """The file's type as SUFFIXES names it: `.jsonl.gz` counts as one."""
+    name = file.name.lower()
+    compound = next((c for c in (".json.gz", ".jsonl.gz") if name.endswith(c)), None)
+    return compound if compound and len(name) > len(compound) else file.suffix.lower()
+
+
 def _read_text(file: Path, max_bytes: int) -> tuple[bytes, str]:
     """A file's bytes and text; `_Refused` when it is not a readable article file."""
     try:
         _check_path(file, max_bytes)
-        data = file.read_bytes()
+        data = _read_bytes(file, max_bytes)
     except OSError as exc:
         raise _Refused(f"cannot read file ({exc.strerror or exc})") from exc
     text = _decode(data)
@@ -145,14 +162,31 @@ def _check_path(file: Path, max_bytes: int) -> None:
         raise _Refused("links to folders are not followed" if link else "cannot list folder")
     if not file.is_file():
         raise _Refused("not a regular file")
-    if file.suffix.lower() not in SUFFIXES:
+    if _suffix(file) not in SUFFIXES:
         raise _Refused(f"unsupported file type {file.suffix or '(no extension)'}; {SUPPORTED}")
     if not all(_is_utf8(str(p)) for p in (file, file.resolve())):
         raise _Refused("file name is not valid UTF-8; rename it")
     size = file.stat().st_size
     if size > max_bytes:
-        limit = f"the {max_bytes / 1e6:.0f} MB limit (NEWSDESK_MAX_FILE_MB)"
-        raise _Refused(f"file is {size / 1e6:.1f} MB, over {limit}")
+        raise _Refused(f"file is {size / 1e6:.1f} MB, over {_limit(max_bytes)}")
+
+
+def _read_bytes(file: Path, max_bytes: int) -> bytes:
+    """A file's bytes, decompressed for `.json.gz` (up to the size limit)."""
+    if _suffix(file) != ".json.gz":
+        return file.read_bytes()
+    try:
+        with gzip.open(file, "rb") as handle:
+            data = handle.read(max_bytes + 1)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise _Refused(f"not a readable gzip file ({exc}); re-compress it or unpack it") from None
+    if len(data) > max_bytes:
+        raise _Refused(f"decompresses to over {_limit(max_bytes)}; split it into JSONL")
+    return data
+
+
+def _limit(max_bytes: int) -> str:
+    return f"the {max_bytes / 1e6:.0f} MB limit (NEWSDESK_MAX_FILE_MB)"
 
 
 def _is_utf8(name: str) -> bool:
@@ -218,16 +252,47 @@ def _read_jsonl(file: Path, text: str, doc_id: str) -> Iterator[SourceDoc | Skip
     # Records end at "\n" only: str.splitlines would also cut at U+2028 and the like, which
     # JSON allows inside strings.
     for n, line in enumerate(text.split("\n"), start=1):
-        line = line.removesuffix("\r")
-        if not line.strip():
-            continue
-        where = f"line {n}: "
-        try:
-            record = _loads(line)
-        except _Refused as refused:
-            yield Skipped(file, f"{where}{refused}")
-            continue
-        yield _record(file, record, f"{doc_id}#{n}", where, line)
+        if line.strip():
+            yield _jsonl_record(file, line.removesuffix("\r"), doc_id, n)
+
+
+def _jsonl_record(file: Path, line: str, doc_id: str, n: int) -> SourceDoc | Skipped:
+    where = f"line {n}: "
+    try:
+        record = _loads(line)
+    except _Refused as refused:
+        return Skipped(file, f"{where}{refused}")
+    return _record(file, record, f"{doc_id}#{n}", where, line)
+
+
+def _read_jsonl_gz(file: Path, doc_id: str, max_bytes: int) -> Iterator[SourceDoc | Skipped]:
+    """Records of a gzip-compressed JSONL file, one line in memory at a time."""
+    n = 0
+    try:
+        _check_path(file, sys.maxsize)  # the size limit applies to each record
+        with gzip.open(file, "rb") as handle:
+            while raw := handle.readline(max_bytes + 1):
+                n += 1
+                if len(raw) > max_bytes and not raw.endswith(b"\n"):
+                    while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
+                        pass  # the rest of the oversized record
+                    yield Skipped(file, f"line {n}: record over {_limit(max_bytes)}")
+                elif raw.strip():
+                    yield _gz_line(file, raw, doc_id, n)
+    except _Refused as refused:
+        yield Skipped(file, str(refused))
+    except (OSError, EOFError, zlib.error) as exc:
+        yield Skipped(
+            file, f"gzip data unreadable after line {n} ({exc}); the lines before it were read"
+        )
+
+
+def _gz_line(file: Path, raw: bytes, doc_id: str, n: int) -> SourceDoc | Skipped:
+    try:
+        line = raw.decode("utf-8-sig" if n == 1 else "utf-8").rstrip("\r\n")
+    except UnicodeDecodeError as exc:
+        return Skipped(file, f"line {n}: {_undecodable(None, exc.start)}")
+    return _jsonl_record(file, line, doc_id, n)
 
 
 def _read_json(file: Path, text: str, doc_id: str) -> Iterator[SourceDoc | Skipped]:

@@ -26,7 +26,7 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -63,6 +63,15 @@ class ChunkRecord:
     text: str
     embedding: list[float]
     info: ChunkInfo
+
+
+@dataclass
+class Changes:
+    """What changed after a commit sequence: articles committed, articles removed (by seq)."""
+
+    seq: float  # everything up to here is included
+    docs: dict[str, ArticleInfo] = field(default_factory=dict)
+    gone: dict[str, float] = field(default_factory=dict)
 
 
 @dataclass
@@ -150,26 +159,35 @@ class ChromaStore:
         """
         if not docs:
             return
+        seq = self._next_seq()
         self.docs.upsert(
             ids=[d.id for d in docs],
             documents=[d.text for d in docs],
             embeddings=[[0.0] for _ in docs],
-            metadatas=[to_metadata(d.info) for d in docs],
+            metadatas=[{**to_metadata(d.info), "seq": seq} for d in docs],
         )
         for doc in docs:
             if doc.id in touched:
                 self.drop_stale(doc.id, doc.info.digest)
-        self.bump_revision()
+        self.bump_revision(seq)
 
     def delete_docs(self, doc_ids: Iterable[str]) -> None:
-        """Remove articles and all their chunks, then move the revision."""
-        deleted = False
+        """Remove articles and all their chunks, leave a tombstone each, move the revision."""
+        doc_ids = list(doc_ids)
+        if not doc_ids:
+            return
+        seq = self._next_seq()
         for doc_id in doc_ids:
             self.chunks.delete(where={"doc_id": doc_id})
             self.docs.delete(ids=[doc_id])
-            deleted = True
-        if deleted:
-            self.bump_revision()
+        # Tombstones let readers that catch up from a sequence number learn of the removal.
+        self.meta.upsert(
+            ids=[f"gone:{d}" for d in doc_ids],
+            embeddings=[[0.0] for _ in doc_ids],
+            documents=["" for _ in doc_ids],
+            metadatas=[{"kind": "gone", "doc_id": d, "seq": seq} for d in doc_ids],
+        )
+        self.bump_revision(seq)
 
     def drop_stale(self, doc_id: str, digest: str | None) -> None:
         """Delete an article's chunks that do not belong to `digest` (all of them for None).
@@ -181,20 +199,25 @@ class ChromaStore:
         else:
             self.chunks.delete(where={"$and": [{"doc_id": doc_id}, {"digest": {"$ne": digest}}]})
 
-    def bump_revision(self) -> str:
+    def bump_revision(self, seq: float | None = None) -> str:
         """Set a new revision, which readers poll to notice a changed index.
 
         A random token rather than a counter: two writers can never both write "N+1", and
-        readers only compare for inequality.
+        readers only compare for inequality. `seq` is the commit sequence it stands for.
         """
         revision = uuid.uuid4().hex
         self.meta.upsert(
             ids=["revision"],
             embeddings=[[0.0]],
             documents=[""],
-            metadatas=[{"value": revision, "updated": time.time()}],
+            metadatas=[{"value": revision, "updated": time.time(), "seq": seq or self._next_seq()}],
         )
         return revision
+
+    def _next_seq(self) -> float:
+        """The next commit sequence: the clock, never behind the last one (another writer's
+        clock may be), so readers can catch up by asking for everything after what they saw."""
+        return max(time.time(), self.head()[1] + 1e-3)
 
     # --- the ingest lease: one writer at a time, and a record of what a crash left behind ---
     def claim(self, run: str) -> list[str]:
@@ -306,9 +329,48 @@ class ChromaStore:
     # --- reading -----------------------------------------------------------------------
     def revision(self) -> str:
         """Current revision ("" for a new store)."""
+        return self.head()[0]
+
+    def head(self) -> tuple[str, float]:
+        """(revision, commit sequence) of the last change; ("", 0.0) for a new store."""
         got = self.meta.get(ids=["revision"], include=["metadatas"])
         metas = got.get("metadatas") or []
-        return str(metas[0]["value"]) if metas else ""
+        if not metas:
+            return "", 0.0
+        return str(metas[0]["value"]), float(metas[0].get("seq") or 0.0)
+
+    def identity(self) -> str:
+        """What tells this store's chunks collection from another of the same name."""
+        return str(self.chunks.id)
+
+    def count(self) -> int:
+        """Number of committed articles."""
+        return int(self.docs.count())
+
+    def changes(self, since: float) -> Changes:
+        """Articles committed and removed after commit sequence `since`."""
+        seq = self.head()[1]
+        out = Changes(seq)
+        where = {"seq": {"$gt": since}}
+        for ids, metas, _ in self._pages(self.docs, ["metadatas"], where):
+            for doc_id, meta in zip(ids, metas, strict=True):
+                out.docs[doc_id] = article_info(meta)
+                out.seq = max(out.seq, float(meta["seq"]))
+        gone = {"$and": [{"kind": "gone"}, {"seq": {"$gt": since}}]}
+        for _, metas, _ in self._pages(self.meta, ["metadatas"], gone):
+            for meta in metas:
+                out.gone[str(meta["doc_id"])] = float(meta["seq"])
+                out.seq = max(out.seq, float(meta["seq"]))
+        return out
+
+    def chunks_of(self, doc_ids: Sequence[str]) -> list[tuple[str, str, ChunkInfo]]:
+        """(id, text, record) of every stored chunk of these articles."""
+        out: list[tuple[str, str, ChunkInfo]] = []
+        for i in range(0, len(doc_ids), 100):
+            where = {"doc_id": {"$in": list(doc_ids[i : i + 100])}}
+            for ids, metas, docs in self._pages(self.chunks, ["metadatas", "documents"], where):
+                out.extend(zip(ids, docs, map(chunk_info, metas), strict=True))
+        return out
 
     def articles(self) -> dict[str, ArticleInfo]:
         """Every committed article's record, keyed by doc id."""
@@ -324,10 +386,12 @@ class ChromaStore:
             out.extend(zip(ids, docs, map(chunk_info, metas), strict=True))
         return out
 
-    def _pages(self, collection: Any, include: list[str]) -> Iterable[tuple[list, list, list]]:
+    def _pages(
+        self, collection: Any, include: list[str], where: dict[str, Any] | None = None
+    ) -> Iterable[tuple[list, list, list]]:
         offset = 0
         while True:
-            got = collection.get(include=include, limit=_PAGE, offset=offset)
+            got = collection.get(include=include, limit=_PAGE, offset=offset, where=where)
             if not got["ids"]:
                 return
             yield got["ids"], got.get("metadatas") or [], got.get("documents") or []

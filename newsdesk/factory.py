@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import re
+from functools import partial
 from pathlib import Path
 
 from index.embedding import Embedder, make_embedder
 from index.ingest import Ingestor
+from index.keywords import KeywordIndex
 from index.store import ChromaStore, open_client
+from index.terms import make_stemmer, tokenize
 from newsdesk.settings import Settings
 from rag.answerer import AnswerModel, shipped_model_path
 from rag.citations import SupportChecker
@@ -21,6 +25,19 @@ def build_store(settings: Settings) -> ChromaStore:
     store = settings.store
     client = open_client(store.resolved_data_dir(), store.chroma_host, store.chroma_port)
     return ChromaStore(client, store.collection)
+
+
+def build_keywords(settings: Settings) -> KeywordIndex:
+    """The keyword index folder for the configured store, in this machine's data folder.
+
+    A Chroma server's index is kept per server and collection, so two servers never share one.
+    """
+    store = settings.store
+    name = store.collection
+    if store.chroma_host:
+        name = re.sub(r"[^A-Za-z0-9.-]", "_", f"{store.chroma_host}-{store.chroma_port}-{name}")
+    folder = store.resolved_data_dir() / "keyword" / name
+    return KeywordIndex(folder, partial(tokenize, stemmer=make_stemmer()))
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -48,6 +65,7 @@ def build_ingestor(
         batch_size=settings.embedding.batch_size,
         prune=prune,
         progress=progress,
+        keywords=build_keywords(settings),
     )
 
 
@@ -78,7 +96,12 @@ def build_newsdesk(
     """
     embedder = embedder or build_embedder(settings)
     return Newsdesk(
-        HybridRetriever(build_store(settings), embedder, components=components or Components()),
+        HybridRetriever(
+            build_store(settings),
+            embedder,
+            components=components or Components(),
+            keywords=build_keywords(settings),
+        ),
         SupportChecker(embedder.embed_query, settings.answer.support_threshold),
         settings.answer,
         settings.retrieval,

@@ -60,7 +60,7 @@ def exposure_warnings(server: ServerSettings) -> list[str]:
 
 def ensure_index(settings: Settings, embedder: Embedder) -> None:
     """Ingest `settings.corpus_dir` when the index has no articles."""
-    if build_store(settings).articles():
+    if build_store(settings).count():
         return
     corpus = settings.corpus_dir
     if not corpus.exists():

@@ -1,78 +1,152 @@
-"""The keyword side of retrieval: BM25 over a snapshot of the committed chunks.
+"""The keyword side of retrieval: exact BM25 over the live rows of the keyword index's segments.
 
-A snapshot is taken at one store revision and holds the chunk texts and typed records, the BM25
-index, IDF weights for question terms, and the columns the filter rules run over.
+A snapshot is one view of the index (one store revision). Rows are numbered across segments,
+oldest first; dead rows (superseded or removed articles) score nothing and count in no
+statistic, so scores are those of one BM25 index over the live chunks (Lucene's variant, as
+bm25s computes it: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), k1 = 1.5, b = 0.75).
 """
 
 from __future__ import annotations
 
 import math
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
-from typing import Any
 
 import numpy as np
 
+from index.keywords import View
 from index.records import ArticleInfo, ChunkInfo
-from index.store import ChromaStore
+from index.segments import term_key
+from index.terms import make_stemmer, query_tokens, tokenize
 from rag import filters as filter_rules
 from rag.types import Filters
 
-# Words that shape a question but say nothing about its subject (after stemming).
-QUESTION_WORDS = frozenset(
-    """
-    how what who whom whose when where which why mani much about did doe do tell told say said
-    happen report accord news latest anyth someth also els
-    """.split()
-)
+__all__ = ["Snapshot", "make_stemmer", "query_tokens", "tokenize"]
+K1, B = 1.5, 0.75
 
 
-def make_stemmer() -> Any:
-    """The English Snowball stemmer BM25 tokens are stemmed with."""
-    import Stemmer
-
-    return Stemmer.Stemmer("english")
-
-
-def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
-    """BM25 tokens: lower-case words without English stopwords, stemmed."""
-    import bm25s
-
-    out = bm25s.tokenize(
-        texts, stopwords="en", stemmer=stemmer, show_progress=False, return_ids=False
-    )
-    return [list(tokens) for tokens in out]
-
-
-def query_tokens(query: str, stemmer: Any) -> list[str]:
-    """Tokens of a question without the words that only make it a question."""
-    return [t for t in tokenize([query], stemmer)[0] if t not in QUESTION_WORDS]
-
-
-@dataclass
 class Snapshot:
-    """The committed chunks and articles at one store revision, with their BM25 index."""
+    """The committed chunks and articles at one store revision, searchable by BM25."""
 
-    revision: str
-    ids: list[str] = field(default_factory=list)
-    texts: list[str] = field(default_factory=list)
-    infos: list[ChunkInfo] = field(default_factory=list)
-    articles: dict[str, ArticleInfo] = field(default_factory=dict)
-    position: dict[str, int] = field(default_factory=dict)
-    by_doc: dict[tuple[str, int], int] = field(default_factory=dict)
-    columns: dict[str, np.ndarray] = field(default_factory=dict)
-    bm25: Any = None
-    idf: dict[str, float] = field(default_factory=dict)
+    def __init__(self, view: View) -> None:
+        self.revision = view.revision
+        self.segments = view.segments
+        self.docs = view.docs
+        self.live = np.concatenate(view.live) if view.live else np.zeros(0, dtype=bool)
+        sizes = [s.size for s in self.segments]
+        self.offsets = np.concatenate([[0], np.cumsum(sizes, dtype=np.int64)])
+        self.size = int(self.live.sum())  # live chunks
+        lengths = self._per_row(lambda s: np.asarray(s.arrays["length"]))
+        average = float(lengths[self.live].mean()) if self.size else 1.0
+        self.norm = (K1 * (1 - B + B * lengths / max(average, 1e-9))).astype(np.float32)
+        self.columns = {
+            "outlet": self._per_row(lambda s: s.doc_outlets[np.asarray(s.arrays["doc"])]),
+            "date_int": self._per_row(lambda s: s.doc_days[np.asarray(s.arrays["doc"])]),
+        }
+        self._weights: dict[str, float] = {}
 
+    def _per_row(self, column: object) -> np.ndarray:
+        parts = [column(s) for s in self.segments]  # type: ignore[operator]
+        return np.concatenate(parts) if parts else np.zeros(0)
+
+    # --- statistics -----------------------------------------------------------------------
     def weight(self, token: str) -> float:
         """IDF of a token; words the corpus never uses weigh the most."""
-        return self.idf.get(token, math.log(1 + len(self.ids) + 1))
+        if token not in self._weights:
+            self._weights[token] = self._idf(self._document_frequency(token))
+        return self._weights[token]
+
+    def _idf(self, df: int) -> float:
+        if df == 0:
+            return math.log(1 + self.size + 1)
+        return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
+
+    def _document_frequency(self, token: str) -> int:
+        key = term_key(token)
+        total = 0
+        for offset, segment in zip(self.offsets, self.segments, strict=False):
+            rows, _ = segment.postings(key)
+            total += int(self.live[offset + rows].sum())
+        return total
+
+    def scores(self, tokens: list[str]) -> np.ndarray:
+        """BM25 score of every row for the query tokens (repeats count again, as in bm25s)."""
+        out = np.zeros(len(self.live), dtype=np.float32)
+        for token, repeats in Counter(tokens).items():
+            idf = self.weight(token)
+            key = term_key(token)
+            for offset, segment in zip(self.offsets, self.segments, strict=False):
+                rows, tf = segment.postings(key)
+                if len(rows):
+                    at = offset + np.asarray(rows, dtype=np.int64)
+                    freq = np.asarray(tf, dtype=np.float32)
+                    out[at] += repeats * idf * freq / (freq + self.norm[at])
+        return out * self.live
+
+    def known(self, token: str) -> bool:
+        """Whether any live chunk uses the token."""
+        return self._document_frequency(token) > 0
 
     def mask(self, filters: Filters) -> np.ndarray:
-        """Which chunks pass the filters."""
-        return filter_rules.mask(self.columns, len(self.ids), filters)
+        """Which rows are live and pass the filters."""
+        return filter_rules.mask(self.columns, len(self.live), filters) & self.live
+
+    # --- rows ---------------------------------------------------------------------------------
+    def locate(self, row: int) -> tuple[int, int]:
+        """(segment, row within it) of a global row."""
+        i = int(np.searchsorted(self.offsets, row, side="right")) - 1
+        return i, row - int(self.offsets[i])
+
+    def row(self, chunk_id: str) -> int | None:
+        """The live row of a chunk id, or None."""
+        for i in range(len(self.segments) - 1, -1, -1):
+            local = self.segments[i].position.get(chunk_id)
+            if local is not None:
+                at = int(self.offsets[i]) + local
+                return at if self.live[at] else None
+        return None
+
+    def row_of(self, doc_id: str, chunk: int) -> int | None:
+        """The live row of an article's chunk number `chunk`, or None."""
+        if doc_id not in self._where:
+            return None
+        i = self._where[doc_id][0]
+        first, count = self.segments[i].first_row[doc_id]
+        return int(self.offsets[i]) + first + chunk if 0 <= chunk < count else None
+
+    def text(self, row: int) -> str:
+        """A row's chunk text."""
+        i, local = self.locate(row)
+        return self.segments[i].text(local)
+
+    def info(self, row: int) -> ChunkInfo:
+        """A row's chunk record."""
+        i, local = self.locate(row)
+        return self.segments[i].info(local)
+
+    def chunk_id(self, row: int) -> str:
+        """A row's chunk id."""
+        i, local = self.locate(row)
+        return self.segments[i].ids[local]
+
+    # --- articles -------------------------------------------------------------------------
+    @cached_property
+    def _where(self) -> dict[str, tuple[int, int]]:
+        """(segment, article index) of each live article."""
+        return {
+            self.segments[i].articles[d][0]: (i, int(d))
+            for i, docs in enumerate(self.docs)
+            for d in np.flatnonzero(docs)
+        }
+
+    @cached_property
+    def articles(self) -> dict[str, ArticleInfo]:
+        """Every live article's record, keyed by doc id."""
+        return {
+            doc_id: self.segments[i].articles[d][1]
+            for doc_id, (i, d) in sorted(self._where.items())
+        }
 
     @cached_property
     def outlets(self) -> list[str]:
@@ -84,38 +158,3 @@ class Snapshot:
     def dates(self) -> list[date]:
         """Sorted publication dates of the dated articles."""
         return sorted(a.date for a in self.articles.values() if a.date)
-
-
-def build_snapshot(store: ChromaStore, stemmer: Any) -> Snapshot:
-    """Load committed chunks (digest matches their article) and index them for BM25."""
-    # The revision is read before the data: a commit landing during the load then leaves the
-    # snapshot labelled older than what it may hold, and the next poll rebuilds, never the reverse.
-    revision = store.revision()
-    articles = store.articles()
-    snap = Snapshot(revision=revision, articles=articles)
-    for cid, text, info in store.all_chunks():
-        article = articles.get(info.doc_id)
-        if article and article.digest == info.digest:
-            snap.position[cid] = len(snap.ids)
-            snap.by_doc[(info.doc_id, info.chunk)] = len(snap.ids)
-            snap.ids.append(cid)
-            snap.texts.append(text)
-            snap.infos.append(info)
-    snap.columns = filter_rules.columns(snap.infos)
-    if snap.ids:
-        _index_bm25(snap, stemmer)
-    return snap
-
-
-def _index_bm25(snap: Snapshot, stemmer: Any) -> None:
-    import bm25s
-
-    tokens = tokenize(
-        [f"{info.title}\n{text}" for info, text in zip(snap.infos, snap.texts, strict=True)],
-        stemmer,
-    )
-    snap.bm25 = bm25s.BM25()
-    snap.bm25.index(tokens, show_progress=False)
-    df = Counter(t for doc in tokens for t in set(doc))
-    n = len(tokens)
-    snap.idf = {t: math.log(1 + (n - f + 0.5) / (f + 0.5)) for t, f in df.items()}

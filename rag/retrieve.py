@@ -1,16 +1,14 @@
 """Retrieval behind one interface: what the engine may ask of any retriever, and the hybrid one.
 
 `HybridRetriever` fuses dense search in Chroma with BM25 over the same chunks by reciprocal rank
-fusion. Its keyword snapshot follows the store's revision, so an ingest by this or any other
-process, into an embedded folder or a Chroma server, is picked up without a restart.
+fusion. Its keyword side is a view of the keyword index (`index/keywords.py`) that follows the
+store's revision, so an ingest by this or any other process, into an embedded folder or a Chroma
+server, is picked up without a restart.
 
-The refresh rule: the revision is polled at most once every `poll_seconds` (1 s). Every committed
-batch moves it, so during a long ingest it keeps moving; while an ingest is still writing, the
-snapshot is rebuilt at most once every `rebuild_seconds` (5 s, or ten times the last build's
-duration when that is longer), so questions are not each paying a full rebuild. Once no ingest
-holds the lease (it finished, failed or was killed), a moved revision is picked up at the next
-poll: the final state is never left waiting.
-"""
+The refresh rule: the revision is polled at most once every `poll_seconds` (1 s). When it moved,
+the keyword index fetches only the articles committed or removed since it was last level (during
+a long ingest, a few batches), so no question pays for a rebuild of the whole index. Merging the
+small segments this leaves runs on a background thread."""
 
 from __future__ import annotations
 
@@ -26,10 +24,11 @@ from typing import Protocol
 import numpy as np
 
 from index.embedding import Embedder
+from index.keywords import KeywordIndex, View
 from index.records import ArticleInfo
 from index.store import ChromaStore
 from rag.filters import chroma_where
-from rag.keyword import Snapshot, build_snapshot, make_stemmer, query_tokens, tokenize
+from rag.keyword import Snapshot, make_stemmer, query_tokens, tokenize
 from rag.syndication import collapse_syndicated
 from rag.types import Filters, Passage
 from rag.windows import merge_windows
@@ -109,21 +108,21 @@ class HybridRetriever:
         embedder: Embedder,
         candidates: int = 30,
         poll_seconds: float = 1.0,
-        rebuild_seconds: float = 5.0,
         components: Components = Components(),
+        keywords: KeywordIndex | None = None,
     ) -> None:
         self.store = store
         self.components = components
         self.embedder = embedder
         self.candidates = candidates
         self.poll_seconds = poll_seconds
-        self.rebuild_seconds = rebuild_seconds
         self._stemmer = make_stemmer()
+        self.keywords = keywords or KeywordIndex(None, self.tokenize)
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
+        self._view: View | None = None
         self._checked = 0.0
-        self._built = 0.0  # monotonic time the snapshot was built
-        self._build_seconds = 0.0  # how long that build took
+        self._merging = threading.Lock()
 
     def tokenize(self, texts: list[str]) -> list[list[str]]:
         """BM25 tokens of texts, with this retriever's stemmer."""
@@ -144,19 +143,19 @@ class HybridRetriever:
     def catalogue(self) -> Catalogue:
         """The committed articles, chunk count, outlets and dates."""
         snap = self.snapshot()
-        return Catalogue(snap.articles, len(snap.ids), snap.outlets, snap.dates)
+        return Catalogue(snap.articles, snap.size, snap.outlets, snap.dates)
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, rebuilt by the refresh rule in the module docstring.
+        """The current snapshot, caught up with the store at most every `poll_seconds`.
 
-        One caller rebuilds while the others keep answering from the old snapshot, so an
-        ingest never stalls the questions in flight (only the very first build is waited for).
+        One caller catches up while the others keep answering from the old snapshot, so an
+        ingest never stalls the questions in flight (only the very first view is waited for).
         """
         snap = self._snapshot
         if snap is not None and time.monotonic() - self._checked < self.poll_seconds:
             return snap
         if not self._lock.acquire(blocking=snap is None):
-            assert snap is not None  # only the first build blocks; another thread is rebuilding
+            assert snap is not None  # only the first build blocks; another thread is catching up
             return snap
         try:
             if self._snapshot is None or time.monotonic() - self._checked >= self.poll_seconds:
@@ -167,28 +166,31 @@ class HybridRetriever:
             self._lock.release()
 
     def _refresh(self) -> None:
-        """Poll the store's revision and rebuild the snapshot when the rule says so."""
+        """Catch the keyword index up when the store or its folder moved (a small delta)."""
         self._checked = time.monotonic()
-        snap = self._snapshot
-        if snap is not None and (self.store.revision() == snap.revision or self._deferred()):
+        if self._view is not None and not self.keywords.stale(self.store, self._view):
             return
-        started = time.monotonic()
-        self._snapshot = build_snapshot(self.store, self._stemmer)
-        self._built = time.monotonic()
-        self._build_seconds = self._built - started
+        self._view = self.keywords.view(self.store)
+        self._snapshot = Snapshot(self._view)
+        if self._merging.acquire(blocking=False):
+            threading.Thread(target=self._compact, daemon=True).start()
 
-    def _deferred(self) -> bool:
-        """Whether a moved revision waits: the last build is recent and an ingest is writing."""
-        gap = max(self.rebuild_seconds, 10 * self._build_seconds)
-        # Time first: the lease is read only for a moved revision inside the gap.
-        return time.monotonic() - self._built < gap and self.store.writing()
+    def _compact(self) -> None:
+        """Merge full tiers of small segments in the background; the next poll picks them up."""
+        try:
+            while self.keywords.compact(self.store):
+                pass
+        except Exception as exc:  # a merge is an optimisation: the unmerged index stays valid
+            log.warning("keyword index merge failed (%s)", exc)
+        finally:
+            self._merging.release()
 
     def search(self, query: str, filters: Filters, k: int) -> Retrieval:
         """Top-k passages for the query within the filters, with step timings in ms."""
         result = Retrieval()
         t0 = time.perf_counter()
         snap = self.snapshot()
-        if not snap.ids:
+        if not snap.size:
             return result
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
@@ -201,8 +203,8 @@ class HybridRetriever:
         windows = (
             merge_windows(
                 ranked,
-                lambda doc, n: to_passage(snap, snap.ids[snap.by_doc[(doc, n)]], 0.0, None, None),
-                lambda cid: snap.infos[snap.position[cid]].chunk,
+                lambda doc, n: to_passage(snap, _row(snap.row_of(doc, n)), 0.0, None, None),
+                lambda cid: snap.info(_row(snap.row(cid))).chunk,
                 limit=2 * k,
             )
             if use.windows
@@ -219,8 +221,8 @@ class HybridRetriever:
 
     def _dense(
         self, snap: Snapshot, vector: list[float], filters: Filters, result: Retrieval
-    ) -> dict[str, float]:
-        n = min(self.candidates, len(snap.ids))
+    ) -> dict[int, float]:
+        n = min(self.candidates, snap.size)
         try:
             hits = self.store.query(vector, n, chroma_where(filters))
         except Exception as exc:
@@ -230,42 +232,48 @@ class HybridRetriever:
             reason = str(exc).splitlines()[0][:120]
             result.warning = f"Vector search failed ({reason}); answered from keyword search only."
             return {}
-        return {cid: score for cid, score in hits if cid in snap.position}
+        rows = ((snap.row(cid), score) for cid, score in hits)
+        return {row: score for row, score in rows if row is not None}
 
-    def _bm25(self, snap: Snapshot, query: str, filters: Filters) -> dict[str, float]:
-        tokens = [t for t in self.terms(query) if t in snap.idf]
-        if not tokens or snap.bm25 is None:
+    def _bm25(self, snap: Snapshot, query: str, filters: Filters) -> dict[int, float]:
+        tokens = [t for t in self.terms(query) if snap.known(t)]
+        if not tokens:
             return {}
-        scores = snap.bm25.get_scores(tokens) * snap.mask(filters)
+        scores = snap.scores(tokens) * snap.mask(filters)
         n = min(self.candidates, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
-        return {snap.ids[i]: float(scores[i]) for i in top if scores[i] > 0}
+        return {int(i): float(scores[i]) for i in top if scores[i] > 0}
 
 
-def _fuse(snap: Snapshot, dense: dict[str, float], sparse: dict[str, float]) -> Iterator[Passage]:
+def _row(row: int | None) -> int:
+    """A row the windows asked for: always one of a live article, so never None."""
+    assert row is not None
+    return row
+
+
+def _fuse(snap: Snapshot, dense: dict[int, float], sparse: dict[int, float]) -> Iterator[Passage]:
     """Passages in reciprocal-rank-fusion order, built only as far as they are read."""
-    fused: dict[str, float] = {}
+    fused: dict[int, float] = {}
     for ranking in (dense, sparse):
-        for rank, cid in enumerate(sorted(ranking, key=lambda c: -ranking[c])):
-            fused[cid] = fused.get(cid, 0.0) + 1.0 / (RRF_K + rank + 1)
-    for cid in sorted(fused, key=lambda c: -fused[c]):
-        yield to_passage(snap, cid, fused[cid], dense.get(cid), sparse.get(cid))
+        for rank, row in enumerate(sorted(ranking, key=lambda r: -ranking[r])):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+    for row in sorted(fused, key=lambda r: -fused[r]):
+        yield to_passage(snap, row, fused[row], dense.get(row), sparse.get(row))
 
 
 def to_passage(
-    snap: Snapshot, cid: str, score: float, dense: float | None, bm25: float | None
+    snap: Snapshot, row: int, score: float, dense: float | None, bm25: float | None
 ) -> Passage:
-    """A snapshot chunk as a typed passage."""
-    i = snap.position[cid]
-    info = snap.infos[i]
+    """A snapshot row as a typed passage."""
+    info = snap.info(row)
     return Passage(
         doc_id=info.doc_id,
-        chunk_id=cid,
+        chunk_id=snap.chunk_id(row),
         outlet=info.outlet,
         date=info.date,
         title=info.title,
         url=info.url,
-        text=snap.texts[i],
+        text=snap.text(row),
         start=info.start,
         end=info.end,
         score=score,

@@ -17,15 +17,18 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
+from functools import partial
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from index.ingest import Ingestor
+from index.keywords import KeywordIndex
 from index.lease import StoreBusy
 from index.settings import IngestSettings
 from index.store import ChromaStore, open_client
-from rag import retrieve
+from index.terms import make_stemmer, tokenize
 from rag.retrieve import HybridRetriever
 from rag.types import Filters
 from tests.conftest import ROOT, FakeEmbedder
@@ -41,16 +44,22 @@ def make_store(data: Path) -> ChromaStore:
     return ChromaStore(open_client(data, None, 0), "test")
 
 
+def make_keywords(data: Path) -> KeywordIndex:
+    """The keyword index folder in `data`, as every process here opens it."""
+    return KeywordIndex(data / "keyword", partial(tokenize, stemmer=make_stemmer()))
+
+
 def make_ingestor(
     data: Path, embedder: FakeEmbedder, batch_size: int = 4, **settings: int
 ) -> Ingestor:
-    """An ingestor into `data` without progress bars."""
+    """An ingestor into `data` without progress bars, keeping the keyword index level."""
     return Ingestor(
         make_store(data),
         embedder,
         IngestSettings(**settings),
         batch_size=batch_size,
         progress=False,
+        keywords=make_keywords(data),
     )
 
 
@@ -178,7 +187,8 @@ def test_a_running_retriever_shows_what_a_killed_ingest_committed(
             shutil.move(path, later / path.name)
     make_ingestor(data, FakeEmbedder()).run([corpus_copy], log=lambda m: None)
     store = make_store(data)
-    retriever = HybridRetriever(store, FakeEmbedder())  # the defaults a server runs with
+    # The defaults a server runs with, on the folder's keyword index.
+    retriever = HybridRetriever(store, FakeEmbedder(), keywords=make_keywords(data))
     assert len(retriever.catalogue().articles) == 2
 
     for path in later.iterdir():
@@ -197,37 +207,63 @@ def test_a_running_retriever_shows_what_a_killed_ingest_committed(
     hits = retriever.search("How long did the Istanbul session last?", Filters(), 3).passages
     assert any(p.doc_id == ISTANBUL and "40 minutes" in p.text for p in hits)
 
+    # A server started after the crash maps the folder's segments; the rerun completes it.
+    _assert_keyword_index_matches(data, committed)
+    make_ingestor(data, FakeEmbedder()).run([corpus_copy], log=lambda m: None)
+    _assert_complete(data)
+    _assert_keyword_index_matches(data, set(make_store(data).articles()))
 
-def test_a_long_ingest_does_not_rebuild_the_snapshot_for_every_question(
+
+def _assert_keyword_index_matches(data: Path, committed: set[str]) -> None:
+    """A fresh reader of the folder's keyword index sees exactly the committed chunks, once."""
+    fresh = HybridRetriever(make_store(data), FakeEmbedder(), keywords=make_keywords(data))
+    snap = fresh.snapshot()
+    assert set(snap.articles) == committed
+    live = [snap.chunk_id(int(r)) for r in np.flatnonzero(snap.live)]
+    stored = [cid for cid, _, info in make_store(data).all_chunks() if info.doc_id in committed]
+    assert len(live) == len(set(live)) and set(live) <= set(stored)
+    assert snap.size == sum(snap.articles[d].chunks for d in committed)
+
+
+def test_a_long_ingest_is_caught_up_incrementally_without_rereading_the_store(
     corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data = tmp_path / "data"
     store = make_store(data)
-    reader = HybridRetriever(store, FakeEmbedder(), poll_seconds=0, rebuild_seconds=60)
+    # A server on the same folder: it and the ingest keep one keyword index level between them.
+    reader = HybridRetriever(store, FakeEmbedder(), poll_seconds=0, keywords=make_keywords(data))
     assert reader.catalogue().articles == {}
-    builds: list[str] = []
-    build_snapshot = retrieve.build_snapshot
+    fetched: list[str] = []
+    full_reads: list[str] = []
+    chunks_of, articles = ChromaStore.chunks_of, ChromaStore.articles
 
-    def counting(store: ChromaStore, stemmer: object) -> retrieve.Snapshot:
-        builds.append(store.revision())
-        return build_snapshot(store, stemmer)
+    def counting_chunks(self: ChromaStore, doc_ids: Sequence[str]) -> list:
+        fetched.extend(doc_ids)
+        return chunks_of(self, doc_ids)
 
-    monkeypatch.setattr(retrieve, "build_snapshot", counting)
+    def counting_articles(self: ChromaStore) -> dict:
+        full_reads.append(self.revision())
+        return articles(self)
+
+    monkeypatch.setattr(ChromaStore, "chunks_of", counting_chunks)
+    monkeypatch.setattr(ChromaStore, "articles", counting_articles)
     revisions: set[str] = set()
+    seen: list[int] = []
 
     class Asking(FakeEmbedder):
         """A question arrives with every embedding batch of the ingest."""
 
         def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
             revisions.add(store.revision())
-            reader.catalogue()
+            seen.append(len(reader.catalogue().articles))
             return super().embed_documents(texts)
 
     make_ingestor(data, Asking(delay=0.2), batch_size=2).run([corpus_copy], log=lambda m: None)
     assert len(revisions) > 2  # every committed batch moved the revision ...
-    assert builds == []  # ... yet no question paid a rebuild while the ingest was writing
+    assert seen == sorted(seen) and 0 < seen[-1] < 5  # ... and questions saw each commit land
     assert len(reader.catalogue().articles) == 5  # the final state is picked up at once
-    assert len(builds) == 1
+    assert sorted(fetched) == sorted(set(fetched)) and len(fetched) == 5  # each article once
+    assert full_reads[1:] == []  # only the ingest's own plan read every article record
 
 
 def test_a_failed_run_gives_up_the_lease_and_leaves_its_work_to_the_next(tmp_path: Path) -> None:

@@ -1,0 +1,294 @@
+"""The keyword index: segments plus a manifest, kept level with the store by catching up.
+
+The store numbers every commit (a commit sequence) and leaves a tombstone for every removal, so
+whoever reads it can ask for "everything after N". The manifest records the N its segments are
+level with; a process that finds the store ahead fetches only those articles and chunks, writes
+them as one small segment and moves N. Nothing is rebuilt from the whole store except the very
+first time a folder is filled. Small segments are merged in tiers (eight of a size make one of
+the next), the way Lucene merges, so their number stays logarithmic in the archive.
+
+Which rows are live: an article belongs to the newest segment that holds it, unless a tombstone
+newer than that segment removes it. BM25 counts document frequencies over live rows only, so its
+scores equal those of an index rebuilt from scratch. Merges drop dead rows for good.
+
+On disk (a folder per store) the index is shared by every process on the machine: the ingest
+leaves it level when it finishes, and a server opening the folder maps the segments instead of
+reading the store. Writers take the folder's lock; readers never wait for it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import os
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from index import segments
+from index.lease import locked
+from index.records import ArticleInfo
+from index.segments import Entry, Segment
+from index.store import ChromaStore
+
+log = logging.getLogger(__name__)
+MANIFEST = "manifest.json"
+FORMAT = 1
+PAGE_DOCS = 2000  # articles per segment when a folder is first filled
+TIER = 8  # this many segments of one size class are merged into one
+
+
+@dataclass
+class Manifest:
+    """Which segments make the index, and the commit sequence they are level with."""
+
+    store: str = ""
+    seq: float = -math.inf  # -inf: never filled
+    segments: list[str] = field(default_factory=list)
+    gone: dict[str, float] = field(default_factory=dict)
+    stamp: tuple[int, int] = (0, 0)  # (inode, mtime_ns) of the file it was read from
+
+    def to_json(self) -> str:
+        """The manifest file's text."""
+        body = {"format": FORMAT, "store": self.store, "seq": self.seq, "gone": self.gone}
+        return json.dumps({**body, "segments": self.segments})
+
+
+@dataclass(frozen=True)
+class View:
+    """The index as of one moment: its segments, oldest first, and which rows are live."""
+
+    revision: str
+    stamp: tuple[int, int] = (0, 0)  # the manifest's, to notice merges
+    segments: tuple[Segment, ...] = ()
+    docs: tuple[np.ndarray, ...] = ()  # per segment, which of its articles are live
+    live: tuple[np.ndarray, ...] = ()  # per segment, which of its rows are live
+
+
+class KeywordIndex:
+    """Segments of tokenised chunks, on disk under `folder` (or in memory when it is None)."""
+
+    def __init__(self, folder: Path | None, tokenize: Callable[[list[str]], list[list[str]]]):
+        self.folder = folder
+        self.tokenize = tokenize
+        self._memory = Manifest()  # the manifest when there is no folder
+        self._open: dict[str, Segment] = {}
+        self._manifest = Manifest()
+
+    # --- reading ------------------------------------------------------------------------
+    def view(self, store: ChromaStore) -> View:
+        """The index level with the store's head: caught up (a small delta) when it is behind."""
+        revision, seq = store.head()
+        for attempt in range(3):
+            manifest = self._read(store)
+            if manifest.seq < seq or manifest.seq == -math.inf:
+                with self._lock():
+                    manifest = self._catch_up(store, self._read(store))
+            try:
+                return self._view(revision, manifest)
+            except FileNotFoundError:
+                # Another process merged these segments away between our read and our open.
+                if attempt == 2:
+                    raise
+                self._manifest = Manifest()
+        raise AssertionError("unreachable")
+
+    def stale(self, store: ChromaStore, view: View) -> bool:
+        """Whether the store or the folder moved since `view` was taken."""
+        if store.revision() != view.revision:
+            return True
+        return self._stamp() != view.stamp
+
+    def _view(self, revision: str, manifest: Manifest) -> View:
+        self._manifest = manifest
+        opened = [self._segment(name) for name in manifest.segments]
+        for name in set(self._open) - set(manifest.segments):
+            self._open.pop(name).close()
+        docs = live_docs(opened, manifest.gone)
+        rows = live_rows(opened, docs)
+        return View(revision, manifest.stamp, tuple(opened), tuple(docs), tuple(rows))
+
+    def _segment(self, name: str) -> Segment:
+        if name not in self._open:
+            assert self.folder is not None  # in memory every segment stays open
+            self._open[name] = segments.load(self.folder, name)
+        return self._open[name]
+
+    # --- catching up ----------------------------------------------------------------------
+    def _catch_up(self, store: ChromaStore, manifest: Manifest) -> Manifest:
+        """Bring the manifest level with the store; called under the folder lock."""
+        self._sweep(manifest)
+        if manifest.seq == -math.inf:
+            return self._fill(store)
+        changes = store.changes(manifest.seq)
+        if changes.seq <= manifest.seq:
+            return manifest
+        manifest.gone.update(changes.gone)
+        if changes.docs:
+            articles = sorted(changes.docs.items())
+            entries = _committed(store, articles)
+            built = segments.build(changes.seq, articles, entries, self.tokenize)
+            manifest.segments.append(self._add(built))
+        manifest.seq = changes.seq
+        return self._write(manifest)
+
+    def _fill(self, store: ChromaStore) -> Manifest:
+        """Index the whole store, in segments of PAGE_DOCS articles (memory stays bounded)."""
+        seq = store.head()[1]
+        manifest = Manifest(store=store.identity(), seq=seq)
+        articles = sorted(store.articles().items())
+        for i in range(0, len(articles), PAGE_DOCS):
+            page = articles[i : i + PAGE_DOCS]
+            built = segments.build(seq, page, _committed(store, page), self.tokenize)
+            manifest.segments.append(self._add(built))
+        log.info("keyword index filled from the whole store: %d articles", len(articles))
+        return self._write(manifest)
+
+    def _add(self, segment: Segment) -> str:
+        if self.folder is None:
+            segment.name = f"mem-{len(self._open)}-{id(segment)}"
+            self._open[segment.name] = segment
+            return segment.name
+        name = segments.save(segment, self.folder)
+        self._open[name] = segments.load(self.folder, name)
+        return name
+
+    # --- merging ----------------------------------------------------------------------------
+    def compact(self, store: ChromaStore) -> bool:
+        """Merge one tier of small segments if one is full; whether anything was merged."""
+        with self._lock():
+            manifest = self._read(store)
+            if manifest.seq == -math.inf:
+                return False
+            opened = [self._segment(n) for n in manifest.segments]
+            live = live_rows(opened, live_docs(opened, manifest.gone))
+            group = merge_group(opened, live)
+            if not group:
+                return False
+            merged = segments.merge([(opened[i], live[i]) for i in group])
+            names = [manifest.segments[i] for i in group]
+            at = group[0]
+            kept = [n for n in manifest.segments if n not in names]
+            kept.insert(at, self._add(merged))
+            manifest.segments = kept
+            self._write(manifest)
+        for name in names:
+            if self.folder is not None:
+                segments.remove(self.folder, name)
+        return True
+
+    # --- the manifest -------------------------------------------------------------------------
+    def _read(self, store: ChromaStore) -> Manifest:
+        if self.folder is None:
+            return self._copy(self._memory)
+        stamp = self._stamp()
+        if stamp == self._manifest.stamp and stamp != (0, 0):
+            return self._copy(self._manifest)
+        try:
+            body = json.loads((self.folder / MANIFEST).read_text())
+        except FileNotFoundError:
+            return Manifest()
+        except (OSError, ValueError) as exc:
+            log.warning("keyword index manifest unreadable (%s); refilling it", exc)
+            return Manifest()
+        if body.get("format") != FORMAT or body.get("store") != store.identity():
+            return Manifest()  # another store of the same name, or an older layout: refill
+        seq = float(body["seq"])
+        return Manifest(body["store"], seq, list(body["segments"]), dict(body["gone"]), stamp)
+
+    def _write(self, manifest: Manifest) -> Manifest:
+        if self.folder is None:
+            manifest.stamp = (self._memory.stamp[0] + 1, 0)
+            self._memory = self._copy(manifest)
+            return manifest
+        tmp = self.folder / f".{MANIFEST}.{os.getpid()}"
+        tmp.write_text(manifest.to_json())
+        os.replace(tmp, self.folder / MANIFEST)
+        manifest.stamp = self._stamp()
+        return manifest
+
+    def _stamp(self) -> tuple[int, int]:
+        if self.folder is None:
+            return self._memory.stamp
+        try:
+            st = (self.folder / MANIFEST).stat()
+        except FileNotFoundError:
+            return (0, 0)
+        return (st.st_ino, st.st_mtime_ns)  # replaced, never rewritten: a new inode each time
+
+    def _sweep(self, manifest: Manifest) -> None:
+        """Remove what a killed writer left: segments no manifest names (we hold the lock)."""
+        if self.folder is not None:
+            for name in set(self._listed()) - set(manifest.segments):
+                segments.remove(self.folder, name)
+
+    def _listed(self) -> list[str]:
+        if self.folder is None or not self.folder.exists():
+            return []
+        return [p.name for p in self.folder.iterdir() if p.name.startswith(("seg-", ".tmp-"))]
+
+    def _lock(self) -> AbstractContextManager[None]:
+        if self.folder is None:
+            return nullcontext()
+        self.folder.mkdir(parents=True, exist_ok=True)
+        return locked(self.folder / ".lock")
+
+    @staticmethod
+    def _copy(m: Manifest) -> Manifest:
+        return Manifest(m.store, m.seq, list(m.segments), dict(m.gone), m.stamp)
+
+
+def _committed(store: ChromaStore, articles: Sequence[tuple[str, ArticleInfo]]) -> list[Entry]:
+    """The stored chunks that belong to each article's committed version."""
+    digest = {doc_id: info.digest for doc_id, info in articles}
+    return [
+        Entry(cid, text, info)
+        for cid, text, info in store.chunks_of(list(digest))
+        if digest.get(info.doc_id) == info.digest
+    ]
+
+
+def live_docs(opened: Sequence[Segment], gone: dict[str, float]) -> list[np.ndarray]:
+    """Per segment, which articles are live: held by no newer segment, not removed since."""
+    owner: dict[str, int] = {}
+    for i, segment in enumerate(opened):
+        for doc_id, _ in segment.articles:
+            owner[doc_id] = i
+    return [
+        np.array(
+            [owner[d] == i and gone.get(d, -math.inf) < segment.seq for d, _ in segment.articles],
+            dtype=bool,
+        )
+        for i, segment in enumerate(opened)
+    ]
+
+
+def live_rows(opened: Sequence[Segment], docs: Sequence[np.ndarray]) -> list[np.ndarray]:
+    """Per segment, which rows are live: those of its live articles."""
+    return [
+        d[np.asarray(s.arrays["doc"])] if len(d) else np.zeros(s.size, dtype=bool)
+        for s, d in zip(opened, docs, strict=True)
+    ]
+
+
+def merge_group(opened: Sequence[Segment], live: Sequence[np.ndarray]) -> list[int]:
+    """Adjacent segments to merge: a full tier of one size class, or one mostly dead."""
+    for i, (segment, rows) in enumerate(zip(opened, live, strict=True)):
+        if segment.size and rows.sum() < segment.size / 2:
+            return [i]
+    classes = [_size_class(int(rows.sum())) for rows in live]
+    start = 0
+    for end in range(1, len(classes) + 1):
+        if end == len(classes) or classes[end] != classes[start]:
+            if end - start >= TIER:
+                return list(range(start, start + TIER))
+            start = end
+    return []
+
+
+def _size_class(rows: int) -> int:
+    return int(math.log(max(rows, 1), TIER))

@@ -1,0 +1,299 @@
+"""Keyword-index segments: immutable sets of tokenised chunks, kept in memory or on disk.
+
+A segment holds the committed chunks of some articles: their ids, texts, positions, token
+counts and a term -> (rows, term frequencies) postings table. On disk each is a folder of
+`.npy` arrays, opened memory-mapped, so a process pays memory only for the pages a question
+touches, and a text blob read the same way. Which rows are live is not the segment's business:
+the keyword index decides that from which segment holds an article's newest version.
+"""
+
+from __future__ import annotations
+
+import json
+import mmap
+import os
+import shutil
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.dates import day_int
+from index.records import ArticleInfo, ChunkInfo, article_info, to_metadata
+
+# A term longer than this says nothing a shorter prefix does not; capping keeps terms fixed-width.
+TERM_BYTES = 48
+_ARRAYS = ("doc", "start", "end", "chunk", "length", "text_at", "terms", "indptr", "rows", "tf")
+Tokenizer = Callable[[list[str]], list[list[str]]]
+
+
+def term_key(term: str) -> bytes:
+    """A term as the segments store it: UTF-8, cut to TERM_BYTES on a character boundary."""
+    raw = term.encode("utf-8")
+    if len(raw) <= TERM_BYTES:
+        return raw
+    return raw[:TERM_BYTES].decode("utf-8", errors="ignore").encode("utf-8")
+
+
+@dataclass(frozen=True)
+class Entry:
+    """One chunk going into a segment."""
+
+    id: str
+    text: str
+    info: ChunkInfo
+
+
+@dataclass(eq=False)
+class Segment:
+    """Chunks of some articles, grouped by article in chunk order, with their postings."""
+
+    seq: float  # every article in it is as of this commit sequence or later
+    ids: list[str]
+    articles: list[tuple[str, ArticleInfo]]  # row `doc[i]` of the arrays points in here
+    arrays: dict[str, np.ndarray]
+    texts: bytes | mmap.mmap
+    name: str = ""
+    folder: Path | None = None
+    _handles: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def size(self) -> int:
+        """Number of chunks."""
+        return len(self.ids)
+
+    @cached_property
+    def position(self) -> dict[str, int]:
+        """Row of each chunk id."""
+        return {cid: i for i, cid in enumerate(self.ids)}
+
+    @cached_property
+    def first_row(self) -> dict[str, tuple[int, int]]:
+        """(first row, chunk rows) of each article."""
+        doc = np.asarray(self.arrays["doc"])
+        starts = np.searchsorted(doc, np.arange(len(self.articles) + 1))
+        return {
+            doc_id: (int(starts[i]), int(starts[i + 1] - starts[i]))
+            for i, (doc_id, _) in enumerate(self.articles)
+        }
+
+    @cached_property
+    def doc_outlets(self) -> np.ndarray:
+        """Each article's outlet ("" when unknown), as the filters compare it."""
+        return np.array([a.outlet or "" for _, a in self.articles], dtype=object)
+
+    @cached_property
+    def doc_days(self) -> np.ndarray:
+        """Each article's publication day as an integer (0 when undated)."""
+        return np.array([day_int(a.date) for _, a in self.articles], dtype=np.int64)
+
+    def text(self, row: int) -> str:
+        """A chunk's text."""
+        at = self.arrays["text_at"]
+        return self.texts[int(at[row]) : int(at[row + 1])].decode("utf-8")
+
+    def info(self, row: int) -> ChunkInfo:
+        """A chunk's typed record."""
+        a = self.articles[int(self.arrays["doc"][row])][1]
+        return ChunkInfo(
+            doc_id=a.doc_id,
+            digest=a.digest,
+            outlet=a.outlet,
+            date=a.date,
+            title=a.title,
+            url=a.url,
+            start=int(self.arrays["start"][row]),
+            end=int(self.arrays["end"][row]),
+            chunk=int(self.arrays["chunk"][row]),
+        )
+
+    def postings(self, key: bytes) -> tuple[np.ndarray, np.ndarray]:
+        """(rows, term frequencies) of one stored term; empty when the segment lacks it."""
+        terms = self.arrays["terms"]
+        i = int(np.searchsorted(terms, key))
+        if i >= len(terms) or terms[i] != key:
+            return _EMPTY_ROWS, _EMPTY_TF
+        lo, hi = int(self.arrays["indptr"][i]), int(self.arrays["indptr"][i + 1])
+        return self.arrays["rows"][lo:hi], self.arrays["tf"][lo:hi]
+
+    def close(self) -> None:
+        """Let go of the memory maps (their pages stay valid for arrays still referenced)."""
+        for handle in self._handles:
+            handle.close()
+        self._handles.clear()
+
+
+_EMPTY_ROWS = np.zeros(0, dtype=np.int32)
+_EMPTY_TF = np.zeros(0, dtype=np.uint16)
+
+
+def build(
+    seq: float,
+    articles: Sequence[tuple[str, ArticleInfo]],
+    entries: Sequence[Entry],
+    tokenize: Tokenizer,
+) -> Segment:
+    """A segment of the given articles' chunks, tokenised as "title\\ntext"."""
+    order = {doc_id: i for i, (doc_id, _) in enumerate(articles)}
+    rows = sorted(
+        (e for e in entries if e.info.doc_id in order),
+        key=lambda e: (order[e.info.doc_id], e.info.chunk),
+    )
+    tokens = tokenize([f"{e.info.title}\n{e.text}" for e in rows])
+    blob = [e.text.encode("utf-8") for e in rows]
+    arrays: dict[str, np.ndarray] = {
+        "doc": np.array([order[e.info.doc_id] for e in rows], dtype=np.int32),
+        "start": np.array([e.info.start for e in rows], dtype=np.int64),
+        "end": np.array([e.info.end for e in rows], dtype=np.int64),
+        "chunk": np.array([e.info.chunk for e in rows], dtype=np.int32),
+        "length": np.array([len(t) for t in tokens], dtype=np.int32),
+        "text_at": np.concatenate([[0], np.cumsum([len(b) for b in blob], dtype=np.int64)]),
+        **_postings(tokens),
+    }
+    return Segment(seq, [e.id for e in rows], list(articles), arrays, b"".join(blob))
+
+
+def _postings(tokens: list[list[str]]) -> dict[str, np.ndarray]:
+    """The term -> rows table: sorted terms, CSR pointers, rows and term frequencies."""
+    flat = [term_key(t) for doc in tokens for t in doc]
+    if not flat:
+        return _empty_postings()
+    row_of = np.repeat(np.arange(len(tokens), dtype=np.int64), [len(t) for t in tokens])
+    terms, term_of = np.unique(np.array(flat, dtype=f"S{TERM_BYTES}"), return_inverse=True)
+    pairs, tf = np.unique(term_of.astype(np.int64) * len(tokens) + row_of, return_counts=True)
+    term_ids = pairs // len(tokens)
+    return {
+        "terms": terms,
+        "indptr": np.searchsorted(term_ids, np.arange(len(terms) + 1)).astype(np.int64),
+        "rows": (pairs % len(tokens)).astype(np.int32),
+        "tf": np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16),
+    }
+
+
+def _empty_postings() -> dict[str, np.ndarray]:
+    return {
+        "terms": np.zeros(0, dtype=f"S{TERM_BYTES}"),
+        "indptr": np.zeros(1, dtype=np.int64),
+        "rows": _EMPTY_ROWS,
+        "tf": _EMPTY_TF,
+    }
+
+
+def merge(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
+    """One segment of the live rows of several (segment, live mask) parts, oldest first.
+
+    Postings are re-keyed rather than re-tokenised: rows are renumbered and each part's terms
+    mapped into the merged vocabulary, so a merge costs array work, not text processing.
+    """
+    terms = np.unique(np.concatenate([s.arrays["terms"] for s, _ in parts]))
+    pieces: dict[str, list[np.ndarray]] = {k: [] for k in ("term", "row", "tf")}
+    columns: dict[str, list[np.ndarray]] = {k: [] for k in ("start", "end", "chunk", "length")}
+    articles: list[tuple[str, ArticleInfo]] = []
+    ids: list[str] = []
+    texts: list[bytes] = []
+    rows_so_far = 0
+    for segment, live in parts:
+        live = np.asarray(live, dtype=bool)
+        kept = np.flatnonzero(live)
+        docs, doc_of = np.unique(np.asarray(segment.arrays["doc"])[kept], return_inverse=True)
+        doc_base = len(articles)
+        articles.extend(segment.articles[int(d)] for d in docs)
+        columns.setdefault("doc", []).append(doc_of.astype(np.int32) + doc_base)
+        for key in ("start", "end", "chunk", "length"):
+            columns[key].append(np.asarray(segment.arrays[key])[kept])
+        ids.extend(segment.ids[int(r)] for r in kept)
+        texts.extend(segment.text(int(r)).encode("utf-8") for r in kept)
+        _rekey(segment, live, terms, rows_so_far, pieces)
+        rows_so_far += len(kept)
+    arrays = {k: np.concatenate(v) for k, v in columns.items()}
+    arrays["text_at"] = np.concatenate([[0], np.cumsum([len(b) for b in texts], dtype=np.int64)])
+    arrays.update(_table(terms, *(np.concatenate(pieces[k]) for k in ("term", "row", "tf"))))
+    return Segment(max(s.seq for s, _ in parts), ids, articles, arrays, b"".join(texts))
+
+
+def _rekey(
+    segment: Segment,
+    live: np.ndarray,
+    terms: np.ndarray,
+    base: int,
+    pieces: dict[str, list[np.ndarray]],
+) -> None:
+    """Append a part's live postings, with merged term ids and renumbered rows."""
+    indptr = np.asarray(segment.arrays["indptr"])
+    local = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    rows = np.asarray(segment.arrays["rows"])
+    keep = live[rows]
+    renumber = np.cumsum(live) - 1 + base
+    pieces["term"].append(np.searchsorted(terms, segment.arrays["terms"])[local[keep]])
+    pieces["row"].append(renumber[rows[keep]])
+    pieces["tf"].append(np.asarray(segment.arrays["tf"])[keep])
+
+
+def _table(
+    terms: np.ndarray, term: np.ndarray, row: np.ndarray, tf: np.ndarray
+) -> dict[str, np.ndarray]:
+    """The postings table of (term id, row, tf) triples, terms without postings dropped."""
+    order = np.lexsort((row, term))
+    term, row, tf = term[order], row[order], tf[order]
+    used = np.unique(term)
+    return {
+        "terms": terms[used],
+        "indptr": np.searchsorted(term, [*used.tolist(), len(terms)]).astype(np.int64),
+        "rows": row.astype(np.int32),
+        "tf": tf.astype(np.uint16),
+    }
+
+
+# --- on disk --------------------------------------------------------------------------------
+def save(segment: Segment, folder: Path) -> str:
+    """Write a segment under `folder` as a new sub-folder; its name. Atomic: written, then renamed."""
+    name = f"seg-{uuid.uuid4().hex[:16]}"
+    tmp = folder / f".tmp-{name}"
+    tmp.mkdir(parents=True)
+    for key in _ARRAYS:
+        np.save(tmp / f"{key}.npy", segment.arrays[key])
+    (tmp / "texts.bin").write_bytes(bytes(segment.texts))
+    (tmp / "ids.json").write_text(json.dumps(segment.ids), encoding="utf-8")
+    with (tmp / "articles.jsonl").open("w", encoding="utf-8") as out:
+        for doc_id, info in segment.articles:
+            out.write(json.dumps([doc_id, to_metadata(info)]) + "\n")
+    (tmp / "meta.json").write_text(json.dumps({"seq": segment.seq, "chunks": segment.size}))
+    _fsync_tree(tmp)
+    os.replace(tmp, folder / name)
+    segment.name, segment.folder = name, folder
+    return name
+
+
+def load(folder: Path, name: str) -> Segment:
+    """Open a saved segment, its arrays and texts memory-mapped."""
+    path = folder / name
+    meta = json.loads((path / "meta.json").read_text())
+    arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r") for key in _ARRAYS}
+    ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
+    articles = []
+    with (path / "articles.jsonl").open(encoding="utf-8") as lines:
+        for line in lines:
+            doc_id, flat = json.loads(line)
+            articles.append((doc_id, article_info(flat)))
+    handles: list[Any] = []
+    texts: bytes | mmap.mmap = b""
+    if (path / "texts.bin").stat().st_size:
+        with (path / "texts.bin").open("rb") as raw:
+            texts = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
+        handles.append(texts)
+    return Segment(float(meta["seq"]), ids, articles, arrays, texts, name, folder, handles)
+
+
+def remove(folder: Path, name: str) -> None:
+    """Delete a segment's files (processes that have it mapped keep reading their copy)."""
+    shutil.rmtree(folder / name, ignore_errors=True)
+
+
+def _fsync_tree(path: Path) -> None:
+    for file in path.iterdir():
+        with file.open("rb") as handle:
+            os.fsync(handle.fileno())

@@ -1,0 +1,35 @@
+"""Search terms: how texts and questions become BM25 tokens, shared by the index and retrieval."""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Words that shape a question but say nothing about its subject (after stemming).
+QUESTION_WORDS = frozenset(
+    """
+    how what who whom whose when where which why mani much about did doe do tell told say said
+    happen report accord news latest anyth someth also els
+    """.split()
+)
+
+
+def make_stemmer() -> Any:
+    """The English Snowball stemmer BM25 tokens are stemmed with."""
+    import Stemmer
+
+    return Stemmer.Stemmer("english")
+
+
+def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
+    """BM25 tokens: lower-case words without English stopwords, stemmed."""
+    import bm25s
+
+    out = bm25s.tokenize(
+        texts, stopwords="en", stemmer=stemmer, show_progress=False, return_ids=False
+    )
+    return [list(tokens) for tokens in out]
+
+
+def query_tokens(query: str, stemmer: Any) -> list[str]:
+    """Tokens of a question without the words that only make it a question."""
+    return [t for t in tokenize([query], stemmer)[0] if t not in QUESTION_WORDS]

@@ -1,0 +1,232 @@
+"""The persisted keyword index: exact BM25 over live rows, caught up by deltas, merged in tiers."""
+
+from __future__ import annotations
+
+import logging
+import random
+from dataclasses import asdict, replace
+from datetime import date
+from functools import partial
+from pathlib import Path
+
+import bm25s
+import numpy as np
+import pytest
+
+from index import segments
+from index.ingest import Ingestor
+from index.keywords import MANIFEST, TIER, KeywordIndex, View, live_docs, live_rows
+from index.records import ArticleInfo, ChunkInfo
+from index.segments import Entry, Segment
+from index.settings import IngestSettings
+from index.store import ChromaStore, ChunkRecord, DocRecord, open_client
+from index.terms import make_stemmer, tokenize
+from rag.keyword import Snapshot
+from rag.retrieve import HybridRetriever
+from rag.types import Filters
+from tests.conftest import FakeEmbedder
+
+WORDS = "drone strike ceasefire talks istanbul kyiv minister election vote flood court".split()
+QUERIES = ["drone strike talks", "flood flood court", "istanbul minister vote"]
+tokens = partial(tokenize, stemmer=make_stemmer())
+
+
+def _article(i: int) -> ArticleInfo:
+    title = f"title {WORDS[i % len(WORDS)]}"
+    return ArticleInfo(f"d{i}", "x", f"o{i % 3}", date(2025, 1, 1 + i % 20), title, None)
+
+
+def _segment(seq: float, docs: range, rng: random.Random) -> Segment:
+    entries = []
+    for i in docs:
+        ref = {k: v for k, v in asdict(_article(i)).items() if k in ChunkInfo.__match_args__}
+        for n in range(rng.randint(1, 4)):
+            text = " ".join(rng.choice(WORDS) for _ in range(rng.randint(3, 40)))
+            entries.append(Entry(f"d{i}::{n}", text, ChunkInfo(**ref, start=0, end=1, chunk=n)))
+    return segments.build(seq, [(f"d{i}", _article(i)) for i in docs], entries, tokens)
+
+
+def _snapshot(parts: list[Segment], gone: dict[str, float]) -> Snapshot:
+    docs = live_docs(parts, gone)
+    return Snapshot(View("r", (0, 0), tuple(parts), tuple(docs), tuple(live_rows(parts, docs))))
+
+
+def _live(snap: Snapshot) -> list[int]:
+    return [int(r) for r in np.flatnonzero(snap.live)]
+
+
+@pytest.fixture
+def layered() -> Snapshot:
+    """Four segments, one article superseded by a fifth, one removed by a tombstone."""
+    rng = random.Random(1)
+    parts = [_segment(float(s), range(s * 10, s * 10 + 10), rng) for s in range(4)]
+    parts.append(_segment(5.0, range(3, 4), rng))
+    return _snapshot(parts, {"d15": 6.0})
+
+
+def test_bm25_scores_equal_one_bm25s_index_over_the_live_chunks(layered: Snapshot) -> None:
+    rows = _live(layered)
+    texts = [f"{layered.info(r).title}\n{layered.text(r)}" for r in rows]
+    reference = bm25s.BM25()
+    reference.index(tokens(texts), show_progress=False)
+    for query in QUERIES:
+        expected = reference.get_scores(tokens([query])[0])
+        got = layered.scores(tokens([query])[0])[rows]
+        assert np.allclose(got, expected, atol=1e-5)
+
+
+def test_superseded_and_removed_articles_are_not_live(layered: Snapshot) -> None:
+    assert "d15" not in layered.articles and len(layered.articles) == 39
+    d3 = [layered.locate(r)[0] for r in _live(layered) if layered.info(r).doc_id == "d3"]
+    assert d3 and set(d3) == {4}  # only the newest segment's copy
+    assert not layered.mask(Filters()).sum() < layered.size
+
+
+def test_a_merge_keeps_every_score_and_drops_dead_rows(layered: Snapshot) -> None:
+    merged = segments.merge(list(zip(layered.segments, _split(layered), strict=True)))
+    one = _snapshot([merged], {})
+    assert merged.size == layered.size and set(one.articles) == set(layered.articles)
+    for query in QUERIES:
+        before, after = layered.scores(tokens([query])[0]), one.scores(tokens([query])[0])
+        for row in _live(layered):
+            assert after[_row(one, layered.chunk_id(row))] == pytest.approx(before[row], abs=1e-6)
+
+
+def _split(snap: Snapshot) -> list[np.ndarray]:
+    return [snap.live[snap.offsets[i] : snap.offsets[i + 1]] for i in range(len(snap.segments))]
+
+
+def _row(snap: Snapshot, chunk_id: str) -> int:
+    row = snap.row(chunk_id)
+    assert row is not None
+    return row
+
+
+def test_a_saved_segment_reads_back_the_same(tmp_path: Path) -> None:
+    built = _segment(1.0, range(5), random.Random(2))
+    loaded = segments.load(tmp_path, segments.save(built, tmp_path))
+    assert loaded.ids == built.ids and loaded.articles == built.articles
+    assert all(loaded.text(r) == built.text(r) for r in range(built.size))
+    assert all(loaded.info(r) == built.info(r) for r in range(built.size))
+    assert isinstance(loaded.arrays["rows"], np.memmap)  # mapped, not read into memory
+
+
+def test_a_full_tier_of_small_segments_is_merged_into_one(tmp_path: Path) -> None:
+    store = ChromaStore(open_client(tmp_path / "data", None, 0), "test")
+    index = KeywordIndex(tmp_path / "keyword", tokens)
+    for i in range(TIER + 1):
+        _commit(store, i)
+        index.view(store)
+    assert len(index.view(store).segments) == TIER + 1
+    assert index.compact(store) and not index.compact(store)
+    view = index.view(store)
+    assert len(view.segments) == 2 and len(_snapshot(list(view.segments), {}).articles) == TIER + 1
+    on_disk = sorted(p.name for p in (tmp_path / "keyword").glob("seg-*"))
+    assert on_disk == sorted(s.name for s in view.segments)
+
+
+def _commit(store: ChromaStore, i: int) -> None:
+    info = _article(i)
+    ref = {k: v for k, v in asdict(info).items() if k in ChunkInfo.__match_args__}
+    chunk = ChunkInfo(**ref, start=0, end=10, chunk=0)
+    text = f"{WORDS[i % len(WORDS)]} report number {i}"
+    store.add_chunks([ChunkRecord(f"d{i}::0", text, FakeEmbedder().embed_query(text), chunk)])
+    store.commit_docs([DocRecord(f"d{i}", text, replace(info, chunks=1))])
+
+
+# --- against a real store, as ingest and servers use it -----------------------------------------
+def _open(data: Path) -> tuple[ChromaStore, KeywordIndex]:
+    return ChromaStore(open_client(data, None, 0), "test"), KeywordIndex(data / "keyword", tokens)
+
+
+def _ingest(data: Path, paths: list[Path], prune: bool = False) -> None:
+    store, keywords = _open(data)
+    Ingestor(
+        store,
+        FakeEmbedder(),
+        IngestSettings(),
+        batch_size=8,
+        prune=prune,
+        progress=False,
+        keywords=keywords,
+    ).run(paths, log=lambda m: None)
+
+
+class Refuse:
+    """Stands in for a store read that a level folder must not need."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+
+    def __call__(self, *args: object, **kwargs: object) -> None:
+        raise AssertionError(f"read the store: {self.name}")
+
+
+def test_a_server_opening_a_level_folder_reads_no_article_or_chunk_from_the_store(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _ingest(tmp_path / "data", [corpus_copy])
+    for name in ("articles", "all_chunks", "chunks_of", "changes"):
+        monkeypatch.setattr(ChromaStore, name, Refuse(name))
+    store, keywords = _open(tmp_path / "data")
+    retriever = HybridRetriever(store, FakeEmbedder(), keywords=keywords)
+    assert len(retriever.catalogue().articles) == 5
+    hits = retriever.search("How long did the Istanbul session last?", Filters(), 3).passages
+    assert any("40 minutes" in p.text for p in hits)
+
+
+def test_an_added_article_is_fetched_alone_and_a_removed_one_leaves(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    first = sorted(corpus_copy.glob("*.txt"))
+    (tmp_path / "later").mkdir()
+    first[-1].rename(tmp_path / "later" / first[-1].name)
+    _ingest(data, [corpus_copy])
+    store, keywords = _open(data)
+    reader = HybridRetriever(store, FakeEmbedder(), poll_seconds=0, keywords=keywords)
+    before = set(reader.catalogue().articles)
+    fetched: list[str] = []
+    chunks_of = ChromaStore.chunks_of
+    monkeypatch.setattr(
+        ChromaStore, "chunks_of", lambda self, ids: fetched.extend(ids) or chunks_of(self, ids)
+    )
+    (tmp_path / "later" / first[-1].name).rename(corpus_copy / first[-1].name)
+    _ingest(data, [corpus_copy])
+    after = set(reader.catalogue().articles)
+    assert len(after - before) == 1 and fetched == list(after - before)
+    words = first[0].read_text()[:300]
+    first[0].unlink()
+    _ingest(data, [corpus_copy], prune=True)
+    gone = before - set(reader.catalogue().articles)
+    assert len(gone) == 1
+    hits = reader.search(words, Filters(), 10).passages
+    assert hits and not {p.doc_id for p in hits} & gone
+
+
+def test_an_unreadable_manifest_is_refilled_from_the_store_with_a_warning(
+    corpus_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    _ingest(data, [corpus_copy])
+    (data / "keyword" / MANIFEST).write_text("{not json")
+    store, keywords = _open(data)
+    with caplog.at_level(logging.WARNING):
+        view = keywords.view(store)
+    assert "keyword index manifest unreadable" in caplog.text
+    assert len(_snapshot(list(view.segments), {}).articles) == 5
+
+
+def test_a_store_recreated_under_the_same_name_is_not_read_from_the_old_index(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
+    data = tmp_path / "data"
+    _ingest(data, [corpus_copy])
+    store, _ = _open(data)
+    for suffix in ("chunks", "docs", "meta"):
+        store.client.delete_collection(f"test_{suffix}")
+    store, keywords = _open(data)
+    assert (
+        keywords.view(store).segments == ()
+        or not _snapshot(list(keywords.view(store).segments), {}).articles
+    )
