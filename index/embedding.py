@@ -185,6 +185,16 @@ class OpenAIEmbedder:
         self.api_key = api_key
         self.timeout = timeout
         self.name = f"openai:{model}"
+        self._client: Any = None
+
+    def _http(self) -> Any:
+        """One client for every request: connections (and TLS sessions) are reused, not rebuilt."""
+        import httpx
+
+        if self._client is None:
+            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+            self._client = httpx.Client(headers=headers, timeout=self.timeout)
+        return self._client
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
         """Embed passages through the endpoint."""
@@ -192,13 +202,9 @@ class OpenAIEmbedder:
 
         if not texts:
             return []
-        headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
         try:
-            response = httpx.post(
-                f"{self.base_url}/embeddings",
-                json={"model": self.model, "input": list(texts)},
-                headers=headers,
-                timeout=self.timeout,
+            response = self._http().post(
+                f"{self.base_url}/embeddings", json={"model": self.model, "input": list(texts)}
             )
             response.raise_for_status()
         except httpx.HTTPError as exc:

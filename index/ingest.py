@@ -21,10 +21,11 @@ from index.embedding import Embedder
 from index.keywords import KeywordIndex
 from index.loading import Skipped, SourceDoc, discover, read_file
 from index.manifest import ManifestError, find_manifest, load_manifest
-from index.prepare import PreparedDoc, doc_digest, embedding_text, prepare
+from index.prepare import PreparedDoc, doc_digest, embedding_text
 from index.records import ArticleInfo
 from index.settings import IngestSettings
 from index.store import ChromaStore, ChunkRecord, DocRecord
+from index.workers import Task, default_workers, failure, prepared
 from index.writer import Writer, background
 
 
@@ -62,6 +63,8 @@ class Ingestor:
     ) -> None:
         self.store = store
         self.keywords = keywords  # brought level at the end, so servers start without building
+        workers = settings.ingest_workers
+        self.workers = default_workers() if workers is None else workers  # preparing processes
         self.embedder = embedder
         self.settings = settings
         self.batch_size = batch_size  # chunks per embedding call, across articles
@@ -119,21 +122,26 @@ class Ingestor:
     ) -> Iterator[PreparedDoc]:
         seen: set[str] = set()
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
-        files = discover(paths)
-        for file, root in _progress(files, "files", self.progress):
-            entries = self._manifest(root, manifests, report, log)
-            for item in _read_guarded(file, root, self.settings.max_bytes):
-                taken = self._take(item, entries, seen, existing, report)
-                if isinstance(taken, Skipped):
-                    report.skipped.append(taken)
-                    log(str(taken))
-                elif taken is not None:
-                    if len(taken.record.text) > MAX_CHUNKED_CHARS:
-                        log(
-                            f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
-                            "are indexed (the cap on one article's work)"
-                        )
-                    yield taken
+
+        def tasks() -> Iterator[Task | Skipped]:
+            for file, root in _progress(discover(paths), "files", self.progress):
+                entries = self._manifest(root, manifests, report, log)
+                for item in _read_guarded(file, root, self.settings.max_bytes):
+                    taken = self._take(item, entries, seen, existing, report)
+                    if taken is not None:
+                        yield taken
+
+        for taken in prepared(tasks(), self.workers):
+            if isinstance(taken, Skipped):
+                report.skipped.append(taken)
+                log(str(taken))
+                continue
+            if len(taken.record.text) > MAX_CHUNKED_CHARS:
+                log(
+                    f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
+                    "are indexed (the cap on one article's work)"
+                )
+            yield taken
 
     def _take(
         self,
@@ -142,8 +150,8 @@ class Ingestor:
         seen: set[str],
         existing: dict[str, ArticleInfo],
         report: IngestReport,
-    ) -> PreparedDoc | Skipped | None:
-        """One loaded item as an article to embed, a skip, or None when it is unchanged."""
+    ) -> Task | Skipped | None:
+        """One loaded item as an article to prepare, a skip, or None when it is unchanged."""
         if isinstance(item, Skipped):
             return item
         if clash := _clash(item, seen, existing):
@@ -151,29 +159,14 @@ class Ingestor:
         seen.add(item.doc_id)
         entry = entries.get(item.manifest_key) or entries.get(item.path.name)
         try:
-            prepared = self._prepare_if_changed(item, entry, existing, report)
+            digest = doc_digest(item, entry, self.settings, self.embedder.name)
         except Exception as exc:  # a bug met by one hostile article must not stop the corpus
-            return Skipped(item.path, f"{item.where}{_failure(exc)}")
-        if prepared is not None and not prepared.chunks:  # e.g. only furniture, or invisible
-            return Skipped(item.path, f"{item.where}no article text left after cleaning")
-        return prepared
-
-    def _prepare_if_changed(
-        self,
-        item: SourceDoc,
-        entry: dict[str, Any] | None,
-        existing: dict[str, ArticleInfo],
-        report: IngestReport,
-    ) -> PreparedDoc | None:
-        """The article cleaned and chunked, or None when its digest says nothing changed."""
-        digest = doc_digest(item, entry, self.settings, self.embedder.name)
+            return Skipped(item.path, f"{item.where}{failure(exc)}")
         old = existing.get(item.doc_id)
         if old and old.digest == digest:
             report.unchanged.append(item.doc_id)
             return None
-        prepared = prepare(item, entry, digest, self.settings)
-        prepared.is_new = old is None
-        return prepared
+        return Task(item, entry, digest, old is None, self.settings)
 
     def _manifest(
         self,
@@ -189,7 +182,7 @@ class Ingestor:
                 try:
                     cache[root] = load_manifest(path)
                 except Exception as exc:  # a ManifestError, or a bug: either way, ingest without it
-                    reason = str(exc) if isinstance(exc, ManifestError) else _failure(exc)
+                    reason = str(exc) if isinstance(exc, ManifestError) else failure(exc)
                     report.skipped.append(Skipped(path, reason))
                     log(f"ignoring manifest: {reason}")
         return cache[root]
@@ -285,13 +278,7 @@ def _read_guarded(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc 
     try:
         yield from read_file(file, root, max_bytes)
     except Exception as exc:  # a parser bug met by one hostile file must not stop the corpus
-        yield Skipped(file, _failure(exc))
-
-
-def _failure(exc: Exception) -> str:
-    """An unexpected error as a one-line skip reason: its type and its message's first line."""
-    lines = str(exc).strip().splitlines()
-    return f"failed: {type(exc).__name__}" + (f": {lines[0][:200]}" if lines else "")
+        yield Skipped(file, failure(exc))
 
 
 def _clash(item: SourceDoc, seen: set[str], existing: dict[str, ArticleInfo]) -> Skipped | None:

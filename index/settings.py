@@ -85,6 +85,12 @@ class IngestSettings(Group):
     max_file_mb: float = Field(
         default=100.0, gt=0, description="Files larger than this many MB are skipped."
     )
+    ingest_workers: int | None = Field(
+        default=None,
+        ge=0,
+        description="Processes that clean and chunk articles while the ingest embeds and writes "
+        "(unset: one per core but one, at most 4; 0: prepare in the ingest's own process).",
+    )
 
     @property
     def max_bytes(self) -> int:

@@ -10,11 +10,14 @@ import sys
 import textwrap
 from datetime import date
 from pathlib import Path
+from typing import cast
 
 import pytest
 from click.testing import CliRunner
 
+from index import workers
 from index.ingest import Ingestor
+from index.loading import Skipped, SourceDoc
 from index.settings import IngestSettings
 from index.store import ChromaStore, open_client
 from tests.conftest import ROOT, FakeEmbedder
@@ -167,6 +170,7 @@ _CRASHING_INGEST = textwrap.dedent(
     from tests.conftest import FakeEmbedder
     from tests.test_ingest import make_ingestor
     from pathlib import Path
+from typing import cast
 
     class Announcing(FakeEmbedder):
         def embed_documents(self, texts):
@@ -273,3 +277,31 @@ def test_json_fields_that_are_objects_do_not_stop_the_ingest(
         docs["https://edition.cnn.com/a"].outlet == "CNN"
         and docs["https://edition.cnn.com/a"].title == "A, B"
     )
+
+
+def test_articles_prepared_in_worker_processes_are_those_prepared_in_process(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(workers, "WARM_UP", 1)  # all but the first article go to a worker
+    stored = []
+    for n in (0, 1):
+        store = ChromaStore(open_client(tmp_path / f"data-{n}", None, 0), "test")
+        settings = IngestSettings(ingest_workers=n)
+        report = Ingestor(store, FakeEmbedder(), settings, batch_size=4, progress=False).run(
+            [corpus_copy], log=lambda m: None
+        )
+        assert report.ingested == 5
+        stored.append(sorted((cid, text, info) for cid, text, info in store.all_chunks()))
+    assert stored[0] == stored[1]
+
+
+def test_a_failure_inside_a_worker_skips_that_article_alone(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(workers, "WARM_UP", 0)
+    good = SourceDoc("ok", Path("ok.txt"), "A sentence about the harbour. " * 20)
+    broken = SourceDoc("bad", Path("bad.txt"), cast(str, None))  # a bug's stand-in
+    tasks = [workers.Task(doc, None, "d" * 64, True, IngestSettings()) for doc in (broken, good)]
+    out = list(workers.prepared(tasks, 1))
+    assert isinstance(out[0], Skipped) and out[0].reason.startswith("failed: ")
+    assert not isinstance(out[1], Skipped) and out[1].chunks

@@ -1,0 +1,252 @@
+"""Benchmark how Newsdesk's costs grow with the archive: 1k, 5k, 24k articles of real news.
+
+For each size (the first N articles of ../shared/bench/news-archive), in one run:
+  - ingest with an instant embedder (hashed vectors from an OpenAI-compatible server on loopback,
+    the tests' scripted server), so the non-model cost is measured: articles/s, chunks/s, peak RSS;
+  - Chroma's own write rate for the same chunks and vectors into a fresh collection;
+  - index size on disk; a no-change re-ingest;
+  - `newsdesk serve --no-ingest` with the default query embedder: ready time, first ask, warm
+    ask p50/p95 over 200 questions, total PSS of its processes at ready and after the questions;
+  - freshness: another process ingests one new article; seconds until /api/ask cites it.
+It ends with how each cost grows per 10x articles.
+
+    python bench/bench_scale.py                       # 1000 and 5000 articles
+    python bench/bench_scale.py --sizes 1000 5000 23966
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import json
+import math
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from bench.bench_serve import newsdesk_command, running_server  # noqa: E402
+from evals.processes import free_port  # noqa: E402
+from tests.fixtures.openai_server import ScriptedOpenAI  # noqa: E402
+
+ARCHIVE = ROOT.parent / "shared" / "bench" / "news-archive" / "articles-2022-2025.jsonl.gz"
+OFFLINE = {
+    "HF_HUB_OFFLINE": "1",
+    "TRANSFORMERS_OFFLINE": "1",
+    "NEWSDESK_API_TOKEN": "",
+    "NEWSDESK_RATE_LIMIT_PER_MINUTE": "1000000",
+}
+
+
+def take(n: int, target: Path) -> list[dict[str, Any]]:
+    """Write the archive's first n articles to `target` (.jsonl.gz); returns them."""
+    records = []
+    with gzip.open(ARCHIVE, "rt", encoding="utf-8") as lines, gzip.open(target, "wt") as out:
+        for line in lines:
+            if len(records) == n:
+                break
+            out.write(line)
+            records.append(json.loads(line))
+    return records
+
+
+def ingest(data: Path, path: Path, env: dict[str, str]) -> float:
+    """Seconds `newsdesk ingest` takes for `path`."""
+    started = time.perf_counter()
+    command = [*newsdesk_command(), "ingest", "--quiet", "--data-dir", str(data), str(path)]
+    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - started
+
+
+def chroma_rate(data: Path, scratch: Path) -> tuple[int, float]:
+    """(chunks, chunks/s) of Chroma's own add() of this index's chunks into a new collection."""
+    import chromadb
+
+    source = chromadb.PersistentClient(str(data / "chroma")).get_collection("newsdesk_chunks")
+    got = source.get(include=["documents", "metadatas", "embeddings"])
+    target = chromadb.PersistentClient(str(scratch)).create_collection(
+        "copy", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
+    )
+    batch = 1024  # the batch the ingest's writer uses
+    started = time.perf_counter()
+    for i in range(0, len(got["ids"]), batch):
+        target.add(
+            ids=got["ids"][i : i + batch],
+            documents=got["documents"][i : i + batch],
+            metadatas=got["metadatas"][i : i + batch],
+            embeddings=got["embeddings"][i : i + batch],
+        )
+    return len(got["ids"]), len(got["ids"]) / (time.perf_counter() - started)
+
+
+def tree_pss_mib(pid: int) -> float:
+    """Total PSS of a process and all its descendants, in MiB."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        try:
+            rollup = Path(f"/proc/{p}/smaps_rollup").read_text()
+            total += next(int(x.split()[1]) for x in rollup.splitlines() if x.startswith("Pss:"))
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, StopIteration):
+            continue
+    return total / 1024
+
+
+def ask(client: httpx.Client, base: str, question: str) -> tuple[float, dict[str, Any]]:
+    started = time.perf_counter()
+    response = client.post(f"{base}/api/ask", json={"question": question})
+    response.raise_for_status()
+    return time.perf_counter() - started, response.json()
+
+
+def questions(records: list[dict[str, Any]], n: int) -> list[str]:
+    """Questions about articles of the archive, asked the way a reader would."""
+    titles = [r.get("title") or "" for r in records if (r.get("title") or "").strip()]
+    step = max(1, len(titles) // n)
+    return [f"What happened: {t}?" for t in titles[::step][:n]]
+
+
+def serve_costs(
+    data: Path, records: list[dict[str, Any]], env: dict[str, str], embed_env: dict[str, str]
+) -> dict[str, Any]:
+    """Ready time, first and warm asks, PSS, and freshness of a running `newsdesk serve`."""
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    out: dict[str, Any] = {}
+    with (
+        open(data.parent / "serve.log", "w") as log,
+        running_server(data, port, env, log) as (proc, ready),
+        httpx.Client(timeout=120) as client,
+    ):
+        out["ready_s"] = ready
+        out["pss_ready_mib"] = tree_pss_mib(proc.pid)
+        asked = questions(records, 201)
+        out["first_ask_ms"] = ask(client, base, asked[0])[0] * 1e3
+        warm = sorted(ask(client, base, q)[0] * 1e3 for q in asked[1:])
+        out["warm_p50_ms"] = statistics.median(warm)
+        out["warm_p95_ms"] = warm[max(0, round(0.95 * len(warm)) - 1)]
+        out["pss_after_mib"] = tree_pss_mib(proc.pid)
+        out["fresh_s"] = freshness(data, client, base, embed_env)
+    return out
+
+
+FRESH = (
+    "Quokka Festival Draws Record Crowds\n\nThe annual quokka festival on Rottnest Island drew a "
+    "record 48,213 visitors this weekend, organisers of the zorblatt parade said on Sunday."
+)
+
+
+def freshness(data: Path, client: httpx.Client, base: str, env: dict[str, str]) -> float:
+    """Seconds from another process committing one new article to /api/ask citing it."""
+    folder = data.parent / "fresh"
+    folder.mkdir(exist_ok=True)
+    (folder / "quokka.txt").write_text(FRESH)
+    ingest(data, folder, env)
+    committed = time.perf_counter()
+    while time.perf_counter() - committed < 60:
+        _, body = ask(client, base, "How many visitors did the zorblatt quokka festival draw?")
+        if "48,213" in body.get("answer", ""):
+            return time.perf_counter() - committed
+        time.sleep(0.1)
+    return math.inf
+
+
+def disk_mib(path: Path) -> float:
+    return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
+
+
+def measure(n: int, work: Path, embed_env: dict[str, str], serve_env: dict[str, str]) -> dict:
+    """Every figure for one archive size."""
+    data, source = work / "data", work / "archive.jsonl.gz"
+    records = take(n, source)
+    row: dict[str, Any] = {"articles": len(records)}
+    row["ingest_s"] = ingest(data, source, embed_env)
+    row["ingest_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    row["chunks"], row["chroma_chunks_per_s"] = chroma_rate(data, work / "chroma-copy")
+    row["chunks_per_s"] = row["chunks"] / row["ingest_s"]
+    row["articles_per_s"] = row["articles"] / row["ingest_s"]
+    row["vs_chroma"] = row["chunks_per_s"] / row["chroma_chunks_per_s"]
+    row["disk_mib"] = disk_mib(data)
+    row["keyword_disk_mib"] = disk_mib(data / "keyword")
+    row["reingest_s"] = ingest(data, source, embed_env)
+    row.update(serve_costs(data, records, serve_env, embed_env))
+    return row
+
+
+COLUMNS = [
+    ("articles", "{:.0f}"),
+    ("chunks", "{:.0f}"),
+    ("articles_per_s", "{:.1f}"),
+    ("chunks_per_s", "{:.0f}"),
+    ("chroma_chunks_per_s", "{:.0f}"),
+    ("vs_chroma", "{:.2f}"),
+    ("ingest_peak_rss_mib", "{:.0f}"),
+    ("disk_mib", "{:.0f}"),
+    ("keyword_disk_mib", "{:.0f}"),
+    ("reingest_s", "{:.1f}"),
+    ("ready_s", "{:.1f}"),
+    ("pss_ready_mib", "{:.0f}"),
+    ("pss_after_mib", "{:.0f}"),
+    ("first_ask_ms", "{:.0f}"),
+    ("warm_p50_ms", "{:.1f}"),
+    ("warm_p95_ms", "{:.1f}"),
+    ("fresh_s", "{:.2f}"),
+]
+
+
+def report(rows: list[dict[str, Any]]) -> None:
+    print(f"\nscale benchmark, {os.cpu_count()} cores; index by an instant embedder")
+    print("| " + " | ".join(name for name, _ in COLUMNS) + " |")
+    print("|" + "---|" * len(COLUMNS))
+    for row in rows:
+        print("| " + " | ".join(fmt.format(row[name]) for name, fmt in COLUMNS) + " |")
+    if len(rows) > 1:
+        first, last = rows[0], rows[-1]
+        decades = math.log10(last["articles"] / first["articles"])
+        growth = {
+            name: (last[name] / first[name]) ** (1 / decades)
+            for name, _ in COLUMNS[3:]
+            if first[name] and math.isfinite(last[name])
+        }
+        print("\ngrowth per 10x articles: " + ", ".join(f"{k} x{v:.2f}" for k, v in growth.items()))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
+    parser.add_argument("--json", type=Path, help="also write the rows here")
+    args = parser.parse_args()
+    rows = []
+    with ScriptedOpenAI() as instant:
+        embed_env = {
+            **os.environ,
+            **OFFLINE,
+            "NEWSDESK_EMBED_BACKEND": "openai",
+            "NEWSDESK_EMBED_BASE_URL": instant.base_url,
+            "NEWSDESK_EMBED_MODEL": "instant",
+            "NEWSDESK_EMBED_BATCH_SIZE": "256",
+        }
+        serve_env = {**os.environ, **OFFLINE}
+        for n in args.sizes:
+            with tempfile.TemporaryDirectory(prefix=f"scale-{n}-") as work:
+                rows.append(measure(n, Path(work), embed_env, serve_env))
+                print(json.dumps(rows[-1]), flush=True)
+    report(rows)
+    if args.json:
+        args.json.write_text(json.dumps(rows, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,35 @@
+"""The OpenAI-compatible embedding backend against a real loopback server."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from index.embedding import EmbeddingError, OpenAIEmbedder
+from tests.fixtures.openai_server import ScriptedOpenAI
+
+
+def test_documents_are_embedded_through_the_endpoint_as_unit_vectors() -> None:
+    with ScriptedOpenAI(dimensions=16) as server:
+        embedder = OpenAIEmbedder(server.base_url, "instant")
+        vectors = np.array(embedder.embed_documents(["one", "two", "one"]))
+        assert vectors.shape == (3, 16)
+        assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-4)
+        assert np.allclose(vectors[0], vectors[2]) and not np.allclose(vectors[0], vectors[1])
+        assert np.allclose(embedder.embed_query("two"), vectors[1])
+
+
+def test_one_http_client_serves_every_request() -> None:
+    with ScriptedOpenAI(dimensions=8) as server:
+        embedder = OpenAIEmbedder(server.base_url, "instant")
+        embedder.embed_documents(["a"])
+        first = embedder._http()
+        embedder.embed_documents(["b"])
+        assert embedder._http() is first
+
+
+def test_an_unreachable_endpoint_names_the_setting_to_fix() -> None:
+    with ScriptedOpenAI() as server:
+        url = server.base_url
+    with pytest.raises(EmbeddingError, match="NEWSDESK_EMBED_BASE_URL"):
+        OpenAIEmbedder(url, "instant", timeout=2).embed_documents(["x"])
