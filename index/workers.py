@@ -69,9 +69,11 @@ def prepared(items: Iterable[Task | Skipped], workers: int) -> Iterator[Prepared
             elif workers <= 0 or seen < WARM_UP:
                 pending.append(run_task(item))
             else:
-                # Spawned, not forked: the ingest runs threads, and a fork copies their locks.
+                # Forked, not spawned: a spawned worker re-imports the caller's main script,
+                # which runs it again when it lacks a __main__ guard. A forked one only runs
+                # `prepare`, which touches none of the locks the other threads may hold.
                 pool = pool or ProcessPoolExecutor(
-                    workers, mp_context=multiprocessing.get_context("spawn")
+                    workers, mp_context=multiprocessing.get_context("fork")
                 )
                 pending.append(pool.submit(run_task, item))
             seen += not isinstance(item, Skipped)

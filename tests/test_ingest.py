@@ -170,7 +170,6 @@ _CRASHING_INGEST = textwrap.dedent(
     from tests.conftest import FakeEmbedder
     from tests.test_ingest import make_ingestor
     from pathlib import Path
-from typing import cast
 
     class Announcing(FakeEmbedder):
         def embed_documents(self, texts):
