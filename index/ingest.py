@@ -88,9 +88,7 @@ class Ingestor:
             raise
         self.store.release(run)
         if self.keywords is not None:
-            self.keywords.view(self.store)
-            while self.keywords.compact(self.store):
-                pass
+            self.keywords.level(self.store)
         report.seconds = time.perf_counter() - started
         return report
 

@@ -158,6 +158,16 @@ class KeywordIndex:
         return name
 
     # --- merging ----------------------------------------------------------------------------
+    def level(self, store: ChromaStore) -> None:
+        """Catch up with the store and merge every full tier: what an ingest leaves behind."""
+        self.view(store)
+        self.merge_all(store)
+
+    def merge_all(self, store: ChromaStore) -> None:
+        """Merge until no tier is full."""
+        while self.compact(store):
+            pass
+
     def compact(self, store: ChromaStore) -> bool:
         """Merge one tier of small segments if one is full; whether anything was merged."""
         with self._lock():

@@ -27,9 +27,9 @@ import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
+from index.client import OPEN_LOCK, lock_dir
 from index.lease import (
     CLAIM_SETTLE_SECONDS,
     StoreError,
@@ -42,17 +42,6 @@ from index.lease import (
 from index.records import ArticleInfo, ChunkInfo, article_info, chunk_info, to_metadata
 
 _PAGE = 5000
-
-
-# Serialises creating the client and collections of an embedded folder across processes: two
-# first opens of a new folder otherwise race on Chroma's schema ("table collections already exists").
-OPEN_LOCK = ".chroma-open.lock"
-
-
-def _lock_dir(client: Any) -> Path | None:
-    """The data folder of an embedded client, where the lock files live; None for a server."""
-    settings = client.get_settings()
-    return Path(settings.persist_directory).parent if settings.is_persistent else None
 
 
 @dataclass
@@ -83,33 +72,13 @@ class DocRecord:
     info: ArticleInfo
 
 
-def open_client(data_dir: Path, host: str | None, port: int) -> Any:
-    """A Chroma client: HTTP when `host` is set, else embedded under `data_dir/chroma`."""
-    import chromadb
-    from chromadb.config import Settings as ChromaSettings
-
-    options = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
-    try:
-        if host:
-            return chromadb.HttpClient(host=host, port=port, settings=options)
-        data_dir.mkdir(parents=True, exist_ok=True)
-        with locked(data_dir / OPEN_LOCK):
-            return chromadb.PersistentClient(path=str(data_dir / "chroma"), settings=options)
-    except Exception as exc:
-        where = f"Chroma server at {host}:{port}" if host else f"Chroma folder {data_dir}"
-        fix = (
-            "start it with `chroma run` or unset CHROMA_HOST" if host else "check NEWSDESK_DATA_DIR"
-        )
-        raise StoreError(f"cannot open the {where} ({exc}); {fix}") from exc
-
-
 class ChromaStore:
     """Chunks, article records and the index revision in three Chroma collections."""
 
     def __init__(self, client: Any, prefix: str = "newsdesk") -> None:
         self.client = client
         self.prefix = prefix
-        self.lock_dir = _lock_dir(client)
+        self.lock_dir = lock_dir(client)
         self._leases: dict[str, Any] = {}  # run -> open lease file (embedded only)
         try:
             with self._opening():

@@ -6,10 +6,11 @@ import re
 from functools import partial
 from pathlib import Path
 
+from index.client import open_client
 from index.embedding import Embedder, make_embedder
 from index.ingest import Ingestor
 from index.keywords import KeywordIndex
-from index.store import ChromaStore, open_client
+from index.store import ChromaStore
 from index.terms import make_stemmer, tokenize
 from newsdesk.settings import Settings
 from rag.answerer import AnswerModel, shipped_model_path

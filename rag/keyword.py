@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 from collections import Counter
+from collections.abc import Callable
 from datetime import date
 from functools import cached_property
 
@@ -17,7 +18,7 @@ import numpy as np
 
 from index.keywords import View
 from index.records import ArticleInfo, ChunkInfo
-from index.segments import term_key
+from index.segments import Segment, term_key
 from index.terms import make_stemmer, query_tokens, tokenize
 from rag import filters as filter_rules
 from rag.types import Filters
@@ -44,18 +45,16 @@ class Snapshot:
             "outlet": self._per_row(lambda s: s.doc_outlets[np.asarray(s.arrays["doc"])]),
             "date_int": self._per_row(lambda s: s.doc_days[np.asarray(s.arrays["doc"])]),
         }
-        self._weights: dict[str, float] = {}
+        self._frequencies: dict[str, int] = {}
 
-    def _per_row(self, column: object) -> np.ndarray:
-        parts = [column(s) for s in self.segments]  # type: ignore[operator]
+    def _per_row(self, column: Callable[[Segment], np.ndarray]) -> np.ndarray:
+        parts = [column(s) for s in self.segments]
         return np.concatenate(parts) if parts else np.zeros(0)
 
     # --- statistics -----------------------------------------------------------------------
     def weight(self, token: str) -> float:
         """IDF of a token; words the corpus never uses weigh the most."""
-        if token not in self._weights:
-            self._weights[token] = self._idf(self._document_frequency(token))
-        return self._weights[token]
+        return self._idf(self._document_frequency(token))
 
     def _idf(self, df: int) -> float:
         if df == 0:
@@ -63,11 +62,15 @@ class Snapshot:
         return math.log(1 + (self.size - df + 0.5) / (df + 0.5))
 
     def _document_frequency(self, token: str) -> int:
+        """Live chunks using the token (cached: a snapshot never changes)."""
+        if token in self._frequencies:
+            return self._frequencies[token]
         key = term_key(token)
         total = 0
         for offset, segment in zip(self.offsets, self.segments, strict=False):
             rows, _ = segment.postings(key)
             total += int(self.live[offset + rows].sum())
+        self._frequencies[token] = total
         return total
 
     def scores(self, tokens: list[str]) -> np.ndarray:

@@ -178,8 +178,7 @@ class HybridRetriever:
     def _compact(self) -> None:
         """Merge full tiers of small segments in the background; the next poll picks them up."""
         try:
-            while self.keywords.compact(self.store):
-                pass
+            self.keywords.merge_all(self.store)
         except Exception as exc:  # a merge is an optimisation: the unmerged index stays valid
             log.warning("keyword index merge failed (%s)", exc)
         finally:

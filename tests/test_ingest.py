@@ -16,10 +16,11 @@ import pytest
 from click.testing import CliRunner
 
 from index import workers
+from index.client import open_client
 from index.ingest import Ingestor
 from index.loading import Skipped, SourceDoc
 from index.settings import IngestSettings
-from index.store import ChromaStore, open_client
+from index.store import ChromaStore
 from tests.conftest import ROOT, FakeEmbedder
 
 

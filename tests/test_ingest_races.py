@@ -23,11 +23,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from index.client import open_client
 from index.ingest import Ingestor
 from index.keywords import KeywordIndex
 from index.lease import StoreBusy
 from index.settings import IngestSettings
-from index.store import ChromaStore, open_client
+from index.store import ChromaStore
 from index.terms import make_stemmer, tokenize
 from rag.retrieve import HybridRetriever
 from rag.types import Filters

@@ -14,12 +14,13 @@ import numpy as np
 import pytest
 
 from index import segments
+from index.client import open_client
 from index.ingest import Ingestor
 from index.keywords import MANIFEST, TIER, KeywordIndex, View, live_docs, live_rows
 from index.records import ArticleInfo, ChunkInfo
 from index.segments import Entry, Segment
 from index.settings import IngestSettings
-from index.store import ChromaStore, ChunkRecord, DocRecord, open_client
+from index.store import ChromaStore, ChunkRecord, DocRecord
 from index.terms import make_stemmer, tokenize
 from rag.keyword import Snapshot
 from rag.retrieve import HybridRetriever
