@@ -12,6 +12,7 @@ It ends with how each cost grows per 10x articles.
 
     python bench/bench_scale.py                       # 1000 and 5000 articles
     python bench/bench_scale.py --sizes 1000 5000 23966
+    python bench/bench_scale.py --workers 1000   # only: ingest time with 0 vs default workers
 """
 
 from __future__ import annotations
@@ -206,6 +207,23 @@ COLUMNS = [
 ]
 
 
+def compare_workers(n: int, embed_env: dict[str, str], rounds: int = 2) -> None:
+    """Ingest seconds of n articles prepared in-process vs in worker processes, alternating."""
+    with tempfile.TemporaryDirectory(prefix="workers-") as work:
+        source = Path(work) / "archive.jsonl.gz"
+        take(n, source)
+        times: dict[str, list[float]] = {"0": [], "default": []}
+        for i in range(rounds):
+            for workers in times:
+                env = {**embed_env, "NEWSDESK_INGEST_WORKERS": workers}
+                if workers == "default":
+                    env.pop("NEWSDESK_INGEST_WORKERS")
+                times[workers].append(ingest(Path(work) / f"data-{workers}-{i}", source, env))
+    print(f"\ningest of {n} articles, {os.cpu_count()} cores, instant embedder, {rounds} rounds")
+    for workers, seconds in times.items():
+        print(f"  workers={workers}: " + ", ".join(f"{s:.1f} s" for s in seconds))
+
+
 def report(rows: list[dict[str, Any]]) -> None:
     print(f"\nscale benchmark, {os.cpu_count()} cores; index by an instant embedder")
     print("| " + " | ".join(name for name, _ in COLUMNS) + " |")
@@ -227,6 +245,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--json", type=Path, help="also write the rows here")
+    parser.add_argument("--workers", type=int, default=0, help="only compare ingest workers")
     args = parser.parse_args()
     rows = []
     with ScriptedOpenAI() as instant:
@@ -238,6 +257,9 @@ def main() -> None:
             "NEWSDESK_EMBED_MODEL": "instant",
             "NEWSDESK_EMBED_BATCH_SIZE": "256",
         }
+        if args.workers:
+            compare_workers(args.workers, embed_env)
+            return
         serve_env = {**os.environ, **OFFLINE}
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix=f"scale-{n}-") as work:
