@@ -104,7 +104,7 @@ class Ingestor:
         # Articles are read, cleaned and chunked on a second thread while this one embeds, so
         # the model is busy from the first batch on instead of waiting for the whole corpus.
         planned = background(lambda: self._plan(paths, existing, report, log))
-        todo = self._embed_and_write(planned, report, run, touched={*existing, *interrupted})
+        todo = self._embed_and_write(planned, report, run, existing, interrupted)
         for doc_id in set(interrupted) - set(todo):
             old = existing.get(doc_id)
             self.store.drop_stale(doc_id, old.digest if old else None)
@@ -186,11 +186,21 @@ class Ingestor:
         return cache[root]
 
     def _embed_and_write(
-        self, planned: Iterator[PreparedDoc], report: IngestReport, run: str, touched: set[str]
+        self,
+        planned: Iterator[PreparedDoc],
+        report: IngestReport,
+        run: str,
+        existing: dict[str, ArticleInfo],
+        interrupted: list[str],
     ) -> list[str]:
-        """Embed chunks in batches that span articles and hand them to the writer; doc ids done."""
+        """Embed chunks in batches that span articles and hand them to the writer; doc ids done.
+
+        The lease lists only what is in flight (plus what an interrupted run left): listing the
+        whole run made every heartbeat a write that grew with the archive.
+        """
         ids: list[str] = []
-        writer = Writer(self.store, touched)
+        writer = Writer(self.store, {*existing, *interrupted})
+        in_flight: dict[str, None] = {}  # handed to the writer, not committed yet
         held, beat = 0, time.monotonic()
         remaining: dict[str, int] = {}
         by_id: dict[str, PreparedDoc] = {}
@@ -199,11 +209,12 @@ class Ingestor:
         for doc in _chain(planned, [None]):
             if doc is not None:
                 ids.append(doc.record.id)
+                in_flight[doc.record.id] = None
                 by_id[doc.record.id], remaining[doc.record.id] = doc, len(doc.chunks)
                 (report.added if doc.is_new else report.updated).append(doc.record.id)
                 pending.extend(doc.chunks)
                 if not doc.chunks:
-                    writer.put([], [doc.record])
+                    writer.put([], [by_id.pop(doc.record.id).record])
             while pending and (len(pending) >= self.batch_size or doc is None):
                 batch, pending = (
                     pending[: self.batch_size],
@@ -211,7 +222,8 @@ class Ingestor:
                 )
                 if held < len(ids) or time.monotonic() - beat > 30:
                     # Before any chunk of a new article is written; also keeps the lease alive.
-                    self.store.hold(run, list(ids))
+                    writer.forget_committed(in_flight)
+                    self.store.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
                     held, beat = len(ids), time.monotonic()
                 self._embed(batch)
                 writer.put(batch, _finished(batch, remaining, by_id))
@@ -258,7 +270,9 @@ def _finished(
         doc_id = record.info.doc_id
         remaining[doc_id] -= 1
         if remaining[doc_id] == 0:
-            done.append(by_id[doc_id].record)
+            # Dropped here so the run holds only the articles in flight, not the archive's.
+            del remaining[doc_id]
+            done.append(by_id.pop(doc_id).record)
     return done
 
 

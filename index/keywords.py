@@ -63,6 +63,7 @@ class View:
     """The index as of one moment: its segments, oldest first, and which rows are live."""
 
     revision: str
+    seq: float = -math.inf  # the commit sequence it includes
     stamp: tuple[int, int] = (0, 0)  # the manifest's, to notice merges
     segments: tuple[Segment, ...] = ()
     docs: tuple[np.ndarray, ...] = ()  # per segment, which of its articles are live
@@ -85,7 +86,8 @@ class KeywordIndex:
         revision, seq = store.head()
         for attempt in range(3):
             manifest = self._read(store)
-            if manifest.seq < seq or manifest.seq == -math.inf:
+            behind = manifest.seq < seq or manifest.seq == -math.inf
+            if behind or store.moved_since(manifest.seq):
                 with self._lock():
                     manifest = self._catch_up(store, self._read(store))
             try:
@@ -99,9 +101,9 @@ class KeywordIndex:
 
     def stale(self, store: ChromaStore, view: View) -> bool:
         """Whether the store or the folder moved since `view` was taken."""
-        if store.revision() != view.revision:
+        if store.revision() != view.revision or self._stamp() != view.stamp:
             return True
-        return self._stamp() != view.stamp
+        return store.moved_since(view.seq)
 
     def _view(self, revision: str, manifest: Manifest) -> View:
         self._manifest = manifest
@@ -110,7 +112,7 @@ class KeywordIndex:
             self._open.pop(name).close()
         docs = live_docs(opened, manifest.gone)
         rows = live_rows(opened, docs)
-        return View(revision, manifest.stamp, tuple(opened), tuple(docs), tuple(rows))
+        return View(revision, manifest.seq, manifest.stamp, tuple(opened), tuple(docs), tuple(rows))
 
     def _segment(self, name: str) -> Segment:
         if name not in self._open:
@@ -128,11 +130,7 @@ class KeywordIndex:
         if changes.seq <= manifest.seq:
             return manifest
         manifest.gone.update(changes.gone)
-        if changes.docs:
-            articles = sorted(changes.docs.items())
-            entries = _committed(store, articles)
-            built = segments.build(changes.seq, articles, entries, self.tokenize)
-            manifest.segments.append(self._add(built))
+        manifest.segments.extend(self._build(store, changes.seq, sorted(changes.docs.items())))
         manifest.seq = changes.seq
         return self._write(manifest)
 
@@ -141,12 +139,22 @@ class KeywordIndex:
         seq = store.head()[1]
         manifest = Manifest(store=store.identity(), seq=seq)
         articles = sorted(store.articles().items())
-        for i in range(0, len(articles), PAGE_DOCS):
-            page = articles[i : i + PAGE_DOCS]
-            built = segments.build(seq, page, _committed(store, page), self.tokenize)
-            manifest.segments.append(self._add(built))
+        manifest.segments.extend(self._build(store, seq, articles))
         log.info("keyword index filled from the whole store: %d articles", len(articles))
         return self._write(manifest)
+
+    def _build(
+        self, store: ChromaStore, seq: float, articles: list[tuple[str, ArticleInfo]]
+    ) -> list[str]:
+        """New segments for these articles, PAGE_DOCS at a time so memory stays bounded (a
+        first ingest of an archive catches up with all of it at once)."""
+        names = []
+        for i in range(0, len(articles), PAGE_DOCS):
+            page = articles[i : i + PAGE_DOCS]
+            names.append(
+                self._add(segments.build(seq, page, _committed(store, page), self.tokenize))
+            )
+        return names
 
     def _add(self, segment: Segment) -> str:
         if self.folder is None:

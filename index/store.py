@@ -146,16 +146,17 @@ class ChromaStore:
         if not doc_ids:
             return
         seq = self._next_seq()
-        for doc_id in doc_ids:
-            self.chunks.delete(where={"doc_id": doc_id})
-            self.docs.delete(ids=[doc_id])
-        # Tombstones let readers that catch up from a sequence number learn of the removal.
+        # Tombstones first: readers catch up from a sequence number, also when a kill stops
+        # this before the deletes or the revision move (a tombstone outranks an older record).
         self.meta.upsert(
             ids=[f"gone:{d}" for d in doc_ids],
             embeddings=[[0.0] for _ in doc_ids],
             documents=["" for _ in doc_ids],
             metadatas=[{"kind": "gone", "doc_id": d, "seq": seq} for d in doc_ids],
         )
+        for doc_id in doc_ids:
+            self.chunks.delete(where={"doc_id": doc_id})
+            self.docs.delete(ids=[doc_id])
         self.bump_revision(seq)
 
     def drop_stale(self, doc_id: str, digest: str | None) -> None:
@@ -331,6 +332,19 @@ class ChromaStore:
                 out.gone[str(meta["doc_id"])] = float(meta["seq"])
                 out.seq = max(out.seq, float(meta["seq"]))
         return out
+
+    def moved_since(self, seq: float) -> bool:
+        """Whether anything was committed or removed after `seq`, revision moved or not.
+
+        A writer killed between its article records and its revision move leaves commits the
+        revision does not announce; readers that poll this too still see them.
+        """
+        seq = max(seq, -1.0)  # sequences are clock times; Chroma's filters take finite numbers
+        newer = self.docs.get(where={"seq": {"$gt": seq}}, limit=1, include=[])
+        if newer["ids"]:
+            return True
+        gone = {"$and": [{"kind": "gone"}, {"seq": {"$gt": seq}}]}
+        return bool(self.meta.get(where=gone, limit=1, include=[])["ids"])
 
     def chunks_of(self, doc_ids: Sequence[str]) -> list[tuple[str, str, ChunkInfo]]:
         """(id, text, record) of every stored chunk of these articles."""

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
@@ -48,6 +49,7 @@ class Writer:
             maxsize=2
         )
         self.error: BaseException | None = None
+        self.committed: deque[str] = deque()  # appended here, drained by the ingest's thread
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
@@ -56,6 +58,11 @@ class Writer:
         if self.error:
             raise self.error
         self.queue.put((chunks, docs))
+
+    def forget_committed(self, in_flight: dict[str, None]) -> None:
+        """Remove the articles written and committed since the last call from `in_flight`."""
+        while self.committed:
+            in_flight.pop(self.committed.popleft(), None)
 
     def close(self) -> None:
         """Write what is queued and wait; raises what a write raised."""
@@ -80,6 +87,7 @@ class Writer:
             try:
                 self.store.add_chunks(chunks)
                 self.store.commit_docs(docs, self.touched)
+                self.committed.extend(d.id for d in docs)
             except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
             if done:

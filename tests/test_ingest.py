@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 import signal
@@ -19,6 +20,7 @@ from index import workers
 from index.client import open_client
 from index.ingest import Ingestor
 from index.loading import Skipped, SourceDoc
+from index.prepare import PreparedDoc
 from index.settings import IngestSettings
 from index.store import ChromaStore
 from tests.conftest import ROOT, FakeEmbedder
@@ -305,3 +307,28 @@ def test_a_failure_inside_a_worker_skips_that_article_alone(
     out = list(workers.prepared(tasks, 1))
     assert isinstance(out[0], Skipped) and out[0].reason.startswith("failed: ")
     assert not isinstance(out[1], Skipped) and out[1].chunks
+
+
+def test_a_long_ingest_holds_only_the_articles_in_flight(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = [
+        {"url": f"https://example.com/{i}", "title": f"Story {i}", "text": f"Story {i} body. " * 9}
+        for i in range(400)
+    ]
+    path = tmp_path / "many.jsonl"
+    path.write_text("\n".join(json.dumps(r) for r in records))
+    leased: list[int] = []
+    alive: list[int] = []
+    hold = ChromaStore.hold
+
+    def watch(self: ChromaStore, run: str, doc_ids: list[str]) -> None:
+        leased.append(len(doc_ids))
+        alive.append(sum(type(o) is PreparedDoc for o in gc.get_objects()))
+        hold(self, run, doc_ids)
+
+    monkeypatch.setattr(ChromaStore, "hold", watch)
+    ingestor = make_ingestor(tmp_path / "data", FakeEmbedder(), batch_size=8)
+    assert len(ingestor.run([path], log=lambda m: None).added) == 400
+    # The lease and the memory follow the batches in flight, not the archive.
+    assert max(leased) < 40 and max(alive[-20:]) < 150

@@ -49,7 +49,9 @@ def _segment(seq: float, docs: range, rng: random.Random) -> Segment:
 
 def _snapshot(parts: list[Segment], gone: dict[str, float]) -> Snapshot:
     docs = live_docs(parts, gone)
-    return Snapshot(View("r", (0, 0), tuple(parts), tuple(docs), tuple(live_rows(parts, docs))))
+    return Snapshot(
+        View("r", 0.0, (0, 0), tuple(parts), tuple(docs), tuple(live_rows(parts, docs)))
+    )
 
 
 def _live(snap: Snapshot) -> list[int]:
@@ -231,3 +233,30 @@ def test_a_store_recreated_under_the_same_name_is_not_read_from_the_old_index(
         keywords.view(store).segments == ()
         or not _snapshot(list(keywords.view(store).segments), {}).articles
     )
+
+
+class Killed(Exception):
+    """A writer stopped between its records and its revision move."""
+
+
+def _no_revision(self: ChromaStore, seq: float | None = None) -> str:
+    raise Killed
+
+
+def test_a_commit_or_removal_killed_before_its_revision_move_still_reaches_readers(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, keywords = _open(tmp_path / "data")
+    for i in range(3):
+        _commit(store, i)
+    reader = HybridRetriever(store, FakeEmbedder(), poll_seconds=0, keywords=keywords)
+    assert set(reader.catalogue().articles) == {"d0", "d1", "d2"}
+    monkeypatch.setattr(ChromaStore, "bump_revision", _no_revision)
+    with pytest.raises(Killed):
+        _commit(store, 3)
+    assert set(reader.catalogue().articles) == {"d0", "d1", "d2", "d3"}
+    with pytest.raises(Killed):
+        store.delete_docs(["d1"])
+    assert set(reader.catalogue().articles) == {"d0", "d2", "d3"}
+    fresh = HybridRetriever(store, FakeEmbedder(), keywords=_open(tmp_path / "data")[1])
+    assert set(fresh.catalogue().articles) == {"d0", "d2", "d3"}
