@@ -27,6 +27,7 @@ from index.records import ArticleInfo, ChunkInfo, article_info, to_metadata
 
 # A term longer than this says nothing a shorter prefix does not; capping keeps terms fixed-width.
 TERM_BYTES = 48
+TOKENIZE_SLICE = 256  # texts tokenised at once while building a segment
 _ARRAYS = ("doc", "start", "end", "chunk", "length", "text_at", "terms", "indptr", "rows", "tf")
 Tokenizer = Callable[[list[str]], list[list[str]]]
 
@@ -143,33 +144,51 @@ def build(
         (e for e in entries if e.info.doc_id in order),
         key=lambda e: (order[e.info.doc_id], e.info.chunk),
     )
-    tokens = tokenize([f"{e.info.title}\n{e.text}" for e in rows])
+    lengths, term_ids, vocab = _term_ids([f"{e.info.title}\n{e.text}" for e in rows], tokenize)
     blob = [e.text.encode("utf-8") for e in rows]
     arrays: dict[str, np.ndarray] = {
         "doc": np.array([order[e.info.doc_id] for e in rows], dtype=np.int32),
         "start": np.array([e.info.start for e in rows], dtype=np.int64),
         "end": np.array([e.info.end for e in rows], dtype=np.int64),
         "chunk": np.array([e.info.chunk for e in rows], dtype=np.int32),
-        "length": np.array([len(t) for t in tokens], dtype=np.int32),
+        "length": lengths,
         "text_at": np.concatenate([[0], np.cumsum([len(b) for b in blob], dtype=np.int64)]),
-        **_postings(tokens),
+        **_postings(lengths, term_ids, vocab),
     }
     return Segment(seq, [e.id for e in rows], list(articles), arrays, b"".join(blob))
 
 
-def _postings(tokens: list[list[str]]) -> dict[str, np.ndarray]:
+def _term_ids(texts: list[str], tokenize: Tokenizer) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """Token counts per text, every token as a vocabulary number, and the vocabulary.
+
+    Tokenised a slice at a time and kept as numbers: a page of an archive holds millions of
+    tokens, which as Python strings took about a gigabyte.
+    """
+    vocab: dict[str, int] = {}
+    lengths: list[int] = []
+    parts: list[np.ndarray] = [np.zeros(0, dtype=np.int32)]
+    for i in range(0, len(texts), TOKENIZE_SLICE):
+        for doc in tokenize(texts[i : i + TOKENIZE_SLICE]):
+            lengths.append(len(doc))
+            ids = (vocab.setdefault(t, len(vocab)) for t in doc)
+            parts.append(np.fromiter(ids, dtype=np.int32, count=len(doc)))
+    return np.array(lengths, dtype=np.int32), np.concatenate(parts), list(vocab)
+
+
+def _postings(lengths: np.ndarray, term_ids: np.ndarray, vocab: list[str]) -> dict[str, np.ndarray]:
     """The term -> rows table: sorted terms, CSR pointers, rows and term frequencies."""
-    flat = [term_key(t) for doc in tokens for t in doc]
-    if not flat:
+    if not len(term_ids):
         return _empty_postings()
-    row_of = np.repeat(np.arange(len(tokens), dtype=np.int64), [len(t) for t in tokens])
-    terms, term_of = np.unique(np.array(flat, dtype=f"S{TERM_BYTES}"), return_inverse=True)
-    pairs, tf = np.unique(term_of.astype(np.int64) * len(tokens) + row_of, return_counts=True)
-    term_ids = pairs // len(tokens)
+    n = len(lengths)
+    keys = np.array([term_key(t) for t in vocab], dtype=f"S{TERM_BYTES}")
+    terms, remap = np.unique(keys, return_inverse=True)  # tokens cut to one key become one term
+    row_of = np.repeat(np.arange(n, dtype=np.int64), lengths)
+    pairs, tf = np.unique(remap[term_ids].astype(np.int64) * n + row_of, return_counts=True)
+    term_ids = pairs // n
     return {
         "terms": terms,
         "indptr": np.searchsorted(term_ids, np.arange(len(terms) + 1)).astype(np.int64),
-        "rows": (pairs % len(tokens)).astype(np.int32),
+        "rows": (pairs % n).astype(np.int32),
         "tf": np.minimum(tf, np.iinfo(np.uint16).max).astype(np.uint16),
     }
 

@@ -93,6 +93,7 @@ def build_app(settings: Settings, ingest_if_empty: bool = True) -> tuple[FastAPI
         ensure_index(settings, embedder)
     engine = build_newsdesk(settings, embedder=embedder)
     engine.summary()  # read the index now rather than on the first question
+    engine.warm()
     preload.join()
     return create_app(engine, settings.server), engine
 

@@ -35,6 +35,8 @@ from rag.windows import merge_windows
 
 log = logging.getLogger(__name__)
 RRF_K = 60
+WIDEN = 2  # a filtered search asks for this many times what the filters' share would give
+MAX_WIDE = 1500  # the widest unfiltered search worth trying before Chroma's own filter
 
 
 @dataclass
@@ -223,7 +225,7 @@ class HybridRetriever:
     ) -> dict[int, float]:
         n = min(self.candidates, snap.size)
         try:
-            hits = self.store.query(vector, n, chroma_where(filters))
+            hits = self._nearest(snap, vector, filters, n)
         except Exception as exc:
             # A vector segment cut short by a crash, a server gone, a model swapped without
             # re-ingesting: keyword search still answers, and the user is told.
@@ -234,6 +236,30 @@ class HybridRetriever:
         rows = ((snap.row(cid), score) for cid, score in hits)
         return {row: score for row, score in rows if row is not None}
 
+    def _nearest(
+        self, snap: Snapshot, vector: list[float], filters: Filters, n: int
+    ) -> list[tuple[str, float]]:
+        """The n nearest chunks within the filters.
+
+        Chroma's filtered search reads the metadata first (about 70 ms for one outlet at 30,000
+        chunks, growing with the index), so where the filters keep a fair share of the index the
+        nearest are taken from one wider unfiltered search instead (about 10 ms for 1,000). Every
+        chunk it keeps outranks every one it missed, so the result is the same whenever n of
+        them pass; otherwise Chroma's filter runs after all.
+        """
+        where = chroma_where(filters)
+        if where is None:
+            return self.store.query(vector, n, None)
+        mask = snap.mask(filters)
+        share = float(mask.sum()) / max(1, snap.size)
+        wide = min(snap.size, int(WIDEN * n / share)) if share else 0
+        if 0 < wide <= MAX_WIDE:
+            hits = self.store.query(vector, wide, None)
+            kept = [hit for hit in hits if _kept(snap.row(hit[0]), mask)]
+            if len(kept) >= n or wide == snap.size:
+                return kept[:n]
+        return self.store.query(vector, n, where)
+
     def _bm25(self, snap: Snapshot, query: str, filters: Filters) -> dict[int, float]:
         tokens = [t for t in self.terms(query) if snap.known(t)]
         if not tokens:
@@ -242,6 +268,10 @@ class HybridRetriever:
         n = min(self.candidates, len(scores))
         top = np.argpartition(-scores, n - 1)[:n]
         return {int(i): float(scores[i]) for i in top if scores[i] > 0}
+
+
+def _kept(row: int | None, mask: np.ndarray) -> bool:
+    return row is not None and bool(mask[row])
 
 
 def _row(row: int | None) -> int:

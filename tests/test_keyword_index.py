@@ -22,6 +22,8 @@ from index.segments import Entry, Segment
 from index.settings import IngestSettings
 from index.store import ChromaStore, ChunkRecord, DocRecord
 from index.terms import make_stemmer, tokenize
+from rag import retrieve
+from rag.filters import chroma_where
 from rag.keyword import Snapshot
 from rag.retrieve import HybridRetriever
 from rag.types import Filters
@@ -260,3 +262,27 @@ def test_a_commit_or_removal_killed_before_its_revision_move_still_reaches_reade
     assert set(reader.catalogue().articles) == {"d0", "d2", "d3"}
     fresh = HybridRetriever(store, FakeEmbedder(), keywords=_open(tmp_path / "data")[1])
     assert set(fresh.catalogue().articles) == {"d0", "d2", "d3"}
+
+
+@pytest.mark.parametrize("widest", [1500, 10])
+def test_a_filtered_dense_search_finds_what_chromas_own_filter_finds(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, widest: int
+) -> None:
+    monkeypatch.setattr(retrieve, "MAX_WIDE", widest)  # 10: too wide to try, Chroma filters
+    store, keywords = _open(tmp_path / "data")
+    for i in range(60):
+        _commit(store, i)
+    retriever = HybridRetriever(store, FakeEmbedder(), candidates=5, keywords=keywords)
+    snap = retriever.snapshot()
+    vector = FakeEmbedder().embed_query("drone strike talks")
+    for filters in (
+        Filters(outlet="o1"),
+        Filters(since=date(2025, 1, 3), until=date(2025, 1, 3)),
+        Filters(outlet="o2", since=date(2025, 1, 1), until=date(2025, 1, 10)),
+    ):
+        wanted = store.query(vector, 5, chroma_where(filters))
+        got = retriever._nearest(snap, vector, filters, 5)
+        # Equal scores (ties may come in another order), and only chunks the filters keep.
+        assert np.allclose([s for _, s in got], [s for _, s in wanted])
+        keep = snap.mask(filters)
+        assert all(keep[snap.row(cid)] for cid, _ in got)

@@ -33,3 +33,20 @@ def test_an_unreachable_endpoint_names_the_setting_to_fix() -> None:
         url = server.base_url
     with pytest.raises(EmbeddingError, match="NEWSDESK_EMBED_BASE_URL"):
         OpenAIEmbedder(url, "instant", timeout=2).embed_documents(["x"])
+
+
+def test_vectors_travel_as_base64_and_equal_the_json_floats() -> None:
+    with ScriptedOpenAI(dimensions=16) as server:
+        vectors = OpenAIEmbedder(server.base_url, "instant").embed_documents(["one", "two"])
+        assert server.embedding_formats == ["base64"]
+        floats = server.embeddings(["one", "two"])["data"]
+    assert np.allclose(vectors, [d["embedding"] for d in floats], atol=1e-4)
+
+
+def test_an_endpoint_that_refuses_base64_is_asked_for_floats_from_then_on() -> None:
+    with ScriptedOpenAI(dimensions=16, encodings=("float",)) as server:
+        embedder = OpenAIEmbedder(server.base_url, "instant")
+        first = embedder.embed_documents(["one"])
+        second = embedder.embed_documents(["one"])
+    assert np.allclose(first, second)
+    assert server.embedding_formats == ["base64", None, None]

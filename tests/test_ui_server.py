@@ -13,9 +13,11 @@ import httpx
 import pytest
 
 from evals.processes import free_port, running, wait_for_url
+from newsdesk import serve
 from newsdesk.serve import ensure_index
 from tests.browser import support
 from tests.browser.support import EVIL_QUESTION
+from tests.conftest import FakeEmbedder
 
 planted_data = support.planted_data  # the shared session fixture
 SERVE_TIMEOUT = 120.0  # seconds for `newsdesk serve` to load the model and index
@@ -32,6 +34,26 @@ def test_ensure_index_ingests_only_when_empty(
     calls = fake_embedder.calls
     ensure_index(settings, fake_embedder)
     assert fake_embedder.calls == calls  # a filled index is left alone
+
+
+class CountingEmbedder(FakeEmbedder):
+    """Counts questions embedded."""
+
+    queries = 0
+
+    def embed_query(self, text: str) -> list[float]:
+        self.queries += 1
+        return super().embed_query(text)
+
+
+def test_the_server_is_ready_with_a_search_done_so_the_first_question_waits_for_no_load(
+    settings_factory: Any, corpus_copy: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    embedder = CountingEmbedder()
+    monkeypatch.setattr(serve, "build_embedder", lambda settings: embedder)
+    _, engine = serve.build_app(settings_factory(corpus_dir=corpus_copy))
+    assert embedder.queries == 1
+    assert engine.retriever.snapshot().size > 0
 
 
 def test_ensure_index_without_corpus_warns(
