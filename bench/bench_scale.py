@@ -8,7 +8,8 @@ For each size (the first N articles of ../shared/bench/news-archive), in one run
   - `newsdesk serve --no-ingest` with the default query embedder: ready time, first ask, warm
     ask p50/p95 over 200 questions, total PSS of its processes at ready and after the questions;
   - freshness: another process ingests one new article; seconds until /api/ask cites it.
-It ends with how each cost grows per 10x articles.
+It ends with where each ingest's time went (the main thread's steps; Chroma's writes overlap them
+on a background thread) and how each cost grows per 10x articles.
 
     python bench/bench_scale.py                       # 1000 and 5000 articles
     python bench/bench_scale.py --sizes 1000 5000 23966
@@ -63,14 +64,21 @@ def take(n: int, target: Path) -> list[dict[str, Any]]:
 
 def ingest(data: Path, path: Path, env: dict[str, str]) -> float:
     """Seconds `newsdesk ingest` takes for `path`."""
+    return ingest_profiled(data, path, env)[0]
+
+
+def ingest_profiled(data: Path, path: Path, env: dict[str, str]) -> tuple[float, str]:
+    """Seconds `newsdesk ingest` takes for `path`, and its line on where the time went."""
     started = time.perf_counter()
     command = [*newsdesk_command(), "ingest", "--quiet", "--data-dir", str(data), str(path)]
-    subprocess.run(command, env=env, check=True, stdout=subprocess.DEVNULL)
-    return time.perf_counter() - started
+    done = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    seconds = time.perf_counter() - started
+    return seconds, next((x for x in done.stdout.splitlines() if x.startswith("time:")), "")
 
 
-def chroma_rate(data: Path, scratch: Path) -> tuple[int, float]:
-    """(chunks, chunks/s) of Chroma's own add() of this index's chunks into a new collection."""
+def chroma_rate(data: Path, scratch: Path) -> tuple[int, float, float]:
+    """(chunks, chunks/s, cores busy) of Chroma's own add() of this index's chunks into a new
+    collection; cores busy is CPU time over wall time (Chroma's writer uses several threads)."""
     import chromadb
 
     source = chromadb.PersistentClient(str(data / "chroma")).get_collection("newsdesk_chunks")
@@ -79,7 +87,7 @@ def chroma_rate(data: Path, scratch: Path) -> tuple[int, float]:
         "copy", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
     )
     batch = 1024  # the batch the ingest's writer uses
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(got["ids"]), batch):
         target.add(
             ids=got["ids"][i : i + batch],
@@ -87,7 +95,8 @@ def chroma_rate(data: Path, scratch: Path) -> tuple[int, float]:
             metadatas=got["metadatas"][i : i + batch],
             embeddings=got["embeddings"][i : i + batch],
         )
-    return len(got["ids"]), len(got["ids"]) / (time.perf_counter() - started)
+    wall = time.perf_counter() - started
+    return len(got["ids"]), len(got["ids"]) / wall, (time.process_time() - cpu) / wall
 
 
 def tree_pss_mib(pid: int) -> float:
@@ -172,6 +181,11 @@ def freshness(data: Path, client: httpx.Client, base: str, env: dict[str, str]) 
     return math.inf
 
 
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def disk_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
@@ -181,9 +195,13 @@ def measure(n: int, work: Path, embed_env: dict[str, str], serve_env: dict[str, 
     data, source = work / "data", work / "archive.jsonl.gz"
     records = take(n, source)
     row: dict[str, Any] = {"articles": len(records)}
-    row["ingest_s"] = ingest(data, source, embed_env)
+    before = _children_cpu()
+    row["ingest_s"], row["ingest_profile"] = ingest_profiled(data, source, embed_env)
+    row["ingest_cores"] = (_children_cpu() - before) / row["ingest_s"]  # with its workers
     row["ingest_peak_rss_mib"] = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-    row["chunks"], row["chroma_chunks_per_s"] = chroma_rate(data, work / "chroma-copy")
+    row["chunks"], row["chroma_chunks_per_s"], row["chroma_cores"] = chroma_rate(
+        data, work / "chroma-copy"
+    )
     row["chunks_per_s"] = row["chunks"] / row["ingest_s"]
     row["articles_per_s"] = row["articles"] / row["ingest_s"]
     row["vs_chroma"] = row["chunks_per_s"] / row["chroma_chunks_per_s"]
@@ -201,6 +219,8 @@ COLUMNS = [
     ("chunks_per_s", "{:.0f}"),
     ("chroma_chunks_per_s", "{:.0f}"),
     ("vs_chroma", "{:.2f}"),
+    ("chroma_cores", "{:.2f}"),
+    ("ingest_cores", "{:.2f}"),
     ("ingest_peak_rss_mib", "{:.0f}"),
     ("disk_mib", "{:.0f}"),
     ("keyword_disk_mib", "{:.0f}"),
@@ -240,6 +260,9 @@ def report(rows: list[dict[str, Any]]) -> None:
         print("| " + " | ".join(fmt.format(row[name]) for name, fmt in COLUMNS) + " |")
     for row in rows:
         print(f"engine steps, p50 ms, {row['articles']} articles: {row['steps_p50_ms']}")
+        print(
+            f"ingest of {row['articles']} articles, {row['ingest_s']:.0f}s: {row['ingest_profile']}"
+        )
     if len(rows) > 1:
         first, last = rows[0], rows[-1]
         decades = math.log10(last["articles"] / first["articles"])

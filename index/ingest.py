@@ -11,6 +11,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain as _chain
 from pathlib import Path
@@ -40,6 +41,20 @@ class IngestReport:
     skipped: list[Skipped] = field(default_factory=list)
     chunks: int = 0
     seconds: float = 0.0
+    steps: dict[str, float] = field(default_factory=dict)  # seconds per step, see `timing`
+
+    @contextmanager
+    def timing(self, step: str) -> Iterator[None]:
+        """Add the time spent in the block to `steps[step]`."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.steps[step] = self.steps.get(step, 0.0) + time.perf_counter() - started
+
+    def profile(self) -> str:
+        """Where the time went, one line: the main thread's steps, then the writer's."""
+        return ", ".join(f"{step} {seconds:.1f}s" for step, seconds in self.steps.items())
 
     @property
     def ingested(self) -> int:
@@ -88,7 +103,8 @@ class Ingestor:
             raise
         self.store.release(run)
         if self.keywords is not None:
-            self.keywords.level(self.store)
+            with report.timing("keyword index"):
+                self.keywords.level(self.store)
         report.seconds = time.perf_counter() - started
         return report
 
@@ -206,7 +222,7 @@ class Ingestor:
         by_id: dict[str, PreparedDoc] = {}
         pending: list[ChunkRecord] = []
         bar = _progress_bar("chunks", self.progress)
-        for doc in _chain(planned, [None]):
+        for doc in _chain(_waited(planned, report), [None]):
             if doc is not None:
                 ids.append(doc.record.id)
                 in_flight[doc.record.id] = None
@@ -223,14 +239,19 @@ class Ingestor:
                 if held < len(ids) or time.monotonic() - beat > 30:
                     # Before any chunk of a new article is written; also keeps the lease alive.
                     writer.forget_committed(in_flight)
-                    self.store.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
+                    with report.timing("lease"):
+                        self.store.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
                     held, beat = len(ids), time.monotonic()
-                self._embed(batch)
-                writer.put(batch, _finished(batch, remaining, by_id))
+                with report.timing("embedding"):
+                    self._embed(batch)
+                with report.timing("waiting for Chroma"):
+                    writer.put(batch, _finished(batch, remaining, by_id))
                 report.chunks += len(batch)
                 if bar is not None:
                     bar.update(len(batch))
-        writer.close()
+        with report.timing("waiting for Chroma"):
+            writer.close()
+        report.steps["Chroma writes (background)"] = writer.busy
         if bar is not None:
             bar.close()
         return ids
@@ -259,6 +280,16 @@ class Ingestor:
         ]
         self.store.delete_docs(gone)
         report.removed.extend(gone)
+
+
+def _waited(planned: Iterator[PreparedDoc], report: IngestReport) -> Iterator[PreparedDoc]:
+    """The prepared articles, timing how long the embedding loop waits for each."""
+    while True:
+        with report.timing("waiting for articles"):
+            doc = next(planned, None)
+        if doc is None:
+            return
+        yield doc
 
 
 def _finished(

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import time
 from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
@@ -49,6 +50,7 @@ class Writer:
             maxsize=2
         )
         self.error: BaseException | None = None
+        self.busy = 0.0  # seconds spent writing
         self.committed: deque[str] = deque()  # appended here, drained by the ingest's thread
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
@@ -84,11 +86,13 @@ class Writer:
                     break
                 chunks.extend(more[0])
                 docs.extend(more[1])
+            started = time.perf_counter()
             try:
                 self.store.add_chunks(chunks)
                 self.store.commit_docs(docs, self.touched)
                 self.committed.extend(d.id for d in docs)
             except BaseException as exc:  # surfaced to the caller on the next put/close
                 self.error = exc
+            self.busy += time.perf_counter() - started
             if done:
                 return

@@ -96,6 +96,8 @@ def ingest(
         f"{len(report.removed)} removed, {len(report.skipped)} skipped; "
         f"{report.chunks} chunks embedded in {report.seconds:.1f}s"
     )
+    if report.steps:
+        click.echo(f"time: {report.profile()}")
     if report.ingested == 0:
         raise UserError("nothing could be ingested")
 

@@ -332,3 +332,10 @@ def test_a_long_ingest_holds_only_the_articles_in_flight(
     assert len(ingestor.run([path], log=lambda m: None).added) == 400
     # The lease and the memory follow the batches in flight, not the archive.
     assert max(leased) < 40 and max(alive[-20:]) < 150
+
+
+def test_an_ingest_reports_where_its_time_went(corpus_copy: Path, tmp_path: Path) -> None:
+    report = make_ingestor(tmp_path / "data", FakeEmbedder(delay=0.05)).run([corpus_copy])
+    steps = report.steps
+    assert {"waiting for articles", "embedding", "Chroma writes (background)"} <= set(steps)
+    assert steps["embedding"] >= 0.05 and report.profile().startswith("waiting for articles")
