@@ -38,7 +38,7 @@ from index.store import ChromaStore
 log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = 1
-PAGE_DOCS = 2000  # articles per segment when a folder is first filled
+PAGE_DOCS = 500  # articles per new segment: bounds the memory of a fill (and of a merge of 8)
 TIER = 8  # this many segments of one size class are merged into one
 
 

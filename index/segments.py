@@ -230,7 +230,8 @@ def merge(parts: Sequence[tuple[Segment, np.ndarray]]) -> Segment:
         rows_so_far += len(kept)
     arrays = {k: np.concatenate(v) for k, v in columns.items()}
     arrays["text_at"] = np.concatenate([[0], np.cumsum([len(b) for b in texts], dtype=np.int64)])
-    arrays.update(_table(terms, *(np.concatenate(pieces[k]) for k in ("term", "row", "tf"))))
+    postings = [np.concatenate(pieces.pop(k)) for k in ("term", "row", "tf")]  # pieces freed
+    arrays.update(_table(terms, *postings))
     return Segment(max(s.seq for s, _ in parts), ids, articles, arrays, b"".join(texts))
 
 
@@ -243,12 +244,14 @@ def _rekey(
 ) -> None:
     """Append a part's live postings, with merged term ids and renumbered rows."""
     indptr = np.asarray(segment.arrays["indptr"])
-    local = np.repeat(np.arange(len(indptr) - 1), np.diff(indptr))
+    local = np.repeat(np.arange(len(indptr) - 1, dtype=np.int32), np.diff(indptr))
     rows = np.asarray(segment.arrays["rows"])
     keep = live[rows]
     renumber = np.cumsum(live) - 1 + base
-    pieces["term"].append(np.searchsorted(terms, segment.arrays["terms"])[local[keep]])
-    pieces["row"].append(renumber[rows[keep]])
+    # int32 throughout: a merge at archive scale holds tens of millions of postings at once.
+    merged_ids = np.searchsorted(terms, segment.arrays["terms"]).astype(np.int32)
+    pieces["term"].append(merged_ids[local[keep]])
+    pieces["row"].append(renumber[rows[keep]].astype(np.int32))
     pieces["tf"].append(np.asarray(segment.arrays["tf"])[keep])
 
 
@@ -258,6 +261,7 @@ def _table(
     """The postings table of (term id, row, tf) triples, terms without postings dropped."""
     order = np.lexsort((row, term))
     term, row, tf = term[order], row[order], tf[order]
+    del order
     used = np.unique(term)
     return {
         "terms": terms[used],
