@@ -14,6 +14,7 @@ on a background thread) and how each cost grows per 10x articles.
     python bench/bench_scale.py                       # 1000 and 5000 articles
     python bench/bench_scale.py --sizes 1000 5000 23966
     python bench/bench_scale.py --workers 1000   # only: ingest time with 0, 1 and 2 workers
+    python bench/bench_scale.py --sizes 23966 --serve-only DATA_DIR   # only: serving an index
 """
 
 from __future__ import annotations
@@ -286,6 +287,12 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 5000])
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--workers", type=int, default=0, help="only compare ingest workers")
+    parser.add_argument(
+        "--serve-only",
+        type=Path,
+        metavar="DATA_DIR",
+        help="only the serving figures, on an index of the first --sizes articles built before",
+    )
     args = parser.parse_args()
     rows = []
     with ScriptedOpenAI() as instant:
@@ -301,6 +308,15 @@ def main() -> None:
             compare_workers(args.workers, embed_env)
             return
         serve_env = {**os.environ, **OFFLINE}
+        if args.serve_only:
+            with tempfile.TemporaryDirectory(prefix="serve-") as work:
+                records = take(args.sizes[0], Path(work) / "archive.jsonl.gz")
+                row = {
+                    "articles": len(records),
+                    **serve_costs(args.serve_only, records, serve_env, embed_env),
+                }
+            print(json.dumps(row))
+            return
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix=f"scale-{n}-") as work:
                 rows.append(measure(n, Path(work), embed_env, serve_env))

@@ -381,15 +381,21 @@ class ChromaStore:
             offset += len(got["ids"])
 
     def query(
-        self, embedding: list[float], n: int, where: dict[str, Any] | None
+        self,
+        embedding: list[float],
+        n: int,
+        where: dict[str, Any] | None,
+        ids: list[str] | None = None,
     ) -> list[tuple[str, float]]:
-        """(chunk id, cosine similarity) of the nearest chunks (n must not exceed the count)."""
+        """(chunk id, cosine similarity) of the nearest chunks (n must not exceed the count),
+        among `ids` when given."""
         if n <= 0:
             return []
         got = self.chunks.query(
             query_embeddings=[embedding],
             n_results=n,
             where=where or None,
+            ids=ids,
             include=["distances"],
         )
         return [

@@ -241,11 +241,12 @@ class HybridRetriever:
     ) -> list[tuple[str, float]]:
         """The n nearest chunks within the filters.
 
-        Chroma's filtered search reads the metadata first (about 70 ms for one outlet at 30,000
-        chunks, growing with the index), so where the filters keep a fair share of the index the
-        nearest are taken from one wider unfiltered search instead (about 10 ms for 1,000). Every
-        chunk it keeps outranks every one it missed, so the result is the same whenever n of
-        them pass; otherwise Chroma's filter runs after all.
+        Chroma's filtered search reads the metadata first (70 ms for one outlet at 30,000
+        chunks, 160 ms at 135,000, minutes with a cold disk cache), so where the filters keep a
+        fair share of the index the nearest are taken from one wider unfiltered search instead
+        (about 10 ms for 1,000). Every chunk it keeps outranks every one it missed, so the result
+        is the same whenever n of them pass. Otherwise Chroma searches among the ids the
+        snapshot's mask allows (35 ms for 2,400 of 135,000), never through its metadata.
         """
         where = chroma_where(filters)
         if where is None:
@@ -258,7 +259,8 @@ class HybridRetriever:
             kept = [hit for hit in hits if _kept(snap.row(hit[0]), mask)]
             if len(kept) >= n or wide == snap.size:
                 return kept[:n]
-        return self.store.query(vector, n, where)
+        allowed = [snap.chunk_id(int(row)) for row in np.flatnonzero(mask)]
+        return self.store.query(vector, min(n, len(allowed)), None, ids=allowed)
 
     def _bm25(self, snap: Snapshot, query: str, filters: Filters) -> dict[int, float]:
         tokens = [t for t in self.terms(query) if snap.known(t)]
