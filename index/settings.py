@@ -89,7 +89,7 @@ class IngestSettings(Group):
         default=None,
         ge=0,
         description="Processes that clean and chunk articles while the ingest embeds and writes "
-        "(unset: one per core but one, at most 4; 0: prepare in the ingest's own process).",
+        "(unset: one per core, at most 4; 0: prepare in the ingest's own process).",
     )
 
     @property
