@@ -23,9 +23,9 @@ from index.keywords import KeywordIndex
 from index.loading import Skipped, SourceDoc, discover, read_file
 from index.manifest import ManifestError, find_manifest, load_manifest
 from index.prepare import PreparedDoc, doc_digest, embedding_text
-from index.records import ArticleInfo
+from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.settings import IngestSettings
-from index.store import ChromaStore, ChunkRecord, DocRecord
+from index.store import ChromaStore
 from index.workers import Task, default_workers, failure, prepared
 from index.writer import Writer, background
 

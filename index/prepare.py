@@ -17,9 +17,8 @@ from index.cleaning import clean_text
 from index.loading import SourceDoc
 from index.manifest import apply_manifest
 from index.metadata import ArticleMeta, from_fields, from_text, lead_title, outlet_from_url
-from index.records import ArticleInfo, ChunkInfo
+from index.records import ArticleInfo, ChunkInfo, ChunkRecord, DocRecord
 from index.settings import IngestSettings
-from index.store import ChunkRecord, DocRecord
 
 # Bump when cleaning, metadata or chunk layout changes so existing indexes re-ingest.
 PIPELINE_VERSION = "2"

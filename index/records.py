@@ -6,7 +6,7 @@ so a field is named and typed once (`date_int` exists only in Chroma, for range 
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
@@ -88,3 +88,31 @@ def _ref_fields(meta: dict[str, Any]) -> dict[str, Any]:
         "title": str(meta.get("title") or ""),
         "url": meta.get("url") or None,
     }
+
+
+@dataclass
+class ChunkRecord:
+    """A chunk as stored: id, text, embedding and its typed metadata."""
+
+    id: str
+    text: str
+    embedding: list[float]
+    info: ChunkInfo
+
+
+@dataclass
+class Changes:
+    """What changed after a commit sequence: articles committed, articles removed (by seq)."""
+
+    seq: float  # everything up to here is included
+    docs: dict[str, ArticleInfo] = field(default_factory=dict)
+    gone: dict[str, float] = field(default_factory=dict)
+
+
+@dataclass
+class DocRecord:
+    """An article as stored: cleaned text plus its typed record."""
+
+    id: str
+    text: str
+    info: ArticleInfo

@@ -26,7 +26,6 @@ import time
 import uuid
 from collections.abc import Iterable, Sequence
 from contextlib import AbstractContextManager, nullcontext
-from dataclasses import dataclass, field
 from typing import Any
 
 from index.client import OPEN_LOCK, lock_dir
@@ -39,37 +38,18 @@ from index.lease import (
     locked,
     refuse_live,
 )
-from index.records import ArticleInfo, ChunkInfo, article_info, chunk_info, to_metadata
+from index.records import (
+    ArticleInfo,
+    Changes,
+    ChunkInfo,
+    ChunkRecord,
+    DocRecord,
+    article_info,
+    chunk_info,
+    to_metadata,
+)
 
 _PAGE = 5000
-
-
-@dataclass
-class ChunkRecord:
-    """A chunk as stored: id, text, embedding and its typed metadata."""
-
-    id: str
-    text: str
-    embedding: list[float]
-    info: ChunkInfo
-
-
-@dataclass
-class Changes:
-    """What changed after a commit sequence: articles committed, articles removed (by seq)."""
-
-    seq: float  # everything up to here is included
-    docs: dict[str, ArticleInfo] = field(default_factory=dict)
-    gone: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class DocRecord:
-    """An article as stored: cleaned text plus its typed record."""
-
-    id: str
-    text: str
-    info: ArticleInfo
 
 
 class ChromaStore:

@@ -13,7 +13,8 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from typing import Any, TypeVar
 
-from index.store import ChromaStore, ChunkRecord, DocRecord
+from index.records import ChunkRecord, DocRecord
+from index.store import ChromaStore
 
 T = TypeVar("T")
 

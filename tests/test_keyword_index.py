@@ -17,10 +17,10 @@ from index import segments
 from index.client import open_client
 from index.ingest import Ingestor
 from index.keywords import MANIFEST, TIER, KeywordIndex, View, live_docs, live_rows
-from index.records import ArticleInfo, ChunkInfo
+from index.records import ArticleInfo, ChunkInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.settings import IngestSettings
-from index.store import ChromaStore, ChunkRecord, DocRecord
+from index.store import ChromaStore
 from index.terms import make_stemmer, tokenize
 from rag import retrieve
 from rag.filters import chroma_where
