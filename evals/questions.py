@@ -5,7 +5,7 @@ A question set is YAML or JSON (documented in the README):
     questions:
       - id: substation
         question: Where was equipment at a key substation hit?      # or turns: [q1, q2, ...]
-        filters: {outlet: Al Jazeera, since: 2025-08-01}             # optional
+        filters: {outlet: Al Jazeera, since: 2025-08-01}             # optional; also until, as_of
         answerable: true                                             # default true
         expect: {sources: [{doc: 001_c81ca98ac9a2360a}], facts: [Sumy, [gas transport, gas infrastructure]]}
 The whole file is checked before anything runs; metrics are defined in `evals.metrics`.
@@ -51,10 +51,11 @@ class FilterSpec(_Strict):
     outlet: str | None = None
     since: Day | None = None
     until: Day | None = None
+    as_of: Day | None = None  # the day the question is asked from
 
     def to_filters(self) -> Filters:
         """As the engine's `Filters`."""
-        return Filters(outlet=self.outlet, since=self.since, until=self.until)
+        return Filters(outlet=self.outlet, since=self.since, until=self.until, as_of=self.as_of)
 
 
 class Expect(_Strict):

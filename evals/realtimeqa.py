@@ -38,7 +38,14 @@ from evals.scoring import (
     summarise,
 )
 from evals.stats import Estimate, question_week
-from evals.training import collect, fit, out_of_fold
+from evals.training import (
+    asked_filters,
+    best_weight,
+    collect,
+    fit,
+    out_of_fold,
+    out_of_fold_weights,
+)
 
 if TYPE_CHECKING:
     from index.ingest import IngestReport
@@ -47,6 +54,8 @@ if TYPE_CHECKING:
 __all__ = ["Indexing", "contains", "load_jsonl", "recall_at", "run_benchmark", "sample"]
 FULL = "newsdesk"
 COVERAGE = "all parts, coverage answer"  # the full retrieval with the unlearned answerer
+AS_OF = "newsdesk, as of its day"  # each question asked with its own date as `as_of`
+RECENCY_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.02)  # as-of week weights tried out of fold
 
 
 def load_jsonl(path: Path) -> list[dict[str, Any]]:
@@ -87,17 +96,18 @@ def mark_findable(questions: list[Row], articles: Sequence[Row]) -> None:
 class Indexing:
     """How the benchmark builds and opens an index of its own; the CLI wires it from settings.
 
-    `ingest(paths, folder)` and `make_engine(folder, top_k, variant)` keep the index in an
+    `ingest(paths, folder)` and `make_engine(folder, top_k, variant, recency)` keep the index in an
     embedded store in `folder`, never on a shared Chroma server, so reruns reuse it and never mix
     with another. `fingerprint` names everything that changes the index (chunking, pipeline
     version, embedding model): another fingerprint gets another folder, never a stale index.
-    `variants` are the retrieval ablations `make_engine` knows, the full system first.
+    `variants` are the retrieval ablations `make_engine` knows, the full system first;
+    `recency` is the as-of week's weight (None: the settings' own).
     """
 
     root: Path
     fingerprint: str
     ingest: Callable[[list[Path], Path], IngestReport]
-    make_engine: Callable[[Path, int, str], Newsdesk]
+    make_engine: Callable[[Path, int, str, float | None], Newsdesk]
     variants: tuple[str, ...] = (FULL,)
 
 
@@ -122,6 +132,7 @@ def run_benchmark(
     ablation: bool = True,
     cv: int = 5,
     train: Path | None = None,
+    as_of: bool = True,
 ) -> dict[str, Any]:
     """Run Newsdesk, its ablations and the plain pipeline on one sample; print them side by side."""
     questions, articles = sample(
@@ -140,7 +151,7 @@ def run_benchmark(
     run = [n for n in names if not (cv and n == FULL)]
     systems = {name: _run_newsdesk(indexing, workdir, name, questions) for name in run}
     if cv or train:
-        engine = indexing.make_engine(workdir, max(KS), COVERAGE)
+        engine = indexing.make_engine(workdir, max(KS), COVERAGE, None)
         examples = collect(engine, questions)
         if cv:
             limit = engine.settings.answer_sentences
@@ -150,6 +161,8 @@ def run_benchmark(
                 train
             )
             echo(f"answer model written to {train}")
+    if as_of:
+        systems.update(_as_of_systems(indexing, workdir, questions, cv, echo))
     plain = _run_baseline(workdir, articles, questions, echo) if baseline else None
     result = _report(systems, plain, questions, articles, seed, echo)
     if json_out:
@@ -187,6 +200,12 @@ def _report(
     echo("")
     for line in side_by_side(ours, theirs, diffs):
         echo(line)
+    dated = summarise(systems[AS_OF]) if AS_OF in systems else {}
+    dated_diffs = differences(systems[AS_OF], plain) if plain and dated else {}
+    if dated:
+        echo("\nEach question asked as of its own day (the plain pipeline has no such input):")
+        for line in side_by_side(dated, theirs, dated_diffs):
+            echo(line)
     if len(systems) > 1:
         echo("\nAblation (same index):")
         for line in ablation_table(systems, plain):
@@ -199,6 +218,8 @@ def _report(
         "newsdesk": _json_ready(ours),
         "plain_llama_index": _json_ready(theirs),
         "difference": _json_ready(diffs),
+        "newsdesk_as_of": _json_ready(dated),
+        "difference_as_of": _json_ready(dated_diffs),
         "ablation": {name: _json_ready(summarise(rows)) for name, rows in systems.items()},
     }
 
@@ -227,14 +248,42 @@ def _ingest(
     )
 
 
+def _as_of_systems(
+    indexing: Indexing,
+    workdir: Path,
+    questions: list[Row],
+    cv: int,
+    echo: Callable[[str], None],
+) -> dict[str, list[Row]]:
+    """Every question asked as of its own day. Out of fold, each week's rows come from the
+    as-of weight and answer model that did best without it; one row per weight tried follows."""
+    if not cv:
+        engine = indexing.make_engine(workdir, max(KS), FULL, None)
+        return {AS_OF: _ask_all(engine, questions, AS_OF, as_of=True)}
+    runs, examples = {}, {}
+    for weight in RECENCY_GRID:
+        engine = indexing.make_engine(workdir, max(KS), COVERAGE, weight)
+        runs[weight] = _ask_all(engine, questions, f"as of, weight {weight}", as_of=True)
+        examples[weight] = collect(engine, questions, as_of=True)
+    limit = engine.settings.answer_sentences
+    rows, chosen = out_of_fold_weights(runs, examples, cv, limit)
+    whole = best_weight(runs, range(len(questions)))
+    echo(f"as-of week weight chosen per fold: {chosen}; on every question: {whole}")
+    return {AS_OF: rows, **{f"as of, weight {w}": runs[w] for w in RECENCY_GRID}}
+
+
 def _run_newsdesk(
     indexing: Indexing, workdir: Path, variant: str, questions: list[Row]
 ) -> list[Row]:
-    engine = indexing.make_engine(workdir, max(KS), variant)
+    engine = indexing.make_engine(workdir, max(KS), variant, None)
+    return _ask_all(engine, questions, variant)
+
+
+def _ask_all(engine: Newsdesk, questions: list[Row], label: str, as_of: bool = False) -> list[Row]:
     rows = []
-    for q in _progress(questions, variant):
+    for q in _progress(questions, label):
         started = time.perf_counter()
-        answer = engine.ask(q["question"])
+        answer = engine.ask(q["question"], filters=asked_filters(q, as_of))
         rows.append(answer_row(q, answer, (time.perf_counter() - started) * 1e3))
     return rows
 

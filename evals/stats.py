@@ -63,12 +63,18 @@ def paired_difference(
 _DAY = re.compile(r"(\d{4})\D(\d{1,2})\D(\d{1,2})")
 
 
+def question_day(question_date: str) -> date | None:
+    """The day of a question date given as 2025/01/10, 2025-01-10 or similar (None if none)."""
+    found = _DAY.search(question_date or "")
+    return date(*(int(part) for part in found.groups())) if found else None
+
+
 def question_week(question_date: str) -> str:
     """The ISO week ('2025-W02') of a question date given as 2025/01/10, 2025-01-10 or similar."""
-    found = _DAY.search(question_date or "")
-    if not found:
+    day = question_day(question_date)
+    if day is None:
         return "unknown"
-    year, week, _ = date(*(int(part) for part in found.groups())).isocalendar()
+    year, week, _ = day.isocalendar()
     return f"{year}-W{week:02d}"
 
 

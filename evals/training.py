@@ -9,12 +9,12 @@ week's news is both learned from and tested on.
 from __future__ import annotations
 
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from evals.scoring import Row, contains
-from evals.stats import grouped_folds, question_week
+from evals.stats import grouped_folds, question_day, question_week
 from rag.answerer import (
     SENTENCE_FEATURES,
     AnswerModel,
@@ -24,6 +24,7 @@ from rag.answerer import (
     choose_ranked,
     fit_logistic,
 )
+from rag.types import Filters
 
 if TYPE_CHECKING:
     from rag.engine import Newsdesk
@@ -43,11 +44,16 @@ class Example:
         return bool(self.question["answer_in_corpus"])
 
 
-def collect(engine: Newsdesk, questions: Sequence[Row]) -> list[Example]:
+def asked_filters(question: Row, as_of: bool) -> Filters:
+    """The filters a RealTimeQA question is asked with: none, or its own day as `as_of`."""
+    return Filters(as_of=question_day(question["question_date"]) if as_of else None)
+
+
+def collect(engine: Newsdesk, questions: Sequence[Row], as_of: bool = False) -> list[Example]:
     """Every question's candidates from the engine's retrieval, labelled by the answer text."""
     out = []
     for q in _progress(questions):
-        evidence = engine.evidence(q["question"])
+        evidence = engine.evidence(q["question"], asked_filters(q, as_of))
         found = candidates(
             q["question"],
             evidence.focus,
@@ -93,6 +99,47 @@ def out_of_fold(examples: Sequence[Example], base: Sequence[Row], k: int, limit:
             rows.append({**row, "cited": cited, "abstained": abstained, "response": text})
     order = {r["id"]: n for n, r in enumerate(base)}
     return sorted(rows, key=lambda r: order[r["id"]])
+
+
+def best_weight(runs: Mapping[float, Sequence[Row]], among: Sequence[int]) -> float:
+    """The weight whose run finds the answer most often (recall@1 + recall@5) among `among`.
+
+    Ties go to the smaller weight, the smaller change to retrieval.
+    """
+
+    def found(weight: float) -> tuple[int, float]:
+        rows = [runs[weight][i] for i in among if runs[weight][i]["in_corpus"]]
+        return sum(int(r["recall@1"]) + int(r["recall@5"]) for r in rows), -weight
+
+    return max(runs, key=found)
+
+
+def out_of_fold_weights(
+    runs: Mapping[float, Sequence[Row]],
+    examples: Mapping[float, Sequence[Example]],
+    k: int,
+    limit: int,
+) -> tuple[list[Row], list[float]]:
+    """Rows whose retrieval weight and answer model were both chosen without their week.
+
+    `runs[w]` and `examples[w]` hold every question, in one order, retrieved with weight w. Each
+    fold takes the weight that did best on the other folds, and a model trained on those.
+    Returns the rows and each fold's weight.
+    """
+    first = next(iter(examples.values()))
+    weeks = [question_week(e.question["question_date"]) for e in first]
+    rows: dict[int, Row] = {}
+    chosen = []
+    for fold in grouped_folds(weeks, k):
+        held = set(fold)
+        rest = [i for i in range(len(weeks)) if i not in held]
+        weight = best_weight(runs, rest)
+        chosen.append(weight)
+        model = fit([examples[weight][i] for i in rest])
+        for i in fold:
+            cited, abstained, text = outcome(model, examples[weight][i], limit)
+            rows[i] = {**runs[weight][i], "cited": cited, "abstained": abstained, "response": text}
+    return [rows[i] for i in range(len(weeks))], chosen
 
 
 def _progress(items: Sequence[Row]) -> Any:

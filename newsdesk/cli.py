@@ -150,6 +150,11 @@ def _parse_day(value: str | None, name: str) -> date | None:
 @click.option("--outlet", default=None, help="Only this outlet.")
 @click.option("--since", default=None, help="Only articles from this date (YYYY-MM-DD).")
 @click.option("--until", default=None, help="Only articles up to this date (YYYY-MM-DD).")
+@click.option(
+    "--as-of",
+    default=None,
+    help="Ask as on this date (YYYY-MM-DD): 'last week' is read from it, its week ranks first.",
+)
 @mode_option
 @click.option("--passages", is_flag=True, help="Print the retrieved passages too.")
 @data_dir_option
@@ -160,6 +165,7 @@ def ask(
     outlet: str | None,
     since: str | None,
     until: str | None,
+    as_of: str | None,
     mode: str | None,
     passages: bool,
     data_dir: Path | None,
@@ -169,7 +175,10 @@ def ask(
 
     settings = _settings(data_dir, top_k=top_k, llm=mode)
     filters = Filters(
-        outlet=outlet, since=_parse_day(since, "since"), until=_parse_day(until, "until")
+        outlet=outlet,
+        since=_parse_day(since, "since"),
+        until=_parse_day(until, "until"),
+        as_of=_parse_day(as_of, "as-of"),
     )
     try:
         engine = build_newsdesk(settings)
@@ -305,6 +314,12 @@ def bench() -> None:
     default=None,
     help="Fit the answer model on these questions and write it to this JSON file.",
 )
+@click.option(
+    "--as-of/--no-as-of",
+    default=True,
+    help="Also ask every question as of its own day, with the as-of week's weight chosen "
+    "out of fold (default on).",
+)
 @data_dir_option
 def realtimeqa(
     articles: Path,
@@ -319,6 +334,7 @@ def realtimeqa(
     vectors: Path | None,
     cv: int,
     train: Path | None,
+    as_of: bool,
     data_dir: Path | None,
 ) -> None:
     """RealTimeQA's public split next to a plain llama-index pipeline, with 95% intervals.
@@ -344,6 +360,7 @@ def realtimeqa(
         ablation=ablation,
         cv=cv,
         train=train,
+        as_of=as_of,
     )
 
 

@@ -59,9 +59,13 @@ VARIANTS = {
 }
 
 
-def _engine_in(settings: Settings, folder: Path, top_k: int, variant: str) -> Newsdesk:
+def _engine_in(
+    settings: Settings, folder: Path, top_k: int, variant: str, recency: float | None
+) -> Newsdesk:
     # Only the full system has the learned answerer: the ablation adds it last.
     chosen = settings if variant == FULL else settings.replace(answer_model="none")
+    if recency is not None:
+        chosen = chosen.replace(recency_weight=recency)
     return build_newsdesk(_in_folder(chosen, folder, top_k), components=VARIANTS[variant])
 
 

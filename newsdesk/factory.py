@@ -102,6 +102,7 @@ def build_newsdesk(
             embedder,
             components=components or Components(),
             keywords=build_keywords(settings),
+            recency=settings.retrieval.recency_weight,
         ),
         SupportChecker(embedder.embed_query, settings.answer.support_threshold),
         settings.answer,

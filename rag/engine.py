@@ -187,7 +187,7 @@ class Newsdesk:
     ) -> Prepared:
         catalogue = self.retriever.catalogue()
         parsed, query, phrases = question_filters.parse_question(
-            question, catalogue.outlets, catalogue.newest
+            question, catalogue.outlets, explicit.as_of or catalogue.newest
         )
         applied = AppliedFilters(explicit=explicit, from_question=parsed, understood=phrases)
         focus = query
@@ -273,9 +273,9 @@ class Newsdesk:
         best = choose_ranked(self.answerer.rank(found), self.settings.answer_sentences)
         return [Pick(c.text, c.passage, c.coverage, c.score) for c in best]
 
-    def evidence(self, question: str) -> Evidence:
+    def evidence(self, question: str, filters: Filters | None = None) -> Evidence:
         """What the extractive answerer reads for a standalone question (used for training)."""
-        prep = self._prepare(question.strip(), [], Filters())
+        prep = self._prepare(question.strip(), [], filters or Filters())
         return Evidence(question, self.retriever.terms(prep.focus), prep.passages)
 
     def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:

@@ -2,8 +2,9 @@
 September"), and the one set of rules that applies them, to Chroma's `where` and to the
 keyword side's columns alike.
 
-Dates without a year, and relative ones ("last week"), are read relative to the newest article
-in the corpus, because a news corpus is a snapshot and "last week" means the week it ends on.
+Dates without a year, and relative ones ("last week"), are read relative to the question's
+`as_of` day when it has one, else to the newest article in the corpus, because a news corpus is a
+snapshot and "last week" means the week it ends on.
 """
 
 from __future__ import annotations
@@ -151,6 +152,24 @@ def merge(explicit: Filters, parsed: Filters) -> Filters:
         outlet=explicit.outlet or parsed.outlet,
         since=explicit.since or parsed.since,
         until=explicit.until or parsed.until,
+        as_of=explicit.as_of or parsed.as_of,
+    )
+
+
+def as_of_week(filters: Filters) -> Filters | None:
+    """The articles an `as_of` day prefers: the seven days before it, through the day after,
+    within the other filters.
+
+    The day after counts because outlets date in their own time zones: a quiz dated Friday in
+    New York reads articles dated Saturday in Karachi.
+    """
+    if filters.as_of is None:
+        return None
+    since, until = filters.as_of - timedelta(days=7), filters.as_of + timedelta(days=1)
+    return Filters(
+        outlet=filters.outlet,
+        since=max(since, filters.since) if filters.since else since,
+        until=min(until, filters.until) if filters.until else until,
     )
 
 

@@ -23,9 +23,15 @@ class Filters(BaseModel):
     outlet: str | None = Field(default=None, description="Outlet name, e.g. 'Dawn'.")
     since: date | None = Field(default=None, description="Earliest publication date.")
     until: date | None = Field(default=None, description="Latest publication date.")
+    as_of: date | None = Field(
+        default=None,
+        description="The day the question is asked from: relative dates ('last week') are read "
+        "from it, and articles of the week up to it rank first among equals. It leaves nothing "
+        "out; use `until` for that.",
+    )
 
     def is_empty(self) -> bool:
-        """True when nothing is restricted."""
+        """True when nothing is restricted (`as_of` restricts nothing)."""
         return self.outlet is None and self.since is None and self.until is None
 
     def describe(self) -> str:
@@ -40,6 +46,8 @@ class Filters(BaseModel):
                 parts.append(f"from {self.since.isoformat()}")
             if self.until:
                 parts.append(f"until {self.until.isoformat()}")
+        if self.as_of:
+            parts.append(f"as of {self.as_of.isoformat()}")
         return ", ".join(parts) or "none"
 
 

@@ -92,6 +92,12 @@ def test_ask_with_filters_and_follow_up_history(client: TestClient) -> None:
     assert follow.json()["filters"]["effective"]["outlet"] == "Dawn"  # carried from the history
 
 
+def test_ask_as_of_a_day_reads_last_week_from_it(client: TestClient) -> None:
+    body = {"question": "What did the Kremlin say last week?", "filters": {"as_of": "2025-09-01"}}
+    effective = client.post("/api/ask", json=body).json()["filters"]["effective"]
+    assert (effective["as_of"], effective["since"]) == ("2025-09-01", "2025-08-25")
+
+
 def test_date_filter_outside_the_corpus_abstains_with_note(client: TestClient) -> None:
     body = client.post(
         "/api/ask", json={"question": QUESTION, "filters": {"since": "2030-01-01"}}

@@ -67,6 +67,8 @@ def test_ask_json_prints_the_typed_result_with_filters(seed_settings) -> None:  
             "2025-08-01",
             "--until",
             "2025-08-31",
+            "--as-of",
+            "2025-08-29",
             "--data-dir",
             str(seed_settings.data_dir),
         ]
@@ -76,6 +78,7 @@ def test_ask_json_prints_the_typed_result_with_filters(seed_settings) -> None:  
         "outlet": "Dawn",
         "since": "2025-08-01",
         "until": "2025-08-31",
+        "as_of": "2025-08-29",
     }
     assert {c["outlet"] for c in data["citations"]} == {"Dawn"}
     assert set(data) >= {"answer", "citations", "abstained", "retrieved", "timings"}
