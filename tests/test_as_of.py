@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 
 from evals.questions import load_question_set
-from evals.training import best_weight
+from evals.training import Example, best_weight, out_of_fold_weights
 from newsdesk.factory import build_ingestor, build_newsdesk
-from rag.types import Filters
+from rag.answerer import SENTENCE_FEATURES, Candidate
+from rag.types import Filters, Passage
 from tests.conftest import FakeEmbedder
 
 # Two reports of one vote: the March one matches the question better, the June one is newer.
@@ -109,3 +110,45 @@ def test_the_weight_chosen_is_the_one_that_finds_answers_and_ties_go_to_the_smal
     assert best_weight(runs, [0, 1, 2]) == 0.02
     assert best_weight(runs, [0, 1]) == 0.01  # 0.01 and 0.02 tie on these: the smaller wins
     assert best_weight(runs, [0]) == 0.0
+
+
+def test_out_of_fold_rows_keep_order_and_use_the_weight_other_weeks_chose() -> None:
+    passage = Passage(
+        doc_id="d",
+        chunk_id="d::0",
+        outlet="CNN",
+        date=date(2025, 1, 1),
+        title="T",
+        url=None,
+        text="x",
+        start=0,
+        end=1,
+        score=1.0,
+    )
+
+    def example(i: int) -> Example:
+        question = {
+            "id": f"q{i}",
+            "question_date": f"2025/0{1 + i % 4}/10",
+            "answer_in_corpus": True,
+            "answer": "answer",
+        }
+        right = Candidate(
+            f"the answer sentence {i}", passage, 1.0, dict.fromkeys(SENTENCE_FEATURES, 1.0)
+        )
+        wrong = Candidate(
+            f"another sentence {i}", passage, 1.0, dict.fromkeys(SENTENCE_FEATURES, 0.0)
+        )
+        return Example(question, [wrong, right], [0, 1])
+
+    examples = [example(i) for i in range(12)]
+    row = {"in_corpus": True, "recall@5": True}
+    runs = {
+        0.0: [{**row, "id": f"q{i}", "recall@1": False} for i in range(12)],
+        0.01: [{**row, "id": f"q{i}", "recall@1": True} for i in range(12)],
+    }
+    rows, chosen = out_of_fold_weights(runs, dict.fromkeys(runs, examples), 4, 1)
+    assert chosen == [0.01] * 4
+    assert [r["id"] for r in rows] == [f"q{i}" for i in range(12)]
+    assert all(r["recall@1"] and r["cited"] and not r["abstained"] for r in rows)
+    assert rows[3]["response"] == "the answer sentence 3"
