@@ -199,14 +199,8 @@ class HybridRetriever:
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
         use = self.components
-        # With an as-of day, each search also brings its best candidates from that week.
-        week = as_of_week(filters) if self.recency else None
-        in_week = snap.mask(week) if week is not None else None
-        if in_week is not None and not in_week.any():
-            week = in_week = None
-        dense = self._dense(snap, vector, filters, result) if use.dense else {}
-        if in_week is not None and dense:
-            dense = {**self._week_dense(snap, vector, in_week), **dense}
+        in_week = self._in_week(snap, filters)
+        dense = self._dense(snap, vector, filters, result, in_week) if use.dense else {}
         t2 = time.perf_counter()
         sparse = self._bm25(snap, query, filters, in_week) if use.keyword else {}
         t3 = time.perf_counter()
@@ -231,12 +225,26 @@ class HybridRetriever:
         )
         return result
 
+    def _in_week(self, snap: Snapshot, filters: Filters) -> np.ndarray | None:
+        """Which rows the as-of week holds, when there is a week to prefer and a weight for it.
+
+        Each search then also brings its best candidates from that week.
+        """
+        week = as_of_week(filters) if self.recency else None
+        in_week = snap.mask(week) if week is not None else None
+        return in_week if in_week is not None and in_week.any() else None
+
     def _dense(
-        self, snap: Snapshot, vector: list[float], filters: Filters, result: Retrieval
+        self,
+        snap: Snapshot,
+        vector: list[float],
+        filters: Filters,
+        result: Retrieval,
+        in_week: np.ndarray | None,
     ) -> dict[int, float]:
         n = min(self.candidates, snap.size)
         try:
-            hits = self._nearest(snap, vector, filters, n)
+            hits = self._searched(snap, vector, filters, n, in_week)
         except Exception as exc:
             # A vector segment cut short by a crash, a server gone, a model swapped without
             # re-ingesting: keyword search still answers, and the user is told.
@@ -247,22 +255,27 @@ class HybridRetriever:
         rows = ((snap.row(cid), score) for cid, score in hits)
         return {row: score for row, score in rows if row is not None}
 
-    def _week_dense(
-        self, snap: Snapshot, vector: list[float], in_week: np.ndarray
-    ) -> dict[int, float]:
-        """The as-of week's chunks among the WEEK_WIDE nearest.
+    def _searched(
+        self,
+        snap: Snapshot,
+        vector: list[float],
+        filters: Filters,
+        n: int,
+        in_week: np.ndarray | None,
+    ) -> list[tuple[str, float]]:
+        """The n nearest within the filters, and with an as-of week the week's n nearest among
+        the WEEK_WIDE nearest overall.
 
-        Chroma's search among the week's ids would find them all, but costs about 20 ms more
-        per question at 5,000 articles; the wide search finds the ones near enough to matter.
+        Chroma's search among the week's ids would find all of the week's, but costs about 20 ms
+        more per question at 5,000 articles; the wide search finds the ones near enough to
+        matter, and without other filters it is also the main search.
         """
-        try:
-            hits = self.store.query(vector, min(WEEK_WIDE, snap.size), None)
-        except Exception as exc:  # the main search answered: the week's extras are a bonus
-            log.warning("as-of week search failed (%s)", exc)
-            return {}
-        rows = ((snap.row(cid), score) for cid, score in hits)
-        found = [(row, score) for row, score in rows if row is not None and in_week[row]]
-        return dict(found[: self.candidates])
+        if in_week is None:
+            return self._nearest(snap, vector, filters, n)
+        wide = self.store.query(vector, min(max(n, WEEK_WIDE), snap.size), None)
+        week = [hit for hit in wide if _kept(snap.row(hit[0]), in_week)][:n]
+        unfiltered = chroma_where(filters) is None
+        return (wide[:n] if unfiltered else self._nearest(snap, vector, filters, n)) + week
 
     def _nearest(
         self, snap: Snapshot, vector: list[float], filters: Filters, n: int
