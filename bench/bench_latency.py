@@ -5,7 +5,8 @@
 Builds the seed index in a temp folder (or uses --index, e.g. a RealTimeQA index built by
 `newsdesk bench realtimeqa`), then, in one run and on the same Chroma collection and model:
 Newsdesk's ask (question in, cited answer out) and llama-index's VectorStoreIndex top-k
-retrieval, plus the query-embedding time of ONNX Runtime and of PyTorch.
+retrieval, plus the query-embedding time of ONNX Runtime and of PyTorch. With --index, the
+RealTimeQA questions are also asked as of their own quiz dates (`filters.as_of`).
 """
 
 from __future__ import annotations
@@ -72,8 +73,10 @@ def main() -> None:
     args = parser.parse_args()
 
     from evals import baseline
+    from evals.stats import question_day
     from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk
     from newsdesk.settings import Settings
+    from rag.types import Filters
 
     with tempfile.TemporaryDirectory() as tmp:
         data = args.index or Path(tmp)
@@ -83,11 +86,11 @@ def main() -> None:
             build_ingestor(settings, progress=False, embedder=embedder).run(
                 [ROOT / "newsdesk" / "corpus"], log=lambda m: None
             )
-            questions = SEED_QUESTIONS
+            questions, days = SEED_QUESTIONS, {}
         else:
-            questions = [
-                json.loads(line)["question"] for line in QUESTIONS.read_text().splitlines()[:40]
-            ]
+            rows = [json.loads(line) for line in QUESTIONS.read_text().splitlines()[:40]]
+            questions = [r["question"] for r in rows]
+            days = {r["question"]: question_day(r["question_date"]) for r in rows}
         engine = build_newsdesk(settings, embedder=embedder)
         model = baseline.embed_model()
         plain = baseline.index_over_collection(engine.retriever.store.chunks, model)
@@ -97,6 +100,18 @@ def main() -> None:
             "chunks": engine.summary()["chunks"],
             "questions": len(questions) * args.repeat,
             "newsdesk_ask_extractive": timed(lambda q: engine.ask(q), questions, args.repeat),
+            # RealTimeQA questions again, each asked as of its own quiz date
+            **(
+                {
+                    "newsdesk_ask_as_of_question_day": timed(
+                        lambda q: engine.ask(q, filters=Filters(as_of=days[q])),
+                        questions,
+                        args.repeat,
+                    )
+                }
+                if days
+                else {}
+            ),
             "plain_llama_index_retrieve": timed(
                 lambda q: baseline.retrieve(plain, q, args.k), questions, args.repeat
             ),
