@@ -206,6 +206,10 @@ def _report(
         echo("\nEach question asked as of its own day (the plain pipeline has no such input):")
         for line in side_by_side(dated, theirs, dated_diffs):
             echo(line)
+        paired = differences(systems[AS_OF], systems[FULL])
+        echo(
+            "as of its day vs without, paired: " + ", ".join(f"{k} {v}" for k, v in paired.items())
+        )
     if len(systems) > 1:
         echo("\nAblation (same index):")
         for line in ablation_table(systems, plain):
