@@ -2,7 +2,7 @@
 
 Unchanged articles (same content digest) are skipped before anything is embedded. Chunks are
 embedded in batches that span articles, and written by a background thread so Chroma's writes
-overlap the next batch's embedding.
+overlap the next batch's embedding; articles are prepared ahead in other processes.
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from index.prepare import PreparedDoc, doc_digest, embedding_text
 from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.settings import IngestSettings
 from index.store import ChromaStore
-from index.workers import Task, default_workers, failure, prepared
-from index.writer import Writer, background
+from index.workers import Task, background, default_workers, elsewhere, failure, prepared
+from index.writer import Writer
 
 
 @dataclass
@@ -117,9 +117,12 @@ class Ingestor:
         log: Callable[[str], None],
     ) -> None:
         existing = self.store.articles()
-        # Articles are read, cleaned and chunked on a second thread while this one embeds, so
-        # the model is busy from the first batch on instead of waiting for the whole corpus.
-        planned = background(lambda: self._plan(paths, existing, report, log))
+        # Articles are read, cleaned and chunked ahead of this thread, which embeds, so the model
+        # is busy from the first batch on; with workers, in a process of its own, so the plan
+        # also runs on while Chroma writes (which holds this process's GIL).
+        ahead = elsewhere if self.workers > 0 else background
+        events = ahead(lambda: self._plan(paths, existing))
+        planned = _recorded(events, report, log)
         todo = self._embed_and_write(planned, report, run, existing, interrupted)
         for doc_id in set(interrupted) - set(todo):
             old = existing.get(doc_id)
@@ -127,35 +130,38 @@ class Ingestor:
         if self.prune:
             self._prune(paths, existing, report, {*report.unchanged, *todo})
 
-    def _plan(
-        self,
-        paths: list[Path],
-        existing: dict[str, ArticleInfo],
-        report: IngestReport,
-        log: Callable[[str], None],
-    ) -> Iterator[PreparedDoc]:
+    def _plan(self, paths: list[Path], existing: dict[str, ArticleInfo]) -> Iterator[Event]:
+        """Prepared articles, and what else the report and the log need, in input order.
+
+        Runs in a forked process when there are workers: it reads only its arguments and the
+        settings, never the store, and reports through what it yields.
+        """
         seen: set[str] = set()
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
+        unchanged: list[str] = []
 
         def tasks() -> Iterator[Task | Skipped]:
             for file, root in _progress(discover(paths), "files", self.progress):
-                entries = self._manifest(root, manifests, report, log)
+                if root not in manifests:
+                    manifests[root], skip = _manifest(root)
+                    if skip is not None:
+                        yield skip
+                entries = manifests[root]
                 for item in _read_guarded(file, root, self.settings.max_bytes):
-                    taken = self._take(item, entries, seen, existing, report)
+                    taken = self._take(item, entries, seen, existing, unchanged)
                     if taken is not None:
                         yield taken
 
         for taken in prepared(tasks(), self.workers):
-            if isinstance(taken, Skipped):
-                report.skipped.append(taken)
-                log(str(taken))
-                continue
-            if len(taken.record.text) > MAX_CHUNKED_CHARS:
-                log(
+            yield from (Unchanged(doc_id) for doc_id in unchanged)
+            unchanged.clear()
+            if not isinstance(taken, Skipped) and len(taken.record.text) > MAX_CHUNKED_CHARS:
+                yield Note(
                     f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
                     "are indexed (the cap on one article's work)"
                 )
             yield taken
+        yield from (Unchanged(doc_id) for doc_id in unchanged)
 
     def _take(
         self,
@@ -163,7 +169,7 @@ class Ingestor:
         entries: dict[str, dict[str, Any]],
         seen: set[str],
         existing: dict[str, ArticleInfo],
-        report: IngestReport,
+        unchanged: list[str],
     ) -> Task | Skipped | None:
         """One loaded item as an article to prepare, a skip, or None when it is unchanged."""
         if isinstance(item, Skipped):
@@ -178,28 +184,9 @@ class Ingestor:
             return Skipped(item.path, f"{item.where}{failure(exc)}")
         old = existing.get(item.doc_id)
         if old and old.digest == digest:
-            report.unchanged.append(item.doc_id)
+            unchanged.append(item.doc_id)
             return None
         return Task(item, entry, digest, old is None, self.settings)
-
-    def _manifest(
-        self,
-        root: Path,
-        cache: dict[Path, dict[str, dict[str, Any]]],
-        report: IngestReport,
-        log: Callable[[str], None],
-    ) -> dict[str, dict[str, Any]]:
-        if root not in cache:
-            cache[root] = {}
-            path = find_manifest(root)
-            if path:
-                try:
-                    cache[root] = load_manifest(path)
-                except Exception as exc:  # a ManifestError, or a bug: either way, ingest without it
-                    reason = str(exc) if isinstance(exc, ManifestError) else failure(exc)
-                    report.skipped.append(Skipped(path, reason))
-                    log(f"ignoring manifest: {reason}")
-        return cache[root]
 
     def _embed_and_write(
         self,
@@ -239,8 +226,7 @@ class Ingestor:
                 if held < len(ids) or time.monotonic() - beat > 30:
                     # Before any chunk of a new article is written; also keeps the lease alive.
                     writer.forget_committed(in_flight)
-                    with report.timing("lease"):
-                        self.store.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
+                    writer.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
                     held, beat = len(ids), time.monotonic()
                 with report.timing("embedding"):
                     self._embed(batch)
@@ -251,7 +237,8 @@ class Ingestor:
                     bar.update(len(batch))
         with report.timing("waiting for Chroma"):
             writer.close()
-        report.steps["Chroma writes (background)"] = writer.busy
+        for step, seconds in writer.busy.items():
+            report.steps[f"{step} (background)"] = seconds
         if bar is not None:
             bar.close()
         return ids
@@ -280,6 +267,51 @@ class Ingestor:
         ]
         self.store.delete_docs(gone)
         report.removed.extend(gone)
+
+
+@dataclass
+class Unchanged:
+    """An article whose digest matches the stored one: nothing to do."""
+
+    doc_id: str
+
+
+@dataclass
+class Note:
+    """A line for the ingest's log."""
+
+    text: str
+
+
+Event = PreparedDoc | Skipped | Unchanged | Note
+
+
+def _recorded(
+    events: Iterator[Event], report: IngestReport, log: Callable[[str], None]
+) -> Iterator[PreparedDoc]:
+    """The prepared articles of a plan; its other events go to the report and the log."""
+    for event in events:
+        if isinstance(event, Unchanged):
+            report.unchanged.append(event.doc_id)
+        elif isinstance(event, Note):
+            log(event.text)
+        elif isinstance(event, Skipped):
+            report.skipped.append(event)
+            log(str(event))
+        else:
+            yield event
+
+
+def _manifest(root: Path) -> tuple[dict[str, dict[str, Any]], Skipped | None]:
+    """The manifest entries of a corpus folder ({} without one), and a skip when it is unusable."""
+    path = find_manifest(root)
+    if not path:
+        return {}, None
+    try:
+        return load_manifest(path), None
+    except Exception as exc:  # a ManifestError, or a bug: either way, ingest without it
+        reason = str(exc) if isinstance(exc, ManifestError) else failure(exc)
+        return {}, Skipped(path, f"ignoring manifest: {reason}")
 
 
 def _waited(planned: Iterator[PreparedDoc], report: IngestReport) -> Iterator[PreparedDoc]:

@@ -3,23 +3,40 @@
 That work is CPU-bound Python, so threads would share one core; worker processes take it while
 the ingest's own process embeds and writes. Results come back in input order. A small ingest
 never pays for starting workers: the first `WARM_UP` articles are prepared in this process.
+
+The whole plan (reading, skipping unchanged articles, handing out and collecting that work) can
+run in a forked process of its own (`elsewhere`): embedded Chroma holds the GIL while it writes
+(`bench/bench_chroma_gil.py`), so a planning thread in the ingest's process stopped with every
+write, and preparation and writes added up instead of overlapping. Every process started here
+dies with the one that started it (PR_SET_PDEATHSIG on Linux), so kill -9 of an ingest stops all.
 """
 
 from __future__ import annotations
 
+import ctypes
 import multiprocessing
 import os
+import pickle
+import queue
+import signal
+import sys
+import threading
 from collections import deque
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import Any
+from multiprocessing.connection import Connection
+from typing import Any, TypeVar
 
 from index.loading import Skipped, SourceDoc
 from index.prepare import PreparedDoc, prepare
 from index.settings import IngestSettings
 
 WARM_UP = 64  # articles prepared in-process before workers start
+AHEAD = 512  # items a planning process keeps ready while the ingest's process is busy writing
+_PR_SET_PDEATHSIG = 1
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -56,8 +73,8 @@ def default_workers() -> int:
     """Worker processes for a machine: one per core, up to 4.
 
     Not one fewer for the ingest process: embedded Chroma holds the GIL while it writes, so that
-    process cannot prepare articles meanwhile, and only workers overlap preparation with writes
-    (`bench_scale.py --workers 1000`: 0, 1 and 2 workers took 28.4, 26.8 and 23.7 s on 2 cores).
+    process cannot prepare articles meanwhile, and only other processes overlap preparation with
+    writes (`bench_scale.py --workers 1000` measures 0, 1 and 2 workers side by side).
     """
     return max(1, min(4, os.cpu_count() or 1))
 
@@ -78,7 +95,10 @@ def prepared(items: Iterable[Task | Skipped], workers: int) -> Iterator[Prepared
                 # which runs it again when it lacks a __main__ guard. A forked one only runs
                 # `prepare`, which touches none of the locks the other threads may hold.
                 pool = pool or ProcessPoolExecutor(
-                    workers, mp_context=multiprocessing.get_context("fork")
+                    workers,
+                    mp_context=multiprocessing.get_context("fork"),
+                    initializer=die_with,
+                    initargs=(os.getpid(),),
                 )
                 pending.append(pool.submit(run_task, item))
             seen += not isinstance(item, Skipped)
@@ -97,3 +117,84 @@ def _done(head: Any) -> bool:
 
 def _result(head: Any) -> PreparedDoc | Skipped:
     return head.result() if isinstance(head, Future) else head
+
+
+def background(produce: Callable[[], Iterator[T]], ahead: int = 64) -> Iterator[T]:
+    """Run a generator on a thread, up to `ahead` items ahead; its exceptions surface here."""
+    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=ahead)
+
+    def work() -> None:
+        try:
+            for item in produce():
+                items.put(("item", item))
+            items.put(("end", None))
+        except BaseException as exc:
+            items.put(("error", exc))
+
+    threading.Thread(target=work, daemon=True).start()
+    while True:
+        kind, value = items.get()
+        if kind == "end":
+            return
+        if kind == "error":
+            raise value
+        yield value
+
+
+def elsewhere(produce: Callable[[], Iterator[T]]) -> Iterator[T]:
+    """Run a generator in a forked process, up to `AHEAD` items ahead; its exceptions surface
+    here. Closing this iterator early stops that process and its workers."""
+    context = multiprocessing.get_context("fork")
+    receiving, sending = context.Pipe(duplex=False)
+    child = context.Process(target=_produce_into, args=(produce, sending, os.getpid()))
+    child.start()
+    sending.close()
+    try:
+        while True:
+            try:
+                kind, value = receiving.recv()
+            except EOFError:
+                child.join()
+                raise RuntimeError(
+                    f"the process preparing articles stopped (exit code {child.exitcode})"
+                ) from None
+            if kind == "end":
+                return
+            if kind == "error":
+                raise value
+            yield value
+    finally:
+        receiving.close()
+        if child.is_alive():
+            child.kill()  # its workers die with it
+        child.join()
+
+
+def _produce_into(produce: Callable[[], Iterator[Any]], sending: Connection, parent: int) -> None:
+    die_with(parent)
+    try:
+        # A thread produces while this one waits on the pipe, so the plan runs ahead meanwhile.
+        for item in background(produce, AHEAD):
+            sending.send(("item", item))
+        sending.send(("end", None))
+    except BrokenPipeError:
+        return  # the ingest stopped reading: nothing to report to
+    except BaseException as exc:
+        sending.send(("error", _portable(exc)))
+
+
+def _portable(exc: BaseException) -> BaseException:
+    """The exception itself when it survives a pickle round trip, else a RuntimeError naming it."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def die_with(parent: int) -> None:
+    """Be killed when `parent` dies, even by SIGKILL (Linux only)."""
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        if os.getppid() != parent:  # it died before that took effect
+            os._exit(1)

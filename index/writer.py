@@ -1,7 +1,8 @@
-"""Ingest's background work: a producer thread running ahead, and a writer thread for Chroma.
+"""Ingest's writer: Chroma writes, commits and lease refreshes on a thread of their own.
 
-The model is the slow step; reading and chunking ahead of it, and writing behind it, keeps it
-busy without holding more than a few batches in memory.
+All of an ingest's Chroma writes stay in the ingest's process: two processes writing one embedded
+folder each keep a copy of the vector index and the last to save it wins, losing the other's
+vectors (measured: "Error finding id" on read). Preparation moves out instead (`index.workers`).
 """
 
 from __future__ import annotations
@@ -10,57 +11,39 @@ import queue
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterator
-from typing import Any, TypeVar
+from collections.abc import Callable
+from typing import Any
 
 from index.records import ChunkRecord, DocRecord
 from index.store import ChromaStore
 
-T = TypeVar("T")
-
-
-def background(produce: Callable[[], Iterator[T]]) -> Iterator[T]:
-    """Run a generator on a thread, a few items ahead; its exceptions surface here."""
-    items: queue.Queue[tuple[str, Any]] = queue.Queue(maxsize=64)
-
-    def work() -> None:
-        try:
-            for item in produce():
-                items.put(("item", item))
-            items.put(("end", None))
-        except BaseException as exc:
-            items.put(("error", exc))
-
-    threading.Thread(target=work, daemon=True).start()
-    while True:
-        kind, value = items.get()
-        if kind == "end":
-            return
-        if kind == "error":
-            raise value
-        yield value
+_Request = tuple[Any, ...]  # ("write", chunks, docs) or ("hold", run, doc_ids)
+MERGED = 1024  # chunks written together at most
+LINGER = 0.25  # seconds a write waits for more to merge
 
 
 class Writer:
-    """Writes chunk batches and commits finished articles on a background thread."""
+    """Writes chunk batches, commits finished articles and refreshes the lease on a background
+    thread, in the order asked, so the ingest's thread never waits for Chroma unless it is
+    several batches ahead."""
 
     def __init__(self, store: ChromaStore, touched: set[str]) -> None:
         self.store = store
         self.touched = touched  # articles that may have chunks from an earlier run
-        self.queue: queue.Queue[tuple[list[ChunkRecord], list[DocRecord]] | None] = queue.Queue(
-            maxsize=2
-        )
+        self.queue: queue.Queue[_Request | None] = queue.Queue(maxsize=4)
         self.error: BaseException | None = None
-        self.busy = 0.0  # seconds spent writing
+        self.busy = {"Chroma writes": 0.0, "lease": 0.0}  # seconds spent on each
         self.committed: deque[str] = deque()  # appended here, drained by the ingest's thread
         self.thread = threading.Thread(target=self._loop, daemon=True)
         self.thread.start()
 
     def put(self, chunks: list[ChunkRecord], docs: list[DocRecord]) -> None:
         """Queue chunks, and the articles they complete, for writing."""
-        if self.error:
-            raise self.error
-        self.queue.put((chunks, docs))
+        self._ask(("write", chunks, docs))
+
+    def hold(self, run: str, doc_ids: list[str]) -> None:
+        """Queue a lease refresh (`ChromaStore.hold`); it lands before any write queued after."""
+        self._ask(("hold", run, doc_ids))
 
     def forget_committed(self, in_flight: dict[str, None]) -> None:
         """Remove the articles written and committed since the last call from `in_flight`."""
@@ -74,26 +57,62 @@ class Writer:
         if self.error:
             raise self.error
 
+    def _ask(self, request: _Request) -> None:
+        if self.error:
+            raise self.error
+        self.queue.put(request)
+
     def _loop(self) -> None:
-        while (item := self.queue.get()) is not None:
+        done = False
+        while not done:
+            hold, chunks, docs, done = self._gather()
             if self.error:
+                continue  # drain the queue; the caller raises the error
+            if hold is not None and not self._timed("lease", self.store.hold, *hold):
                 continue
-            chunks, docs, done = list(item[0]), list(item[1]), False
-            # Each Chroma write has a fixed cost, so write everything already queued at once.
-            while len(chunks) < 1024 and not self.queue.empty():
-                more = self.queue.get()
-                if more is None:
-                    done = True
-                    break
-                chunks.extend(more[0])
-                docs.extend(more[1])
-            started = time.perf_counter()
-            try:
-                self.store.add_chunks(chunks)
-                self.store.commit_docs(docs, self.touched)
+            if (chunks or docs) and self._timed("Chroma writes", self._write, chunks, docs):
                 self.committed.extend(d.id for d in docs)
-            except BaseException as exc:  # surfaced to the caller on the next put/close
-                self.error = exc
-            self.busy += time.perf_counter() - started
-            if done:
-                return
+
+    def _gather(
+        self,
+    ) -> tuple[tuple[str, list[str]] | None, list[ChunkRecord], list[DocRecord], bool]:
+        """The next requests merged, and whether the ingest has finished.
+
+        Each Chroma write has a fixed cost (a commit, a revision), so writes queued within
+        LINGER seconds of the first go in together, up to MERGED chunks. Of their lease refreshes
+        only the last is needed: it was asked after every article of the merged writes had been
+        handed over, and none of those was committed yet, so it lists them all.
+        """
+        hold: tuple[str, list[str]] | None = None
+        chunks: list[ChunkRecord] = []
+        docs: list[DocRecord] = []
+        until = None
+        while len(chunks) < MERGED:
+            try:
+                wait = None if until is None else max(0.0, until - time.monotonic())
+                item = self.queue.get(timeout=wait)
+            except queue.Empty:
+                break
+            if item is None:
+                return hold, chunks, docs, True
+            until = until or time.monotonic() + LINGER
+            if item[0] == "hold":
+                hold = (item[1], item[2])
+            else:
+                chunks.extend(item[1])
+                docs.extend(item[2])
+        return hold, chunks, docs, False
+
+    def _write(self, chunks: list[ChunkRecord], docs: list[DocRecord]) -> None:
+        self.store.add_chunks(chunks)
+        self.store.commit_docs(docs, self.touched)
+
+    def _timed(self, what: str, action: Callable[..., None], *args: Any) -> bool:
+        """Carry out one request; False (and the error kept for the caller) if it failed."""
+        started = time.perf_counter()
+        try:
+            action(*args)
+        except BaseException as exc:  # surfaced to the caller on the next put/close
+            self.error = exc
+        self.busy[what] += time.perf_counter() - started
+        return self.error is None

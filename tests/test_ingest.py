@@ -16,7 +16,7 @@ from typing import cast
 import pytest
 from click.testing import CliRunner
 
-from index import workers
+from index import workers, writer
 from index.client import open_client
 from index.ingest import Ingestor
 from index.loading import Skipped, SourceDoc
@@ -179,7 +179,7 @@ _CRASHING_INGEST = textwrap.dedent(
             print("batch", flush=True)  # the test kills us after a few of these
             return super().embed_documents(texts)
 
-    ingestor = make_ingestor(Path({data!r}), Announcing(delay=0.3), batch_size=4)
+    ingestor = make_ingestor(Path({data!r}), Announcing(delay=0.6), batch_size=4)
     ingestor.run([Path({corpus!r})], log=lambda m: None)
     """
 )
@@ -328,6 +328,7 @@ def test_a_long_ingest_holds_only_the_articles_in_flight(
         hold(self, run, doc_ids)
 
     monkeypatch.setattr(ChromaStore, "hold", watch)
+    monkeypatch.setattr(writer, "MERGED", 8)  # writes merge up to this many chunks
     ingestor = make_ingestor(tmp_path / "data", FakeEmbedder(), batch_size=8)
     assert len(ingestor.run([path], log=lambda m: None).added) == 400
     # The lease and the memory follow the batches in flight, not the archive.
