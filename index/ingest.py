@@ -138,30 +138,24 @@ class Ingestor:
         """
         seen: set[str] = set()
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
-        unchanged: list[str] = []
 
-        def tasks() -> Iterator[Task | Skipped]:
+        def tasks() -> Iterator[Task | Skipped | Unchanged]:
             for file, root in _progress(discover(paths), "files", self.progress):
                 if root not in manifests:
                     manifests[root], skip = _manifest(root)
                     if skip is not None:
                         yield skip
-                entries = manifests[root]
                 for item in _read_guarded(file, root, self.settings.max_bytes):
-                    taken = self._take(item, entries, seen, existing, unchanged)
-                    if taken is not None:
-                        yield taken
+                    yield self._take(item, manifests[root], seen, existing)
 
-        for taken in prepared(tasks(), self.workers):
-            yield from (Unchanged(doc_id) for doc_id in unchanged)
-            unchanged.clear()
-            if not isinstance(taken, Skipped) and len(taken.record.text) > MAX_CHUNKED_CHARS:
+        results: Iterator[PreparedDoc | Skipped | Unchanged] = prepared(tasks(), self.workers)
+        for taken in results:
+            if isinstance(taken, PreparedDoc) and len(taken.record.text) > MAX_CHUNKED_CHARS:
                 yield Note(
                     f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
                     "are indexed (the cap on one article's work)"
                 )
             yield taken
-        yield from (Unchanged(doc_id) for doc_id in unchanged)
 
     def _take(
         self,
@@ -169,9 +163,8 @@ class Ingestor:
         entries: dict[str, dict[str, Any]],
         seen: set[str],
         existing: dict[str, ArticleInfo],
-        unchanged: list[str],
-    ) -> Task | Skipped | None:
-        """One loaded item as an article to prepare, a skip, or None when it is unchanged."""
+    ) -> Task | Skipped | Unchanged:
+        """One loaded item as an article to prepare, a skip, or unchanged."""
         if isinstance(item, Skipped):
             return item
         if clash := _clash(item, seen, existing):
@@ -184,8 +177,7 @@ class Ingestor:
             return Skipped(item.path, f"{item.where}{failure(exc)}")
         old = existing.get(item.doc_id)
         if old and old.digest == digest:
-            unchanged.append(item.doc_id)
-            return None
+            return Unchanged(item.doc_id)
         return Task(item, entry, digest, old is None, self.settings)
 
     def _embed_and_write(

@@ -37,6 +37,7 @@ AHEAD = 512  # items a planning process keeps ready while the ingest's process i
 _PR_SET_PDEATHSIG = 1
 
 T = TypeVar("T")
+P = TypeVar("P")  # what `prepared` passes through
 
 
 @dataclass
@@ -79,14 +80,15 @@ def default_workers() -> int:
     return max(1, min(4, os.cpu_count() or 1))
 
 
-def prepared(items: Iterable[Task | Skipped], workers: int) -> Iterator[PreparedDoc | Skipped]:
-    """Tasks prepared (skips passed through), in input order, on up to `workers` processes."""
+def prepared(items: Iterable[Task | P], workers: int) -> Iterator[PreparedDoc | Skipped | P]:
+    """Tasks prepared on up to `workers` processes, anything else passed through, in input
+    order."""
     pool: ProcessPoolExecutor | None = None
-    pending: deque[Future[PreparedDoc | Skipped] | PreparedDoc | Skipped] = deque()
+    pending: deque[Future[PreparedDoc | Skipped] | PreparedDoc | Skipped | P] = deque()
     seen = 0
     try:
         for item in items:
-            if isinstance(item, Skipped):
+            if not isinstance(item, Task):
                 pending.append(item)
             elif workers <= 0 or seen < WARM_UP:
                 pending.append(run_task(item))
@@ -101,7 +103,7 @@ def prepared(items: Iterable[Task | Skipped], workers: int) -> Iterator[Prepared
                     initargs=(os.getpid(),),
                 )
                 pending.append(pool.submit(run_task, item))
-            seen += not isinstance(item, Skipped)
+            seen += isinstance(item, Task)
             while pending and (len(pending) > 4 * max(workers, 1) or _done(pending[0])):
                 yield _result(pending.popleft())
         while pending:

@@ -16,17 +16,14 @@ from pathlib import Path
 import pytest
 
 from index import ingest, workers
-from index.client import open_client
 from index.ingest import Ingestor
-from index.settings import IngestSettings
-from index.store import ChromaStore
 from tests.conftest import ROOT, FakeEmbedder
+from tests.test_ingest import make_ingestor as ingesting
 
 
 def make_ingestor(data: Path, ingest_workers: int) -> Ingestor:
-    store = ChromaStore(open_client(data, None, 0), "test")
-    settings = IngestSettings(ingest_workers=ingest_workers)
-    return Ingestor(store, FakeEmbedder(), settings, batch_size=4, progress=False)
+    """An ingestor into `data` preparing on `ingest_workers` processes (0: on a thread)."""
+    return ingesting(data, FakeEmbedder(), batch_size=4, ingest_workers=ingest_workers)
 
 
 def test_a_plan_in_its_own_process_reports_and_stores_what_a_thread_plan_does(
@@ -95,7 +92,7 @@ _KILLED_INGEST = textwrap.dedent(
     from pathlib import Path
     from index import workers
     from tests.conftest import FakeEmbedder
-    from tests.test_ingest_processes import make_ingestor
+    from tests.test_ingest import make_ingestor
 
     workers.WARM_UP = 0  # every article goes to a worker of the planning process
 
@@ -104,8 +101,7 @@ _KILLED_INGEST = textwrap.dedent(
             print("batch", flush=True)  # the test kills us after a few of these
             return super().embed_documents(texts)
 
-    ingestor = make_ingestor(Path({data!r}), 2)
-    ingestor.embedder = Announcing(delay=0.2)
+    ingestor = make_ingestor(Path({data!r}), Announcing(delay=0.2), batch_size=4, ingest_workers=2)
     ingestor.run([Path({corpus!r})], log=lambda m: None)
     """
 )
