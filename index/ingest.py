@@ -92,6 +92,8 @@ class Ingestor:
         report = IngestReport()
         run = uuid.uuid4().hex
         interrupted = self.store.claim(run)  # raises StoreBusy if another ingest is writing
+        if self.keywords is not None:
+            self.keywords.unstage()
         if interrupted:
             log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
         try:
@@ -105,6 +107,7 @@ class Ingestor:
         if self.keywords is not None:
             with report.timing("keyword index"):
                 self.keywords.level(self.store)
+                self.keywords.unstage()
         report.seconds = time.perf_counter() - started
         return report
 
@@ -149,13 +152,18 @@ class Ingestor:
                     yield self._take(item, manifests[root], seen, existing)
 
         results: Iterator[PreparedDoc | Skipped | Unchanged] = prepared(tasks(), self.workers)
+        stager = self.keywords.stager() if self.keywords is not None else None
         for taken in results:
             if isinstance(taken, PreparedDoc) and len(taken.record.text) > MAX_CHUNKED_CHARS:
                 yield Note(
                     f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
                     "are indexed (the cap on one article's work)"
                 )
+            if isinstance(taken, PreparedDoc) and stager is not None:
+                stager.add(taken.record, taken.chunks)
             yield taken
+        if stager is not None:
+            stager.flush()
 
     def _take(
         self,

@@ -4,7 +4,10 @@ The store numbers every commit (a commit sequence) and leaves a tombstone for ev
 whoever reads it can ask for "everything after N". The manifest records the N its segments are
 level with; a process that finds the store ahead fetches only those articles and chunks, writes
 them as one small segment and moves N. Nothing is rebuilt from the whole store except the very
-first time a folder is filled. Small segments are merged in tiers (eight of a size make one of
+first time a folder is filled. An ingest builds the segments of its own articles while it
+writes them (`Stager`, in its planning process) and leaves them staged; catching up adopts a
+staged segment, instead of reading its articles back from the store, once every article in it is
+committed at the version it holds. Small segments are merged in tiers (eight of a size make one of
 the next), the way Lucene merges, so their number stays logarithmic in the archive.
 
 Which rows are live: an article belongs to the newest segment that holds it, unless a tombstone
@@ -22,6 +25,7 @@ import json
 import logging
 import math
 import os
+import shutil
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
@@ -31,7 +35,7 @@ import numpy as np
 
 from index import segments
 from index.lease import locked
-from index.records import ArticleInfo
+from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.store import ChromaStore
 
@@ -40,6 +44,7 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 PAGE_DOCS = 500  # articles per new segment: bounds the memory of a fill (and of a merge of 8)
 TIER = 8  # this many segments of one size class are merged into one
+STAGED = "staged"  # sub-folder of segments built ahead of their articles' commit
 
 
 @dataclass
@@ -148,13 +153,34 @@ class KeywordIndex:
     ) -> list[str]:
         """New segments for these articles, PAGE_DOCS at a time so memory stays bounded (a
         first ingest of an archive catches up with all of it at once)."""
-        names = []
+        names, articles = self._adopt(seq, articles)
         for i in range(0, len(articles), PAGE_DOCS):
             page = articles[i : i + PAGE_DOCS]
             names.append(
                 self._add(segments.build(seq, page, _committed(store, page), self.tokenize))
             )
         return names
+
+    def _adopt(
+        self, seq: float, articles: list[tuple[str, ArticleInfo]]
+    ) -> tuple[list[str], list[tuple[str, ArticleInfo]]]:
+        """Staged segments whose articles are all among `articles` at the version they hold,
+        moved into the index as of `seq`; and the articles none of them holds. Under the lock."""
+        staging = None if self.folder is None else self.folder / STAGED
+        if staging is None or not staging.is_dir():
+            return [], articles
+        wanted = {doc_id: info.digest for doc_id, info in articles}
+        names = []
+        for name in sorted(p.name for p in staging.iterdir() if p.name.startswith("seg-")):
+            held = segments.staged_articles(staging, name)
+            if all(wanted.get(doc_id) == digest for doc_id, digest in held):
+                assert self.folder is not None
+                segments.adopt(staging, name, self.folder, seq)
+                self._open[name] = segments.load(self.folder, name)
+                names.append(name)
+                for doc_id, _ in held:
+                    del wanted[doc_id]
+        return names, [a for a in articles if a[0] in wanted]
 
     def _add(self, segment: Segment) -> str:
         if self.folder is None:
@@ -164,6 +190,24 @@ class KeywordIndex:
         name = segments.save(segment, self.folder)
         self._open[name] = segments.load(self.folder, name)
         return name
+
+    # --- staging: segments an ingest builds before its articles are committed ----------------
+    def stager(self) -> Stager | None:
+        """Where an ingest hands its prepared articles; None for an index kept in memory."""
+        return None if self.folder is None else Stager(self)
+
+    def stage(self, articles: Sequence[tuple[str, ArticleInfo]], entries: Sequence[Entry]) -> None:
+        """Save a segment of articles that are not committed yet, for catching up to adopt."""
+        assert self.folder is not None
+        staging = self.folder / STAGED
+        staging.mkdir(parents=True, exist_ok=True)
+        segments.save(segments.build(0.0, articles, entries, self.tokenize), staging)
+
+    def unstage(self) -> None:
+        """Drop every staged segment: at an ingest's start and end, the earlier ones are stale."""
+        if self.folder is not None and (self.folder / STAGED).exists():
+            with self._lock():
+                shutil.rmtree(self.folder / STAGED, ignore_errors=True)
 
     # --- merging ----------------------------------------------------------------------------
     def level(self, store: ChromaStore) -> None:
@@ -258,6 +302,29 @@ class KeywordIndex:
     @staticmethod
     def _copy(m: Manifest) -> Manifest:
         return Manifest(m.store, m.seq, list(m.segments), dict(m.gone), m.stamp)
+
+
+class Stager:
+    """Builds keyword segments of an ingest's articles as they are prepared, PAGE_DOCS at a time,
+    so the ingest does not read them back and tokenise them after its last write."""
+
+    def __init__(self, keywords: KeywordIndex) -> None:
+        self.keywords = keywords
+        self.articles: list[tuple[str, ArticleInfo]] = []
+        self.entries: list[Entry] = []
+
+    def add(self, record: DocRecord, chunks: Sequence[ChunkRecord]) -> None:
+        """One prepared article and its chunks."""
+        self.articles.append((record.id, record.info))
+        self.entries.extend(Entry(c.id, c.text, c.info) for c in chunks)
+        if len(self.articles) >= PAGE_DOCS:
+            self.flush()
+
+    def flush(self) -> None:
+        """Stage what has been added since the last page."""
+        if self.articles:
+            self.keywords.stage(self.articles, self.entries)
+        self.articles, self.entries = [], []
 
 
 def _committed(store: ChromaStore, articles: Sequence[tuple[str, ArticleInfo]]) -> list[Entry]:

@@ -311,6 +311,24 @@ def load(folder: Path, name: str) -> Segment:
     return Segment(float(meta["seq"]), ids, articles, arrays, texts, name, folder, handles)
 
 
+def staged_articles(folder: Path, name: str) -> list[tuple[str, str]]:
+    """(doc id, digest) of every article in a saved segment, without opening its arrays."""
+    with (folder / name / "articles.jsonl").open(encoding="utf-8") as lines:
+        return [(doc_id, str(flat.get("digest", ""))) for doc_id, flat in map(json.loads, lines)]
+
+
+def adopt(staging: Path, name: str, folder: Path, seq: float) -> None:
+    """Move a segment saved under `staging` into `folder`, as of commit sequence `seq`."""
+    path = staging / name
+    meta = json.loads((path / "meta.json").read_text())
+    tmp = path / ".meta.json"
+    tmp.write_text(json.dumps({**meta, "seq": seq}))
+    with tmp.open("rb") as handle:
+        os.fsync(handle.fileno())
+    os.replace(tmp, path / "meta.json")
+    os.replace(path, folder / name)
+
+
 def remove(folder: Path, name: str) -> None:
     """Delete a segment's files (processes that have it mapped keep reading their copy)."""
     shutil.rmtree(folder / name, ignore_errors=True)

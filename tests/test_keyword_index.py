@@ -16,7 +16,16 @@ import pytest
 from index import segments
 from index.client import open_client
 from index.ingest import Ingestor
-from index.keywords import MANIFEST, TIER, KeywordIndex, View, live_docs, live_rows
+from index.keywords import (
+    MANIFEST,
+    STAGED,
+    TIER,
+    KeywordIndex,
+    Stager,
+    View,
+    live_docs,
+    live_rows,
+)
 from index.records import ArticleInfo, ChunkInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.settings import IngestSettings
@@ -197,6 +206,8 @@ def test_an_added_article_is_fetched_alone_and_a_removed_one_leaves(
         ChromaStore, "chunks_of", lambda self, ids: fetched.extend(ids) or chunks_of(self, ids)
     )
     (tmp_path / "later" / first[-1].name).rename(corpus_copy / first[-1].name)
+    # An ingest that staged nothing (as a server catching up does) fetches the article itself.
+    monkeypatch.setattr(KeywordIndex, "stager", lambda self: None)
     _ingest(data, [corpus_copy])
     after = set(reader.catalogue().articles)
     assert len(after - before) == 1 and fetched == list(after - before)
@@ -207,6 +218,64 @@ def test_an_added_article_is_fetched_alone_and_a_removed_one_leaves(
     assert len(gone) == 1
     hits = reader.search(words, Filters(), 10).passages
     assert hits and not {p.doc_id for p in hits} & gone
+
+
+def _scores(keywords: KeywordIndex, store: ChromaStore, query: str) -> dict[str, float]:
+    snap = _snapshot(list(keywords.view(store).segments), {})
+    scores = snap.scores(tokens([query])[0])
+    return {snap.chunk_id(r): round(float(scores[r]), 5) for r in _live(snap)}
+
+
+def test_an_ingest_adopts_the_segments_it_staged_instead_of_reading_its_chunks_back(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    fetched: list[str] = []
+    chunks_of = ChromaStore.chunks_of
+    monkeypatch.setattr(
+        ChromaStore, "chunks_of", lambda self, ids: fetched.extend(ids) or chunks_of(self, ids)
+    )
+    _ingest(tmp_path / "data", [corpus_copy])
+    assert fetched == [] and not (tmp_path / "data" / "keyword" / STAGED).exists()
+    store, staged = _open(tmp_path / "data")
+    rebuilt = KeywordIndex(tmp_path / "rebuilt", tokens)
+    for query in ("Istanbul session minutes", "Dawn peacekeepers", "election vote court"):
+        assert _scores(staged, store, query) == _scores(rebuilt, store, query)
+    assert fetched  # the rebuilt index did read them: the count above is not vacuous
+
+
+def _stage(stager: Stager, i: int, text: str, digest: str = "x") -> None:
+    info = replace(_article(i), chunks=1, digest=digest)
+    ref = {k: v for k, v in asdict(info).items() if k in ChunkInfo.__match_args__}
+    chunk = ChunkRecord(f"d{i}::0", text, [], ChunkInfo(**ref, start=0, end=10, chunk=0))
+    stager.add(DocRecord(f"d{i}", text, info), [chunk])
+
+
+def test_a_staged_segment_is_adopted_only_once_every_article_in_it_is_committed_as_staged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, keywords = _open(tmp_path / "data")
+    stager = keywords.stager()
+    assert stager is not None and KeywordIndex(None, tokens).stager() is None
+    for page in ([0, 1], [2], [3]):
+        for i in page:
+            _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
+        stager.flush()
+    _stage(stager, 4, "a version of d4 that was never committed", digest="y")
+    stager.flush()
+    for i in (0, 1, 3, 4):
+        _commit(store, i)
+    monkeypatch.setattr(ChromaStore, "chunks_of", Refuse("chunks_of"))
+    with pytest.raises(AssertionError, match="read the store: chunks_of"):
+        keywords.view(store)  # d4 differs from what was staged: it must come from the store
+    monkeypatch.undo()
+    view = keywords.view(store)
+    assert len(list((tmp_path / "data" / "keyword" / STAGED).glob("seg-*"))) == 2  # [2], old d4
+    assert set(_snapshot(list(view.segments), {}).articles) == {"d0", "d1", "d3", "d4"}
+    monkeypatch.setattr(ChromaStore, "chunks_of", Refuse("chunks_of"))
+    _commit(store, 2)
+    assert "d2" in _snapshot(list(keywords.view(store).segments), {}).articles
+    keywords.unstage()
+    assert not (tmp_path / "data" / "keyword" / STAGED).exists()
 
 
 def test_an_unreadable_manifest_is_refilled_from_the_store_with_a_warning(
