@@ -48,14 +48,14 @@ def main() -> None:
         embedder.embed_documents(["warm-up sentence so model loading is not timed"] * 8)
         pipeline, raw = [], []
         for n in range(args.repeat):
-            fresh = settings.model_copy(update={"data_dir": Path(tmp) / f"data{n}"})
+            fresh = settings.replace(data_dir=Path(tmp) / f"data{n}")
             ingestor = build_ingestor(fresh, progress=False, embedder=embedder)
             report = ingestor.run([corpus], log=lambda m: None)
             pipeline.append(report.chunks / report.seconds)
             texts = [embedding_text(t, m) for _, t, m in ingestor.store.all_chunks()]
             started = time.perf_counter()
-            for i in range(0, len(texts), ingestor.options.batch_size):
-                embedder.embed_documents(texts[i : i + ingestor.options.batch_size])
+            for i in range(0, len(texts), ingestor.batch_size):
+                embedder.embed_documents(texts[i : i + ingestor.batch_size])
             raw.append(len(texts) / (time.perf_counter() - started))
         again = ingestor.run([corpus], log=lambda m: None)
 
