@@ -92,8 +92,6 @@ class Ingestor:
         report = IngestReport()
         run = uuid.uuid4().hex
         interrupted = self.store.claim(run)  # raises StoreBusy if another ingest is writing
-        if self.keywords is not None:
-            self.keywords.unstage()
         if interrupted:
             log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
         try:

@@ -166,15 +166,14 @@ class KeywordIndex:
     ) -> tuple[list[str], list[tuple[str, ArticleInfo]]]:
         """Staged segments whose articles are all among `articles` at the version they hold,
         moved into the index as of `seq`; and the articles none of them holds. Under the lock."""
-        staging = None if self.folder is None else self.folder / STAGED
-        if staging is None or not staging.is_dir():
+        if self.folder is None or not (self.folder / STAGED).is_dir():
             return [], articles
+        staging = self.folder / STAGED
         wanted = {doc_id: info.digest for doc_id, info in articles}
         names = []
         for name in sorted(p.name for p in staging.iterdir() if p.name.startswith("seg-")):
-            held = segments.staged_articles(staging, name)
-            if all(wanted.get(doc_id) == digest for doc_id, digest in held):
-                assert self.folder is not None
+            held = segments.read_articles(staging, name)
+            if all(wanted.get(doc_id) == info.digest for doc_id, info in held):
                 segments.adopt(staging, name, self.folder, seq)
                 self._open[name] = segments.load(self.folder, name)
                 names.append(name)
@@ -204,7 +203,7 @@ class KeywordIndex:
         segments.save(segments.build(0.0, articles, entries, self.tokenize), staging)
 
     def unstage(self) -> None:
-        """Drop every staged segment: at an ingest's start and end, the earlier ones are stale."""
+        """Drop every staged segment (an ingest's end: what was not adopted is stale)."""
         if self.folder is not None and (self.folder / STAGED).exists():
             with self._lock():
                 shutil.rmtree(self.folder / STAGED, ignore_errors=True)

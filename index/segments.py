@@ -297,11 +297,7 @@ def load(folder: Path, name: str) -> Segment:
     meta = json.loads((path / "meta.json").read_text())
     arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r") for key in _ARRAYS}
     ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
-    articles = []
-    with (path / "articles.jsonl").open(encoding="utf-8") as lines:
-        for line in lines:
-            doc_id, flat = json.loads(line)
-            articles.append((doc_id, article_info(flat)))
+    articles = read_articles(folder, name)
     handles: list[Any] = []
     texts: bytes | mmap.mmap = b""
     if (path / "texts.bin").stat().st_size:
@@ -311,10 +307,10 @@ def load(folder: Path, name: str) -> Segment:
     return Segment(float(meta["seq"]), ids, articles, arrays, texts, name, folder, handles)
 
 
-def staged_articles(folder: Path, name: str) -> list[tuple[str, str]]:
-    """(doc id, digest) of every article in a saved segment, without opening its arrays."""
+def read_articles(folder: Path, name: str) -> list[tuple[str, ArticleInfo]]:
+    """The articles a saved segment holds, without opening its arrays."""
     with (folder / name / "articles.jsonl").open(encoding="utf-8") as lines:
-        return [(doc_id, str(flat.get("digest", ""))) for doc_id, flat in map(json.loads, lines)]
+        return [(doc_id, article_info(flat)) for doc_id, flat in map(json.loads, lines)]
 
 
 def adopt(staging: Path, name: str, folder: Path, seq: float) -> None:
