@@ -35,7 +35,7 @@ from index.settings import IngestSettings
 WARM_UP = 64  # articles prepared in-process before workers start
 AHEAD = 512  # items a planning process keeps ready while the ingest's process is busy writing
 # Preparation has slack and Chroma's writes are the pipeline's limit, so the planning process and
-# its workers yield the cores to them (5k archive, one run each: 99 s at nice 10, 115 s at 0).
+# its workers yield the cores to them (on two cores they otherwise slow the writer; README Scale).
 PLAN_NICE = 10
 _PR_SET_PDEATHSIG = 1
 
