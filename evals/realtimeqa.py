@@ -144,7 +144,7 @@ def run_benchmark(
         f"RealTimeQA: {len(questions)} questions, {len(articles)} articles, seed {seed}, "
         f"{os.cpu_count()} cores; index {workdir}"
     )
-    _ingest(indexing, workdir, articles, echo)
+    ingest_sample(indexing, workdir, articles, echo)
     names = [n for n in indexing.variants if ablation or n in (FULL, COVERAGE)]
     cv = _folds(cv, questions, echo)
     # Out of fold, the full system's answers come from models that never saw the question's week.
@@ -157,9 +157,10 @@ def run_benchmark(
             limit = engine.settings.answer_sentences
             systems = {FULL: out_of_fold(examples, systems[COVERAGE], cv, limit), **systems}
         if train:
-            fit(examples, f"{len(questions)} RealTimeQA questions, {len(articles)} articles").save(
-                train
-            )
+            # Asked plainly and as of their day, so the model learns what the as-of week adds.
+            both = [*examples, *collect(engine, questions, as_of=True)]
+            about = f"{len(questions)} RealTimeQA questions, plain and as of their day"
+            fit(both, f"{about}, {len(articles)} articles").save(train)
             echo(f"answer model written to {train}")
     if as_of:
         systems.update(_as_of_systems(indexing, workdir, questions, cv, echo))
@@ -239,9 +240,10 @@ def _write_rows(path: Path, systems: dict[str, list[Row]]) -> None:
                 out.write(json.dumps({"system": system, **row}, ensure_ascii=False) + "\n")
 
 
-def _ingest(
+def ingest_sample(
     indexing: Indexing, workdir: Path, articles: list[Row], echo: Callable[[str], None]
 ) -> None:
+    """Index the articles in `workdir` (unchanged ones are skipped, so a rerun costs seconds)."""
     workdir.mkdir(parents=True, exist_ok=True)
     source = workdir / "articles.jsonl"
     source.write_text("".join(json.dumps(a) + "\n" for a in articles))

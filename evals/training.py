@@ -20,7 +20,6 @@ from rag.answerer import (
     AnswerModel,
     Candidate,
     answerable,
-    candidates,
     choose_ranked,
     fit_logistic,
 )
@@ -53,14 +52,7 @@ def collect(engine: Newsdesk, questions: Sequence[Row], as_of: bool = False) -> 
     """Every question's candidates from the engine's retrieval, labelled by the answer text."""
     out = []
     for q in _progress(questions):
-        evidence = engine.evidence(q["question"], asked_filters(q, as_of))
-        found = candidates(
-            q["question"],
-            evidence.focus,
-            evidence.passages,
-            engine.retriever.tokenize,
-            engine.retriever.weight,
-        )
+        found = engine.candidates(engine.evidence(q["question"], asked_filters(q, as_of)))
         labels = [int(contains(c.text, q["answer"])) for c in found]
         out.append(Example(q, found, labels))
     return out

@@ -3,12 +3,14 @@
 Every candidate sentence of the retrieved passages is described by a few numbers
 (`SENTENCE_FEATURES`): how much of the question it covers, how its passage ranked, and whether
 it holds the kind of thing the question asks for (a name for "who", a date for "when", a number
-for "how many"). A logistic regression scores each sentence as stating the answer; the best one
+for "how many"), and, when the question has an as-of day, whether its article is from that
+week. A logistic regression scores each sentence as stating the answer; the best one
 leads. Whether to answer at all stays with the word-coverage rule of `rag.extractive` (a learned
 question model did no better there at the same rate of wrong abstentions, out of fold).
 
 Trained on RealTimeQA's public split, scored out of fold with folds grouped by question week
-(`newsdesk bench realtimeqa --cv K --train FILE`), and shipped as readable JSON coefficients.
+(`newsdesk bench realtimeqa --cv K --train FILE`, which trains on every question asked both
+plainly and as of its day), and shipped as readable JSON coefficients.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ import numpy as np
 from index.sentences import split_sentences
 from rag.citations import content_words
 from rag.extractive import confident
-from rag.types import Passage
+from rag.types import Filters, Passage
 
 Tokenize = Callable[[list[str]], list[list[str]]]
 Weight = Callable[[str], float]
@@ -44,9 +46,10 @@ SENTENCE_FEATURES = (
     "novel_number",
     "date_words",
     *(f"fit_{kind}" for kind in KINDS),
+    "in_week",
 )
-_NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
-_NUMBER = re.compile(r"\b\d[\d,.]*\b")
+NAME = re.compile(r"(?<![.!?]\s)(?<!^)\b[A-Z][a-z]+(?:\s+[A-Z][a-z]+)*")
+NUMBER = re.compile(r"\b\d[\d,.]*\b")
 _DATE_WORD = re.compile(
     r"\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|sept|oct|nov|dec)[a-z]*\b|\b(?:19|20)\d\d\b|"
     r"\b(?:mon|tues|wednes|thurs|fri|satur|sun)day\b",
@@ -91,8 +94,13 @@ def candidates(
     tokenize: Tokenize,
     weight: Weight,
     context: Sequence[str] = (),
+    week: Filters | None = None,
 ) -> list[Candidate]:
-    """Every answer-like sentence of the passages, described for the sentence model."""
+    """Every answer-like sentence of the passages, described for the sentence model.
+
+    `week` is the as-of week (`rag.filters.as_of_week`) when the question has an as-of day:
+    a quiz's "this week" is answered by that week's articles more often than by later ones.
+    """
     weights = {t: CONTEXT_WEIGHT * weight(t) for t in context}
     weights.update({t: weight(t) for t in focus})
     found = [
@@ -121,10 +129,17 @@ def candidates(
             "bm25_vs_best": (f.passage.bm25 or 0.0) / top_bm25,
             "position_prior": 1.0 / (f.position + 1),
             "length": min(len(f.text.split()), 80) / 80,
+            "in_week": float(_within(f.passage, week)),
             **shape,
         }
         out.append(Candidate(f.text, f.passage, covered[i], features))
     return out
+
+
+def _within(passage: Passage, week: Filters | None) -> bool:
+    if week is None or passage.date is None or week.since is None or week.until is None:
+        return False
+    return week.since <= passage.date <= week.until
 
 
 def _share(tokens: set[str], weights: dict[str, float]) -> float:
@@ -134,8 +149,8 @@ def _share(tokens: set[str], weights: dict[str, float]) -> float:
 
 def _shape(text: str, asked: set[str], kind: str) -> dict[str, float]:
     """Whether the sentence adds names, numbers or dates to the question, and fits the ask."""
-    names = [n for n in _NAME.findall(text) if not set(n.lower().split()) <= asked]
-    numbers = [n for n in _NUMBER.findall(text) if n not in asked]
+    names = [n for n in NAME.findall(text) if not set(n.lower().split()) <= asked]
+    numbers = [n for n in NUMBER.findall(text) if n not in asked]
     shape = {
         "novel_names": min(len(names), 4) / 4,
         "novel_number": float(bool(numbers)),
@@ -154,11 +169,13 @@ def _shape(text: str, asked: set[str], kind: str) -> dict[str, float]:
 
 @dataclass
 class Evidence:
-    """What the answerer reads for one question: its search terms and the retrieved passages."""
+    """What the answerer reads for one question: its search terms, the retrieved passages and
+    the as-of week, if any."""
 
     question: str
     focus: list[str]
     passages: list[Passage]
+    week: Filters | None = None
 
 
 def answerable(found: Sequence[Candidate]) -> bool:

@@ -21,7 +21,14 @@ from rag.answer import (
     extractive_draft,
     llm_draft,
 )
-from rag.answerer import AnswerModel, Evidence, answerable, candidates, choose_ranked
+from rag.answerer import (
+    AnswerModel,
+    Candidate,
+    Evidence,
+    answerable,
+    candidates,
+    choose_ranked,
+)
 from rag.citations import Numbering, SupportChecker
 from rag.extractive import Pick, choose, score_sentences
 from rag.llm import ChatModel, LLMError
@@ -237,7 +244,7 @@ class Newsdesk:
         # The model learned from standalone questions: follow-ups, and questions of filters
         # alone, keep the choice by word coverage, which weighs carried-over words for them.
         if self.answerer is not None and focus and not context:
-            chosen = self._learned_choice(prep.question, focus, prep.passages)
+            chosen = self._learned_choice(self._evidence(prep, focus))
         else:
             chosen = self._heuristic_choice(focus, context, prep.passages, said)
         prep.timings["compose_ms"] = (time.perf_counter() - t0) * 1e3
@@ -260,14 +267,10 @@ class Newsdesk:
         limit = self.settings.answer_sentences
         return choose([p for p in picks if p.text not in said], limit) or choose(picks, limit)
 
-    def _learned_choice(
-        self, question: str, focus: list[str], passages: list[Passage]
-    ) -> list[Pick]:
+    def _learned_choice(self, evidence: Evidence) -> list[Pick]:
         """Sentences by the answer model, or none when no sentence covers enough of the question."""
         assert self.answerer is not None
-        found = candidates(
-            question, focus, passages, self.retriever.tokenize, self.retriever.weight
-        )
+        found = self.candidates(evidence)
         if not answerable(found):
             return []
         best = choose_ranked(self.answerer.rank(found), self.settings.answer_sentences)
@@ -276,7 +279,23 @@ class Newsdesk:
     def evidence(self, question: str, filters: Filters | None = None) -> Evidence:
         """What the extractive answerer reads for a standalone question (used for training)."""
         prep = self._prepare(question.strip(), [], filters or Filters())
-        return Evidence(question, self.retriever.terms(prep.focus), prep.passages)
+        return self._evidence(prep, self.retriever.terms(prep.focus))
+
+    def _evidence(self, prep: Prepared, focus: list[str]) -> Evidence:
+        week = question_filters.as_of_week(prep.applied.effective)
+        return Evidence(prep.question, focus, prep.passages, week)
+
+    def candidates(self, evidence: Evidence) -> list[Candidate]:
+        """The answer model's candidate sentences for some evidence, described by its features."""
+        tokenize, weight = self.retriever.tokenize, self.retriever.weight
+        return candidates(
+            evidence.question,
+            evidence.focus,
+            evidence.passages,
+            tokenize,
+            weight,
+            week=evidence.week,
+        )
 
     def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         assert self.llm is not None

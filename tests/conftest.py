@@ -8,6 +8,7 @@ import shutil
 import sys
 import time
 from collections.abc import Iterator, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ import numpy as np
 import pytest
 
 from evals.processes import free_port, running, wait_for_port
+from rag.types import Passage
 from tests.fixtures.requirements import missing
 
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -154,3 +156,17 @@ def chroma_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[st
     ):
         wait_for_port(port, proc=proc)
         yield "127.0.0.1", port
+
+
+def make_passage(
+    text: str,
+    doc: str = "d",
+    outlet: str | None = "CNN",
+    day: date | None = date(2025, 1, 1),
+    **fields: Any,
+) -> Passage:
+    """A retrieved passage holding `text` whole, for tests of what reads passages."""
+    base: dict[str, Any] = {"title": doc, "url": None, "start": 0, "end": len(text), "score": 1.0}
+    return Passage(
+        doc_id=doc, chunk_id=f"{doc}::0", outlet=outlet, date=day, text=text, **(base | fields)
+    )

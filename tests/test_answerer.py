@@ -4,6 +4,7 @@ follow-ups move to a new topic, and the shipped model file loads (or fails) clea
 from __future__ import annotations
 
 import json
+from datetime import date
 from pathlib import Path
 
 import pytest
@@ -11,11 +12,14 @@ import pytest
 from rag.answerer import (
     AnswerModel,
     ModelFileError,
+    candidates,
     fit_logistic,
     question_kind,
     shipped_model_path,
 )
+from rag.filters import as_of_week
 from rag.types import Filters
+from tests.conftest import make_passage
 
 DRONES = "How many drones did the Ukrainian air force say it downed?"
 
@@ -100,3 +104,37 @@ def test_question_kinds_follow_the_wh_word() -> None:
     assert question_kind("Who leads the delegation?") == "person"
     assert question_kind("In which state was she charged?") == "place"
     assert question_kind("What did the Kremlin say?") == "other"
+
+
+def test_a_sentence_from_the_as_of_week_leads_over_the_same_news_from_later() -> None:
+    question = "Where did the negotiators meet for the talks this week?"
+    scores = {"score": 0.03, "dense": 0.5, "bm25": 5.0}
+    geneva, istanbul = (
+        "The negotiators met for talks in Geneva on Monday.",
+        "The negotiators met for talks in Istanbul on Friday.",
+    )
+    later = make_passage(geneva, "b", "Reuters", date(2025, 10, 20), **scores)
+    week_one = make_passage(istanbul, "a", "Reuters", date(2025, 9, 12), **scores)
+    focus = ["negotiators", "met", "talks"]
+
+    def tokenize(texts: list[str]) -> list[list[str]]:
+        return [t.lower().replace(".", "").split() for t in texts]
+
+    def lead(week: Filters | None) -> str:
+        found = candidates(question, focus, [later, week_one], tokenize, lambda t: 1.0, week=week)
+        return AnswerModel.load(shipped_model_path()).rank(found)[0].text
+
+    asked = as_of_week(Filters(as_of=date(2025, 9, 12)))
+    assert "Istanbul" in lead(asked)  # the quiz's week answers "this week"
+    assert "Geneva" in lead(None)  # without an as-of day, the better-ranked passage leads
+
+
+def test_the_engine_hands_the_answerer_the_as_of_week_of_the_question(engine) -> None:  # type: ignore[no-untyped-def]
+    question = "Why are the peace negotiations on pause?"
+    asked = Filters(as_of=date(2025, 9, 12))
+    evidence = engine.evidence(question, asked)
+    assert evidence.week == as_of_week(asked)
+    in_week = [c.features["in_week"] for c in engine.candidates(evidence)]
+    assert 0.0 < sum(in_week) < len(in_week)  # the 12 September article's sentences, not the rest
+    plain = engine.candidates(engine.evidence(question))
+    assert not any(c.features["in_week"] for c in plain)

@@ -10,6 +10,7 @@ import pytest
 from rag.answer import llm_draft
 from rag.citations import Numbering, SupportChecker
 from rag.types import Filters
+from tests.conftest import make_passage
 
 MARKER = re.compile(r"\[\d+: [^\]]+\]")
 
@@ -107,27 +108,13 @@ def test_syndicated_reuters_copies_keep_every_outlet(engine) -> None:  # type: i
 
 def test_near_duplicate_passages_are_collapsed() -> None:
     from rag.syndication import collapse_syndicated
-    from rag.types import Passage
 
     text = "Peskov said a European troop deployment in Ukraine would mean a NATO presence there, he said on Wednesday."
 
-    def copy(doc: str, outlet: str, score: float) -> Passage:
-        return Passage(
-            doc_id=doc,
-            chunk_id=f"{doc}1",
-            outlet=outlet,
-            date=None,
-            title="",
-            url=None,
-            text=text,
-            start=0,
-            end=1,
-            score=score,
-        )
-
-    a, b = copy("a", "Reuters", 1.0), copy("b", "Other", 0.5)
+    a = make_passage(text, "a", "Reuters", None, score=1.0)
+    b = make_passage(text, "b", "Other", None, score=0.5)
     kept = collapse_syndicated([a, b])
-    assert [p.chunk_id for p in kept] == ["a1"] and kept[0].also_in[0].outlet == "Other"
+    assert [p.chunk_id for p in kept] == ["a::0"] and kept[0].also_in[0].outlet == "Other"
 
 
 @pytest.mark.parametrize(

@@ -13,6 +13,17 @@ from tests.conftest import CORPUS
 ROOT = Path(__file__).resolve().parent.parent
 
 
+def _run_script(name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "bench" / name), *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )
+
+
 def test_the_ingest_bench_ingests_each_repeat_into_a_fresh_index_and_reports_its_share(
     tmp_path: Path,
 ) -> None:
@@ -23,16 +34,54 @@ def test_the_ingest_bench_ingests_each_repeat_into_a_fresh_index_and_reports_its
     ]
     source.write_text("".join(json.dumps(r) + "\n" for r in records))
     args = ["--articles", "3", "--repeat", "2", "--source", str(source)]
-    done = subprocess.run(
-        [sys.executable, str(ROOT / "bench" / "bench_ingest.py"), *args],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        env={**os.environ, "PYTHONPATH": str(ROOT)},
-        check=False,
-    )
+    done = _run_script("bench_ingest.py", args)
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout)
     assert figures["chunks"] > 0 and figures["reingest_embedded_chunks"] == 0
     assert all(rate > 0 for rate in figures["pipeline_chunks_per_s"])  # both repeats ingested
     assert figures["pipeline_share_of_raw_median"] > 0
+
+
+def _tiny_realtimeqa(folder: Path) -> tuple[Path, Path]:
+    """The seed corpus as RealTimeQA articles, and questions over it in two weeks."""
+    articles = folder / "articles.jsonl"
+    rows = [
+        {"url": f"https://example.com/{p.stem}", "title": p.stem, "text": p.read_text()}
+        for p in sorted(CORPUS.glob("*.txt"))
+    ]
+    articles.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    asked = [
+        ("Who is the Kremlin spokesman?", "Dmitry Peskov", True, "2025/09/12"),
+        ("In which city did negotiators hold direct talks?", "Istanbul", True, "2025/09/12"),
+        ("Which country rejects European peacekeeping troops?", "Russia", True, "2025-08-27"),
+        ("Who won the Tour de France this year?", "Tadej Pogacar", False, "2025-08-27"),
+    ]
+    questions = folder / "questions.jsonl"
+    questions.write_text(
+        "".join(
+            json.dumps(
+                {"id": str(i), "question": q, "answer": a, "answer_in_corpus": found}
+                | {"question_date": day, "candidate_urls": [r["url"] for r in rows]}
+            )
+            + "\n"
+            for i, (q, a, found, day) in enumerate(asked)
+        )
+    )
+    return articles, questions
+
+
+def test_the_answer_probes_score_every_probe_out_of_fold_on_the_bench_index(
+    tmp_path: Path,
+) -> None:
+    articles, questions = _tiny_realtimeqa(tmp_path)
+    args = ["--articles", str(articles), "--questions", str(questions), "--cv", "2"]
+    done = _run_script("answer_probes.py", [*args, "--data-dir", str(tmp_path / "d")])
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.splitlines()[-1])
+    assert "3 answerable" in done.stdout
+    assert next(iter(figures["probes"])) == "shipped" and "listwise fit" in figures["probes"]
+    shipped = figures["probes"]["shipped"]
+    assert 0.0 <= shipped["cited"]["low"] <= shipped["cited"]["value"] <= 1.0
+    assert shipped["vs_shipped"]["value"] == 0.0
+    # The Kremlin spokesman is named in the corpus: some candidate sentence states him.
+    assert figures["ceiling"] > 0.0

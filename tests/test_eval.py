@@ -27,7 +27,7 @@ from newsdesk import evaluation
 from newsdesk.cli import main
 from rag.citations import SupportChecker, make_citation
 from rag.types import Answer, AnswerMode, AnswerSentence, Passage, Source
-from tests.conftest import ROOT
+from tests.conftest import ROOT, make_passage
 
 SEED = ROOT / "tests" / "eval" / "seed.yaml"
 CHECKER = SupportChecker(None, 0.5)  # lexical support only: known values without a model
@@ -196,19 +196,7 @@ def passage(
     day: date | None = None,
     also_in: list[Source] | None = None,
 ) -> Passage:
-    return Passage(
-        doc_id=doc,
-        chunk_id=f"{doc}#0",
-        outlet=outlet,
-        date=day,
-        title=doc,
-        url=None,
-        text=text,
-        start=0,
-        end=len(text),
-        score=1.0,
-        also_in=also_in or [],
-    )
+    return make_passage(text, doc, outlet, day, also_in=also_in or [])
 
 
 def test_facts_match_ignoring_case_whitespace_quotes_and_dashes() -> None:

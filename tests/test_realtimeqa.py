@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from datetime import date
 from pathlib import Path
 
 import pytest
@@ -12,25 +11,10 @@ from evals.realtimeqa import contains, recall_at, run_benchmark, sample
 from evals.scoring import cited_correctly, within_budget
 from evals.stats import grouped_folds, paired_difference, question_week
 from rag.citations import make_citation
-from rag.types import Answer, AnswerSentence, Passage
-from tests.conftest import ROOT
+from rag.types import Answer, AnswerSentence
+from tests.conftest import ROOT, make_passage
 
 BENCH = ROOT.parent / "shared" / "bench" / "realtimeqa-2025"
-
-
-def passage_with(text: str, outlet: str = "CNN") -> Passage:
-    return Passage(
-        doc_id="d",
-        chunk_id="d::0",
-        outlet=outlet,
-        date=date(2025, 1, 1),
-        title="T",
-        url=None,
-        text=text,
-        start=0,
-        end=len(text),
-        score=1.0,
-    )
 
 
 def test_sample_keeps_candidate_articles_and_fills_with_others() -> None:
@@ -65,12 +49,12 @@ def test_recall_at_budget_stops_at_five_times_1024_tokens() -> None:
 
 def test_cited_answer_counts_sentences_not_citation_labels() -> None:
     passage = "The prize went to Dawn Smith on Monday."
-    citation = make_citation(1, passage_with(passage))
+    citation = make_citation(1, make_passage(passage))
     said = AnswerSentence(text="The prize went to Dawn Smith.", citations=[1])
     answer = Answer(question="q", answer="x", sentences=[said], citations=[citation])
     assert cited_correctly(answer, "Dawn Smith")
     # "Dawn" only in the label "[1: Dawn, 1 Jan 2025]", not in what the answer says: no credit.
-    labelled = make_citation(1, passage_with("Dawn reported it.", outlet="Dawn"))
+    labelled = make_citation(1, make_passage("Dawn reported it.", outlet="Dawn"))
     vague = AnswerSentence(text="Someone reported it.", citations=[1])
     assert not cited_correctly(
         Answer(
