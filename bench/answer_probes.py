@@ -45,7 +45,7 @@ from rag.answerer import (
 )
 from rag.citations import content_words
 
-Scorer = Callable[[np.ndarray], np.ndarray]  # feature rows -> scores in (0, 1)
+Scorer = Callable[[Sequence[Candidate]], np.ndarray]  # one question's candidates -> (0, 1)
 Fitter = Callable[[Sequence[Example], Sequence[str]], Scorer]
 LATEST = ("in_week",)  # shipped features most recently added, each probed by leaving it out
 EXTRA = ("redundancy", "neighbour_coverage", "novelty", "coverage_vs_passage_best", "quote")
@@ -94,21 +94,20 @@ def add_sentence_similarity(examples: Sequence[Example], settings: Settings) -> 
             c.features["sentence_dense"] = float(vectors[c.text] @ question)
 
 
-def _matrix(example: Example, names: Sequence[str]) -> np.ndarray:
-    return np.array([[c.features[n] for n in names] for c in example.found], dtype=np.float64)
+def _matrix(found: Sequence[Candidate], names: Sequence[str]) -> np.ndarray:
+    return np.array([[c.features[n] for n in names] for c in found], dtype=np.float64)
 
 
 def pointwise(train: Sequence[Example], names: Sequence[str]) -> Scorer:
     """The shipped fit: a logistic regression over every sentence of every question."""
     rows = [c.features for e in train for c in e.found]
     model = fit_logistic(rows, [y for e in train for y in e.labels], names)
-    mean, scale, coef = (np.array(v) for v in (model.mean, model.scale, model.coef))
-    return lambda x: _sigmoid(((x - mean) / scale) @ coef + model.intercept)
+    return lambda found: model.probabilities([c.features for c in found])
 
 
 def listwise(train: Sequence[Example], names: Sequence[str], l2: float = 1.0) -> Scorer:
     """A conditional logit: softmax over each question's sentences, fitted by Newton's method."""
-    groups = [(_matrix(e, names), np.array(e.labels, float)) for e in train if any(e.labels)]
+    groups = [(_matrix(e.found, names), np.array(e.labels, float)) for e in train if any(e.labels)]
     stacked = np.vstack([x for x, _ in groups])
     mean, scale = stacked.mean(axis=0), stacked.std(axis=0)
     scale[scale < 1e-9] = 1.0
@@ -126,12 +125,13 @@ def listwise(train: Sequence[Example], names: Sequence[str], l2: float = 1.0) ->
         w -= step
         if np.abs(step).max() < 1e-8:
             break
-    # Scores relative to the question's best (which gets 0.5): a softmax has no absolute level.
-    return lambda x: _sigmoid(((x - mean) / scale) @ w - (((x - mean) / scale) @ w).max())
 
+    def score(found: Sequence[Candidate]) -> np.ndarray:
+        # Relative to the question's best, which gets 0.5: a softmax has no absolute level.
+        z = ((_matrix(found, names) - mean) / scale) @ w
+        return 1.0 / (1.0 + np.exp(z.max() - z))
 
-def _sigmoid(z: np.ndarray) -> np.ndarray:
-    return 1.0 / (1.0 + np.exp(-z))
+    return score
 
 
 def out_of_fold(
@@ -144,18 +144,18 @@ def out_of_fold(
         held = set(fold)
         score = fitter([e for i, e in enumerate(examples) if i not in held and e.answerable], names)
         for i in (i for i in fold if examples[i].answerable):
-            ranked = _ranked(examples[i], score, names)
+            ranked = _ranked(examples[i], score)
             answer = examples[i].question["answer"]
             cited[i] = int(any(contains(c.text, answer) for c in choose_ranked(ranked, limit)))
             lead[i] = int(bool(ranked) and contains(ranked[0].text, answer))
     return {"cited": [cited[i] for i in sorted(cited)], "lead": [lead[i] for i in sorted(lead)]}
 
 
-def _ranked(example: Example, score: Scorer, names: Sequence[str]) -> list[Candidate]:
+def _ranked(example: Example, score: Scorer) -> list[Candidate]:
     """Candidates best first, or none where the engine would abstain."""
     if not example.found or not answerable(example.found):
         return []
-    for c, value in zip(example.found, score(_matrix(example, names)), strict=True):
+    for c, value in zip(example.found, score(example.found), strict=True):
         c.score = float(value)
     return sorted(example.found, key=lambda c: -c.score)
 

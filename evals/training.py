@@ -20,6 +20,7 @@ from rag.answerer import (
     AnswerModel,
     Candidate,
     answerable,
+    candidates,
     choose_ranked,
     fit_logistic,
 )
@@ -52,7 +53,8 @@ def collect(engine: Newsdesk, questions: Sequence[Row], as_of: bool = False) -> 
     """Every question's candidates from the engine's retrieval, labelled by the answer text."""
     out = []
     for q in _progress(questions):
-        found = engine.candidates(engine.evidence(q["question"], asked_filters(q, as_of)))
+        evidence = engine.evidence(q["question"], asked_filters(q, as_of))
+        found = candidates(evidence, engine.retriever.tokenize, engine.retriever.weight)
         labels = [int(contains(c.text, q["answer"])) for c in found]
         out.append(Example(q, found, labels))
     return out

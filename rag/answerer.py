@@ -31,7 +31,6 @@ from rag.types import Filters, Passage
 
 Tokenize = Callable[[list[str]], list[list[str]]]
 Weight = Callable[[str], float]
-CONTEXT_WEIGHT = 0.5  # words carried over from earlier turns count for less
 KINDS = ("person", "date", "place", "number", "other")
 SENTENCE_FEATURES = (
     "coverage",
@@ -87,22 +86,14 @@ class _Sentence:
     passage: Passage
 
 
-def candidates(
-    question: str,
-    focus: Sequence[str],
-    passages: Sequence[Passage],
-    tokenize: Tokenize,
-    weight: Weight,
-    context: Sequence[str] = (),
-    week: Filters | None = None,
-) -> list[Candidate]:
-    """Every answer-like sentence of the passages, described for the sentence model.
+def candidates(evidence: Evidence, tokenize: Tokenize, weight: Weight) -> list[Candidate]:
+    """Every answer-like sentence of the evidence's passages, described for the sentence model.
 
-    `week` is the as-of week (`rag.filters.as_of_week`) when the question has an as-of day:
-    a quiz's "this week" is answered by that week's articles more often than by later ones.
+    With an as-of week, whether a sentence's article is from it counts: a quiz's "this week" is
+    answered by that week's articles more often than by later ones.
     """
-    weights = {t: CONTEXT_WEIGHT * weight(t) for t in context}
-    weights.update({t: weight(t) for t in focus})
+    question, passages, week = evidence.question, evidence.passages, evidence.week
+    weights = {t: weight(t) for t in evidence.focus}
     found = [
         _Sentence(s.text, rank, position, passage)
         for rank, passage in enumerate(passages)
@@ -170,7 +161,7 @@ def _shape(text: str, asked: set[str], kind: str) -> dict[str, float]:
 @dataclass
 class Evidence:
     """What the answerer reads for one question: its search terms, the retrieved passages and
-    the as-of week, if any."""
+    the as-of week (`rag.filters.as_of_week`), if it has an as-of day."""
 
     question: str
     focus: list[str]

@@ -21,14 +21,7 @@ from rag.answer import (
     extractive_draft,
     llm_draft,
 )
-from rag.answerer import (
-    AnswerModel,
-    Candidate,
-    Evidence,
-    answerable,
-    candidates,
-    choose_ranked,
-)
+from rag.answerer import AnswerModel, Evidence, answerable, candidates, choose_ranked
 from rag.citations import Numbering, SupportChecker
 from rag.extractive import Pick, choose, score_sentences
 from rag.llm import ChatModel, LLMError
@@ -270,7 +263,7 @@ class Newsdesk:
     def _learned_choice(self, evidence: Evidence) -> list[Pick]:
         """Sentences by the answer model, or none when no sentence covers enough of the question."""
         assert self.answerer is not None
-        found = self.candidates(evidence)
+        found = candidates(evidence, self.retriever.tokenize, self.retriever.weight)
         if not answerable(found):
             return []
         best = choose_ranked(self.answerer.rank(found), self.settings.answer_sentences)
@@ -284,18 +277,6 @@ class Newsdesk:
     def _evidence(self, prep: Prepared, focus: list[str]) -> Evidence:
         week = question_filters.as_of_week(prep.applied.effective)
         return Evidence(prep.question, focus, prep.passages, week)
-
-    def candidates(self, evidence: Evidence) -> list[Candidate]:
-        """The answer model's candidate sentences for some evidence, described by its features."""
-        tokenize, weight = self.retriever.tokenize, self.retriever.weight
-        return candidates(
-            evidence.question,
-            evidence.focus,
-            evidence.passages,
-            tokenize,
-            weight,
-            week=evidence.week,
-        )
 
     def _stream_llm(self, prep: Prepared, history: list[Turn]) -> Iterator[StreamEvent]:
         assert self.llm is not None

@@ -11,6 +11,7 @@ import pytest
 
 from rag.answerer import (
     AnswerModel,
+    Evidence,
     ModelFileError,
     candidates,
     fit_logistic,
@@ -121,7 +122,8 @@ def test_a_sentence_from_the_as_of_week_leads_over_the_same_news_from_later() ->
         return [t.lower().replace(".", "").split() for t in texts]
 
     def lead(week: Filters | None) -> str:
-        found = candidates(question, focus, [later, week_one], tokenize, lambda t: 1.0, week=week)
+        evidence = Evidence(question, focus, [later, week_one], week)
+        found = candidates(evidence, tokenize, lambda t: 1.0)
         return AnswerModel.load(shipped_model_path()).rank(found)[0].text
 
     asked = as_of_week(Filters(as_of=date(2025, 9, 12)))
@@ -134,7 +136,8 @@ def test_the_engine_hands_the_answerer_the_as_of_week_of_the_question(engine) ->
     asked = Filters(as_of=date(2025, 9, 12))
     evidence = engine.evidence(question, asked)
     assert evidence.week == as_of_week(asked)
-    in_week = [c.features["in_week"] for c in engine.candidates(evidence)]
+    tokenize, weight = engine.retriever.tokenize, engine.retriever.weight
+    in_week = [c.features["in_week"] for c in candidates(evidence, tokenize, weight)]
     assert 0.0 < sum(in_week) < len(in_week)  # the 12 September article's sentences, not the rest
-    plain = engine.candidates(engine.evidence(question))
+    plain = candidates(engine.evidence(question), tokenize, weight)
     assert not any(c.features["in_week"] for c in plain)
