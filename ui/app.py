@@ -101,9 +101,20 @@ class Extras:
     outlet: gr.Dropdown
     since: gr.Textbox
     until: gr.Textbox
+    as_of: gr.Textbox
     new: gr.Button
     sources: gr.HTML
     corpus: gr.HTML
+
+
+@dataclass(frozen=True)
+class Form:
+    """The chat page's filter fields as typed (the embed has none)."""
+
+    outlet: str = ALL_OUTLETS
+    since: str = ""
+    until: str = ""
+    as_of: str = ""
 
 
 def _conversation_column(scroll: bool) -> Column:
@@ -148,10 +159,14 @@ def _chat_layout() -> tuple[Column, Extras]:
                 until = gr.Textbox(
                     label="Until", placeholder="YYYY-MM-DD", min_width=120, elem_id="nd-until"
                 )
+                # A day to ask from: "last week" is read from it, and nothing is left out.
+                as_of = gr.Textbox(
+                    label="As of", placeholder="YYYY-MM-DD", min_width=120, elem_id="nd-as-of"
+                )
             new = gr.Button("New conversation", size="sm", elem_id="nd-new")
         with gr.Column(scale=2, min_width=280):
             sources, corpus = _html(SOURCES_IDLE, "nd-sources"), _html("", "nd-corpus")
-    return col, Extras(examples, outlet, since, until, new, sources, corpus)
+    return col, Extras(examples, outlet, since, until, as_of, new, sources, corpus)
 
 
 def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr.Blocks:
@@ -161,13 +176,20 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
         c, x = _chat_layout()
 
         def respond(
-            text: str, outlet: str, since: str, until: str, state: Conversation, request: gr.Request
+            text: str,
+            outlet: str,
+            since: str,
+            until: str,
+            as_of: str,
+            state: Conversation,
+            request: gr.Request,
         ) -> Iterator[tuple[str, str, str, str, Conversation, str]]:
-            for v in _turn(runner, state, text, outlet, since, until, _client(request)):
+            fields = Form(outlet, since, until, as_of)
+            for v in _turn(runner, state, text, fields, _client(request)):
                 yield v.transcript, v.sources or SOURCES_IDLE, v.filters, v.status, state, ""
 
         outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.question]
-        form = [x.outlet, x.since, x.until, c.conv]
+        form = [x.outlet, x.since, x.until, x.as_of, c.conv]
         for trigger, text in [
             (c.question.submit, c.question),
             (c.ask.click, c.question),
@@ -211,7 +233,7 @@ def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> g
         def respond(
             text: str, state: Conversation, request: gr.Request
         ) -> Iterator[tuple[str, str, str, Conversation, str]]:
-            for v in _turn(runner, state, text, ALL_OUTLETS, "", "", _client(request)):
+            for v in _turn(runner, state, text, Form(), _client(request)):
                 yield v.transcript, v.filters, v.status, state, ""
 
         outputs = [c.transcript, c.filters, c.status, c.conv, c.question]
@@ -227,16 +249,10 @@ def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> g
 
 
 def _turn(
-    runner: TurnRunner,
-    state: Conversation,
-    text: str,
-    outlet: str,
-    since: str,
-    until: str,
-    client: str | None,
+    runner: TurnRunner, state: Conversation, text: str, form: Form, client: str | None
 ) -> Iterator[View]:
     try:
-        filters = parse_filters(outlet, since, until)
+        filters = parse_filters(form.outlet, form.since, form.until, form.as_of)
     except ValueError as exc:
         note = render.message(str(exc), "warn")
         yield View(render.transcript([*state.blocks, note], WELCOME), "", "", "")

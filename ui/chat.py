@@ -48,14 +48,17 @@ class View:
     status: str
 
 
-def parse_filters(outlet: str | None, since: str | None, until: str | None) -> Filters:
+def parse_filters(
+    outlet: str | None, since: str | None, until: str | None, as_of: str | None = None
+) -> Filters:
     """Filters from the form; raises ValueError with a readable message on a bad date."""
 
     start, end = parse_optional_day(since, "“Since”"), parse_optional_day(until, "“Until”")
     if start and end and start > end:
         raise ValueError("“Since” is after “Until”, so no article could match.")
     chosen = None if not outlet or outlet == ALL_OUTLETS else outlet
-    return Filters(outlet=chosen, since=start, until=end)
+    asked = parse_optional_day(as_of, "“As of”")
+    return Filters(outlet=chosen, since=start, until=end, as_of=asked)
 
 
 @dataclass

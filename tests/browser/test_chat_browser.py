@@ -129,6 +129,23 @@ def test_outlet_filter_follow_up_and_new_conversation(server: LiveServer, open_p
     assert_not_pwned(page)
 
 
+def test_the_as_of_field_reads_last_week_from_the_day_typed(
+    server: LiveServer, open_page: Any
+) -> None:
+    page = open_page()
+    page.goto(server.url + "/")
+    expect(page.locator(".nd-corpus-line")).to_be_visible()
+    page.locator("#nd-as-of textarea").fill("2025-09-01")
+    ask(page, "What did the Kremlin say last week?")
+    final_answer(page, 1)
+    filters = page.locator("#nd-filters .nd-filters")
+    expect(filters).to_contain_text("from 2025-08-25, until 2025-09-01, as of 2025-09-01")
+
+    page.locator("#nd-as-of textarea").fill("1 Sep")
+    ask(page, "What did the Kremlin say?")
+    expect(page.locator(".nd-transcript")).to_contain_text("“As of”")
+
+
 def test_chat_page_keeps_planted_script_inert(
     server: LiveServer, open_page: Any, screenshot_dir: Path
 ) -> None:
