@@ -14,9 +14,8 @@ import subprocess
 import sys
 import textwrap
 import threading
-import time
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from functools import partial
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from index.store import ChromaStore
 from index.terms import make_stemmer, tokenize
 from rag.retrieve import HybridRetriever
 from rag.types import Filters
-from tests.conftest import ROOT, FakeEmbedder
+from tests.conftest import ROOT, FakeEmbedder, wait_for
 
 BUSY = "another ingest is writing this index"
 ROUNDS = 3
@@ -168,15 +167,6 @@ def test_of_two_ingests_started_together_on_an_existing_index_exactly_one_runs(
         _assert_complete(data)
 
 
-def _wait_for(condition: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_a_running_retriever_shows_what_a_killed_ingest_committed(
     corpus_copy: Path, tmp_path: Path
 ) -> None:
@@ -197,14 +187,14 @@ def test_a_running_retriever_shows_what_a_killed_ingest_committed(
     script = _SLOW_INGEST.format(root=str(ROOT), data=str(data), corpus=str(corpus_copy))
     proc = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stdout=subprocess.DEVNULL)
     try:
-        assert _wait_for(lambda: ISTANBUL in store.articles(), 120)
+        assert wait_for(lambda: ISTANBUL in store.articles(), 120)
     finally:
         os.kill(proc.pid, signal.SIGKILL)
         proc.wait()
     committed = set(store.articles())
     assert 2 < len(committed) < 5  # killed mid-run, after some commits
 
-    assert _wait_for(lambda: set(retriever.catalogue().articles) == committed, 5)
+    assert wait_for(lambda: set(retriever.catalogue().articles) == committed, 5)
     hits = retriever.search("How long did the Istanbul session last?", Filters(), 3).passages
     assert any(p.doc_id == ISTANBUL and "40 minutes" in p.text for p in hits)
 

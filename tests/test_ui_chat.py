@@ -168,7 +168,7 @@ def test_parse_filters() -> None:
 def test_the_as_of_field_sets_the_day_asked_from_and_names_itself_when_wrong() -> None:
     assert parse_filters(ALL_OUTLETS, "", "", " 2025-09-01 ") == Filters(as_of=date(2025, 9, 1))
     assert parse_filters(ALL_OUTLETS, "", "", "") == Filters()
-    with pytest.raises(ValueError, match="“As of”.*like 2025-08-27"):
+    with pytest.raises(ValueError, match=r"“As of”.*like 2025-08-27"):
         parse_filters(None, "", "", "1 Sep")
 
 

@@ -1,0 +1,108 @@
+"""Processes writing one embedded folder in turn: a server that ingested at start, another
+process's ingest, then the first one's again. Embedded Chroma keeps a copy of the vector index
+in each process; these tests pin that writes in turn lose nothing and stay readable by all."""
+
+from __future__ import annotations
+
+import json
+import random
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+from rag.retrieve import HybridRetriever
+from rag.types import Filters
+from tests.conftest import ROOT, FakeEmbedder, wait_for
+from tests.test_ingest_races import make_ingestor, make_keywords, make_store
+
+# Enough chunks that Chroma moves them from its brute-force buffer into the HNSW files
+# (its sync threshold is 1,000), which is where a stale copy would lose vectors.
+LATER = 400
+
+_INGEST = textwrap.dedent(
+    """
+    import sys
+    sys.path.insert(0, {root!r})
+    from pathlib import Path
+    from tests.conftest import FakeEmbedder
+    from tests.test_ingest_races import make_ingestor
+
+    make_ingestor(Path({data!r}), FakeEmbedder()).run([Path({path!r})], log=lambda m: None)
+    """
+)
+
+# A process that never wrote: every chunk is readable with its vector, and a sample of them
+# are found by their own vector, so the HNSW index holds every writer's vectors.
+_CHECK = textwrap.dedent(
+    """
+    import random, sys
+    sys.path.insert(0, {root!r})
+    from pathlib import Path
+    from tests.test_ingest_races import make_store
+
+    store = make_store(Path({data!r}))
+    got = store.chunks.get(include=["embeddings"])
+    articles = store.articles()
+    assert len(got["ids"]) == sum(a.chunks for a in articles.values()), "chunks lost"
+    sample = random.Random(0).sample(range(len(got["ids"])), 200)
+    found = store.chunks.query(
+        query_embeddings=[got["embeddings"][i] for i in sample], n_results=3, include=[]
+    )["ids"]
+    missed = [got["ids"][i] for i, near in zip(sample, found) if got["ids"][i] not in near]
+    assert not missed, f"vectors not found by themselves: {{missed[:3]}}"
+    print(len(articles), len(got["ids"]))
+    """
+)
+
+
+def _articles(path: Path, first: int, count: int) -> Path:
+    """`count` synthetic articles of about 1,000 words, each with a word of its own."""
+    rng = random.Random(first)
+    vocabulary = [f"w{n}" for n in range(3000)]
+    with path.open("w") as out:
+        for i in range(first, first + count):
+            words = rng.choices(vocabulary, k=1000)
+            words[rng.randrange(len(words))] = f"marker{i}"
+            record = {
+                "url": f"https://example.com/{i}",
+                "title": f"Story {i}",
+                "outlet": "Wire",
+                "date": "2025-08-27",
+                "text": " ".join(words),
+            }
+            out.write(json.dumps(record) + "\n")
+    return path
+
+
+def _run(script: str, **values: str) -> str:
+    done = subprocess.run(
+        [sys.executable, "-c", script.format(root=str(ROOT), **values)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    return done.stdout
+
+
+def test_a_server_that_ingested_at_start_follows_another_process_and_writes_after_it_losing_nothing(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    # Like `newsdesk serve` on an empty folder: ingest, then answer from the same process.
+    make_ingestor(data, FakeEmbedder()).run([_articles(tmp_path / "a.jsonl", 0, 20)], log=print)
+    retriever = HybridRetriever(make_store(data), FakeEmbedder(), keywords=make_keywords(data))
+
+    later = _articles(tmp_path / "b.jsonl", 20, LATER)
+    _run(_INGEST, data=str(data), path=str(later))
+    last = f"https://example.com/{20 + LATER - 1}"
+    assert wait_for(lambda: last in retriever.catalogue().articles, 5)
+    hits = retriever.search(f"marker{20 + LATER - 1}", Filters(), 3).passages
+    assert any(p.doc_id == last and p.bm25 for p in hits)  # found by its word, not by chance
+
+    # The first process writes again, after the other's HNSW files were saved.
+    make_ingestor(data, FakeEmbedder()).run([_articles(tmp_path / "c.jsonl", 500, 20)], log=print)
+    articles, chunks = map(int, _run(_CHECK, data=str(data)).split())
+    assert articles == 20 + LATER + 20 and chunks > 1000
