@@ -177,14 +177,16 @@ def answerable(found: Sequence[Candidate]) -> bool:
 RUNNER_UP = 0.5  # a further sentence joins the lead only if it scores at least half as high
 
 
-def choose_ranked(ranked: Sequence[Candidate], limit: int) -> list[Candidate]:
+def choose_ranked(
+    ranked: Sequence[Candidate], limit: int, runner_up: float = RUNNER_UP
+) -> list[Candidate]:
     """The lead sentence and up to limit-1 close runners-up that add something new."""
     if not ranked:
         return []
     chosen = [ranked[0]]
     seen = content_words(ranked[0].text)
     for candidate in ranked[1:]:
-        if len(chosen) >= limit or candidate.score < RUNNER_UP * ranked[0].score:
+        if len(chosen) >= limit or candidate.score < runner_up * ranked[0].score:
             break
         words = content_words(candidate.text)
         if len(words - seen) >= max(3, len(words) // 3):

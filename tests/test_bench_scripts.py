@@ -80,6 +80,8 @@ def test_the_answer_probes_score_every_probe_out_of_fold_on_the_bench_index(
     figures = json.loads(done.stdout.splitlines()[-1])
     assert "3 answerable" in done.stdout
     assert next(iter(figures["probes"])) == "shipped" and "listwise fit" in figures["probes"]
+    for probe in ("+ head_noun_near_name", "boosted trees", "per-question weights"):
+        assert 0.0 <= figures["probes"][probe]["cited"]["value"] <= 1.0
     shipped = figures["probes"]["shipped"]
     assert 0.0 <= shipped["cited"]["low"] <= shipped["cited"]["value"] <= 1.0
     assert shipped["vs_shipped"]["value"] == 0.0
