@@ -15,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from itertools import islice
@@ -102,8 +102,37 @@ class Components:
     collapse: bool = True  # fold syndicated copies into the best-ranked one
 
 
+@dataclass(frozen=True)
+class Pool:
+    """A search's candidates before fusion: dense and BM25 scores by snapshot row, and the as-of
+    week's bonus for every row (None without an as-of week)."""
+
+    snap: Snapshot
+    dense: dict[int, float]
+    sparse: dict[int, float]
+    bonus: np.ndarray | None
+
+
+Fusion = Callable[[Pool], list[tuple[int, float]]]  # a pool's rows with fused scores, best first
+
+
+def rrf(pool: Pool) -> list[tuple[int, float]]:
+    """Reciprocal rank fusion of the two rankings, plus each row's as-of bonus."""
+    fused: dict[int, float] = {}
+    for ranking in (pool.dense, pool.sparse):
+        for rank, row in enumerate(sorted(ranking, key=lambda r: -ranking[r])):
+            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
+    if pool.bonus is not None:
+        bonus = pool.bonus
+        fused = {row: score + float(bonus[row]) for row, score in fused.items()}
+    return sorted(fused.items(), key=lambda item: -item[1])
+
+
 class HybridRetriever:
-    """Dense + BM25 retrieval with filters, fusion and syndicated-copy collapse."""
+    """Dense + BM25 retrieval with filters, fusion and syndicated-copy collapse.
+
+    `fusion` orders the pooled candidates (`rrf` unless given: bench/fusion_probes.py tries
+    learned ones)."""
 
     def __init__(
         self,
@@ -114,8 +143,10 @@ class HybridRetriever:
         components: Components = Components(),
         keywords: KeywordIndex | None = None,
         recency: float = 0.0,
+        fusion: Fusion = rrf,
     ) -> None:
         self.store = store
+        self.fusion = fusion
         self.components = components
         self.recency = recency  # fused-score bonus for the as-of week's chunks
         self.embedder = embedder
@@ -205,7 +236,10 @@ class HybridRetriever:
         sparse = self._bm25(snap, query, filters, in_week) if use.keyword else {}
         t3 = time.perf_counter()
         bonus = in_week * self.recency if in_week is not None else None
-        ranked = _fuse(snap, dense, sparse, bonus)
+        ranked = (
+            to_passage(snap, row, score, dense.get(row), sparse.get(row))
+            for row, score in self.fusion(Pool(snap, dense, sparse, bonus))
+        )
         windows = (
             merge_windows(
                 ranked,
@@ -332,20 +366,6 @@ def _row(row: int | None) -> int:
     """A row the windows asked for: always one of a live article, so never None."""
     assert row is not None
     return row
-
-
-def _fuse(
-    snap: Snapshot, dense: dict[int, float], sparse: dict[int, float], bonus: np.ndarray | None
-) -> Iterator[Passage]:
-    """Passages in reciprocal-rank-fusion order (plus each row's `bonus`), built as read."""
-    fused: dict[int, float] = {}
-    for ranking in (dense, sparse):
-        for rank, row in enumerate(sorted(ranking, key=lambda r: -ranking[r])):
-            fused[row] = fused.get(row, 0.0) + 1.0 / (RRF_K + rank + 1)
-    if bonus is not None:
-        fused = {row: score + float(bonus[row]) for row, score in fused.items()}
-    for row in sorted(fused, key=lambda r: -fused[r]):
-        yield to_passage(snap, row, fused[row], dense.get(row), sparse.get(row))
 
 
 def to_passage(

@@ -87,3 +87,18 @@ def test_the_answer_probes_score_every_probe_out_of_fold_on_the_bench_index(
     assert shipped["vs_shipped"]["value"] == 0.0
     # The Kremlin spokesman is named in the corpus: some candidate sentence states him.
     assert figures["ceiling"] > 0.0
+
+
+def test_the_fusion_probe_scores_a_learned_order_against_rrf_out_of_fold(tmp_path: Path) -> None:
+    articles, questions = _tiny_realtimeqa(tmp_path)
+    args = ["--articles", str(articles), "--questions", str(questions), "--cv", "2"]
+    done = _run_script("fusion_probes.py", [*args, "--data-dir", str(tmp_path / "d"), "--as-of"])
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(done.stdout.splitlines()[-1])
+    assert "3 answerable questions" in done.stdout
+    assert "folds with a learned order: 1 of 2" in done.stdout or "2 of 2" in done.stdout
+    assert list(figures) == ["recall@1", "recall@5", "recall@10"]
+    for row in figures.values():
+        assert 0.0 <= row["rrf"]["value"] <= 1.0 and 0.0 <= row["learned"]["value"] <= 1.0
+    # The seed corpus holds every answerable answer within the first ten passages.
+    assert figures["recall@10"]["rrf"]["value"] == 1.0
