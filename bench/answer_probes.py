@@ -29,7 +29,6 @@ from typing import NamedTuple
 
 import numpy as np
 from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.linear_model import LogisticRegression
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -172,16 +171,14 @@ def boosted(train: Sequence[Example], names: Sequence[str]) -> Scorer:
 
 
 def per_question(train: Sequence[Example], names: Sequence[str]) -> Scorer:
-    """The shipped fit with each question's sentences weighted to one question in all, so
-    questions with many candidates do not dominate."""
-    x = _matrix([c for e in train for c in e.found], names)
-    y = np.array([label for e in train for label in e.labels])
-    weights = np.array([len(train) / len(e.found) for e in train for _ in e.found])
-    if len(set(y.tolist())) < 2:
-        return lambda found: np.zeros(len(found))
-    mean, scale = x.mean(axis=0), x.std(axis=0) + 1e-9
-    model = LogisticRegression(max_iter=2000).fit((x - mean) / scale, y, sample_weight=weights)
-    return lambda found: model.predict_proba((_matrix(found, names) - mean) / scale)[:, 1]
+    """The shipped fit with each question's sentences weighing as one question in all (the
+    total weight stays the number of sentences), so questions with many do not dominate."""
+    rows = [c.features for e in train for c in e.found]
+    share = len(rows) / max(1, len(train))
+    weights = [share / len(e.found) for e in train for _ in e.found]
+    labels = [y for e in train for y in e.labels]
+    model = fit_logistic(rows, labels, names, weights=weights)
+    return lambda found: model.probabilities([c.features for c in found])
 
 
 def listwise(train: Sequence[Example], names: Sequence[str], l2: float = 1.0) -> Scorer:

@@ -82,18 +82,22 @@ def _rrf_share(rank: int | None) -> float:
 
 
 class Recorder:
-    """RRF, recording the first pool of each question with its chunks' labels."""
+    """RRF, recording the first pool of each question with its chunks' labels.
+
+    Pools are kept by question number: a question whose filters match nothing searches nothing
+    and has none."""
 
     def __init__(self) -> None:
-        self.pools: list[tuple[Described, dict[int, int]]] = []
-        self.answer: str | None = None
+        self.pools: dict[int, tuple[Described, dict[int, int]]] = {}
+        self.asking: tuple[int, str] | None = None  # question number and answer
 
     def __call__(self, pool: Pool) -> list[tuple[int, float]]:
-        if self.answer is not None:
+        if self.asking is not None:
+            number, answer = self.asking
             rows = describe(pool)
-            labels = {row: int(contains(pool.snap.text(row), self.answer)) for row in rows}
-            self.pools.append((rows, labels))
-            self.answer = None  # a question's later searches (if any) are not its pool
+            labels = {row: int(contains(pool.snap.text(row), answer)) for row in rows}
+            self.pools[number] = (rows, labels)
+            self.asking = None  # a question's later searches (if any) are not its pool
         return rrf(pool)
 
 
@@ -126,16 +130,16 @@ def probe(
     recorder = Recorder()
     retriever.fusion = recorder
     shipped = []
-    for q in questions:
-        recorder.answer = q["answer"]
+    for i, q in enumerate(questions):
+        recorder.asking = (i, q["answer"])
         shipped.append(found(engine, q, as_of))
     ours: dict[int, list[int]] = {}
     learned_folds = 0
     for fold in grouped_folds([question_week(q["question_date"]) for q in questions], k):
         held = set(fold)
-        pools = [p for i, p in enumerate(recorder.pools) if i not in held]
+        pools = [p for i, p in recorder.pools.items() if i not in held]
         rows = [features for described, _ in pools for features in described.values()]
-        labels = [labels[row] for described, labels in pools for row in described]
+        labels = [truth[row] for described, truth in pools for row in described]
         # A fold whose training pools hold no answer (a tiny sample) has nothing to learn.
         one_class = len(set(labels)) < 2
         retriever.fusion = rrf if one_class else learned(fit_logistic(rows, labels, FEATURES))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -96,7 +97,7 @@ def test_the_fusion_probe_scores_a_learned_order_against_rrf_out_of_fold(tmp_pat
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.splitlines()[-1])
     assert "3 answerable questions" in done.stdout
-    assert "folds with a learned order: 1 of 2" in done.stdout or "2 of 2" in done.stdout
+    assert re.search(r"folds with a learned order: [12] of 2", done.stdout)
     assert list(figures) == ["recall@1", "recall@5", "recall@10"]
     for row in figures.values():
         assert 0.0 <= row["rrf"]["value"] <= 1.0 and 0.0 <= row["learned"]["value"] <= 1.0

@@ -50,7 +50,8 @@ _CHECK = textwrap.dedent(
         query_embeddings=[got["embeddings"][i] for i in sample], n_results=3, include=[]
     )["ids"]
     missed = [got["ids"][i] for i, near in zip(sample, found) if got["ids"][i] not in near]
-    assert not missed, f"vectors not found by themselves: {{missed[:3]}}"
+    # HNSW search is approximate: a stray miss is not a loss, a stale copy loses whole batches.
+    assert len(missed) <= 5, f"vectors not found by themselves: {{missed[:3]}}"
     print(len(articles), len(got["ids"]))
     """
 )
@@ -94,6 +95,7 @@ def test_a_server_that_ingested_at_start_follows_another_process_and_writes_afte
     # Like `newsdesk serve` on an empty folder: ingest, then answer from the same process.
     make_ingestor(data, FakeEmbedder()).run([_articles(tmp_path / "a.jsonl", 0, 20)], log=print)
     retriever = HybridRetriever(make_store(data), FakeEmbedder(), keywords=make_keywords(data))
+    assert len(retriever.catalogue().articles) == 20  # its view is taken before the other ingest
 
     later = _articles(tmp_path / "b.jsonl", 20, LATER)
     _run(_INGEST, data=str(data), path=str(later))
