@@ -23,6 +23,7 @@ import os
 import re
 import sys
 from collections.abc import Callable, Sequence
+from functools import partial
 from itertools import pairwise
 from pathlib import Path
 from typing import NamedTuple
@@ -150,10 +151,15 @@ def _matrix(found: Sequence[Candidate], names: Sequence[str]) -> np.ndarray:
     return np.array([[c.features[n] for n in names] for c in found], dtype=np.float64)
 
 
-def pointwise(train: Sequence[Example], names: Sequence[str]) -> Scorer:
-    """The shipped fit: a logistic regression over every sentence of every question."""
+def pointwise(train: Sequence[Example], names: Sequence[str], per_question: bool = False) -> Scorer:
+    """The shipped fit: a logistic regression over every sentence of every question. With
+    `per_question`, each question's sentences weigh as one question in all (the total weight
+    stays the number of sentences), so questions with many do not dominate."""
     rows = [c.features for e in train for c in e.found]
-    model = fit_logistic(rows, [y for e in train for y in e.labels], names)
+    share = len(rows) / max(1, len(train))
+    weights = [share / len(e.found) for e in train for _ in e.found] if per_question else None
+    labels = [y for e in train for y in e.labels]
+    model = fit_logistic(rows, labels, names, weights=weights)
     return lambda found: model.probabilities([c.features for c in found])
 
 
@@ -168,17 +174,6 @@ def boosted(train: Sequence[Example], names: Sequence[str]) -> Scorer:
         max_iter=200, learning_rate=0.05, max_depth=3, min_samples_leaf=100, random_state=0
     ).fit(x, y)
     return lambda found: model.predict_proba(_matrix(found, names))[:, 1]
-
-
-def per_question(train: Sequence[Example], names: Sequence[str]) -> Scorer:
-    """The shipped fit with each question's sentences weighing as one question in all (the
-    total weight stays the number of sentences), so questions with many do not dominate."""
-    rows = [c.features for e in train for c in e.found]
-    share = len(rows) / max(1, len(train))
-    weights = [share / len(e.found) for e in train for _ in e.found]
-    labels = [y for e in train for y in e.labels]
-    model = fit_logistic(rows, labels, names, weights=weights)
-    return lambda found: model.probabilities([c.features for c in found])
 
 
 def listwise(train: Sequence[Example], names: Sequence[str], l2: float = 1.0) -> Scorer:
@@ -263,7 +258,7 @@ def probes(sentence_vectors: bool) -> list[Probe]:
     runs += [Probe("listwise + all", listwise, [*shipped, *EXTRA, *SHAPE])]
     runs += [
         Probe("boosted trees", boosted, shipped),
-        Probe("per-question weights", per_question, shipped),
+        Probe("per-question weights", partial(pointwise, per_question=True), shipped),
     ]
     runs += [Probe(f"runner-up at {t}", pointwise, shipped, t) for t in (0.25, 0.75)]
     if sentence_vectors:
