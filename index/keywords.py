@@ -12,7 +12,8 @@ the next), the way Lucene merges, so their number stays logarithmic in the archi
 
 Which rows are live: an article belongs to the newest segment that holds it, unless a tombstone
 newer than that segment removes it. BM25 counts document frequencies over live rows only, so its
-scores equal those of an index rebuilt from scratch. Merges drop dead rows for good.
+scores equal those of an index rebuilt from scratch. Merges drop dead rows for good, and with
+them the tombstones nothing older is left to remove.
 
 On disk (a folder per store) the index is shared by every process on the machine: the ingest
 leaves it level when it finishes, and a server opening the folder maps the segments instead of
@@ -52,6 +53,7 @@ class Manifest:
     """Which segments make the index, and the commit sequence they are level with."""
 
     store: str = ""
+    terms: str = ""  # the tokens' version (`index.terms.tokens_version`)
     seq: float = -math.inf  # -inf: never filled
     segments: list[str] = field(default_factory=list)
     gone: dict[str, float] = field(default_factory=dict)
@@ -59,8 +61,8 @@ class Manifest:
 
     def to_json(self) -> str:
         """The manifest file's text."""
-        body = {"format": FORMAT, "store": self.store, "seq": self.seq, "gone": self.gone}
-        return json.dumps({**body, "segments": self.segments})
+        head = {"format": FORMAT, "store": self.store, "terms": self.terms, "seq": self.seq}
+        return json.dumps({**head, "gone": self.gone, "segments": self.segments})
 
 
 @dataclass(frozen=True)
@@ -76,11 +78,17 @@ class View:
 
 
 class KeywordIndex:
-    """Segments of tokenised chunks, on disk under `folder` (or in memory when it is None)."""
+    """Segments of tokenised chunks, on disk under `folder` (or in memory when it is None).
 
-    def __init__(self, folder: Path | None, tokenize: Callable[[list[str]], list[list[str]]]):
+    `terms` names the tokenizer's version: a folder filled under another is refilled.
+    """
+
+    def __init__(
+        self, folder: Path | None, tokenize: Callable[[list[str]], list[list[str]]], terms: str
+    ) -> None:
         self.folder = folder
         self.tokenize = tokenize
+        self.terms = terms
         self._memory = Manifest()  # the manifest when there is no folder
         self._open: dict[str, Segment] = {}
         self._manifest = Manifest()
@@ -142,7 +150,7 @@ class KeywordIndex:
     def _fill(self, store: ChromaStore) -> Manifest:
         """Index the whole store, in segments of PAGE_DOCS articles (memory stays bounded)."""
         seq = store.head()[1]
-        manifest = Manifest(store=store.identity(), seq=seq)
+        manifest = Manifest(store=store.identity(), terms=self.terms, seq=seq)
         articles = sorted(store.articles().items())
         manifest.segments.extend(self._build(store, seq, articles))
         log.info("keyword index filled from the whole store: %d articles", len(articles))
@@ -236,6 +244,7 @@ class KeywordIndex:
             kept = [n for n in manifest.segments if n not in names]
             kept.insert(at, self._add(merged))
             manifest.segments = kept
+            manifest.gone = needed_tombstones([self._segment(n) for n in kept], manifest.gone)
             self._write(manifest)
         for name in names:
             if self.folder is not None:
@@ -258,8 +267,14 @@ class KeywordIndex:
             return Manifest()
         if body.get("format") != FORMAT or body.get("store") != store.identity():
             return Manifest()  # another store of the same name, or an older layout: refill
+        if body.get("terms") != self.terms:
+            log.info(
+                "keyword index tokens are %r, not %r: refilling it", body.get("terms"), self.terms
+            )
+            return Manifest()
         seq = float(body["seq"])
-        return Manifest(body["store"], seq, list(body["segments"]), dict(body["gone"]), stamp)
+        segs, gone = list(body["segments"]), dict(body["gone"])
+        return Manifest(body["store"], self.terms, seq, segs, gone, stamp)
 
     def _write(self, manifest: Manifest) -> Manifest:
         if self.folder is None:
@@ -300,7 +315,7 @@ class KeywordIndex:
 
     @staticmethod
     def _copy(m: Manifest) -> Manifest:
-        return Manifest(m.store, m.seq, list(m.segments), dict(m.gone), m.stamp)
+        return Manifest(m.store, m.terms, m.seq, list(m.segments), dict(m.gone), m.stamp)
 
 
 class Stager:
@@ -349,6 +364,20 @@ def live_docs(opened: Sequence[Segment], gone: dict[str, float]) -> list[np.ndar
         )
         for i, segment in enumerate(opened)
     ]
+
+
+def needed_tombstones(opened: Sequence[Segment], gone: dict[str, float]) -> dict[str, float]:
+    """The tombstones that still remove something: a segment older than one holds its article.
+
+    Every later segment is newer than every tombstone kept, so one whose article is held only by
+    newer segments (or by none, once a merge dropped its dead rows) never matters again.
+    """
+    oldest: dict[str, float] = {}
+    for segment in opened:
+        for doc_id, _ in segment.articles:
+            if doc_id in gone:
+                oldest[doc_id] = min(oldest.get(doc_id, math.inf), segment.seq)
+    return {d: t for d, t in gone.items() if oldest.get(d, math.inf) <= t}
 
 
 def live_rows(opened: Sequence[Segment], docs: Sequence[np.ndarray]) -> list[np.ndarray]:

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from importlib.metadata import version
 from typing import Any
+
+RULES = 1  # bump whenever `tokenize` or `QUESTION_WORDS` change what a text becomes
 
 # Words that shape a question but say nothing about its subject (after stemming).
 QUESTION_WORDS = frozenset(
@@ -11,6 +14,15 @@ QUESTION_WORDS = frozenset(
     happen report accord news latest anyth someth also els
     """.split()
 )
+
+
+def tokens_version() -> str:
+    """What decides a text's tokens: these rules and the libraries that apply them.
+
+    A keyword index records it; one made under another is refilled rather than searched with
+    tokens that no longer match the question's (an upgrade of bm25s or PyStemmer counts).
+    """
+    return f"rules {RULES}; bm25s {version('bm25s')}; PyStemmer {version('PyStemmer')}"
 
 
 def make_stemmer() -> Any:

@@ -11,7 +11,7 @@ from index.embedding import Embedder, make_embedder
 from index.ingest import Ingestor
 from index.keywords import KeywordIndex
 from index.store import ChromaStore
-from index.terms import make_stemmer, tokenize
+from index.terms import make_stemmer, tokenize, tokens_version
 from newsdesk.settings import Settings
 from rag.answerer import AnswerModel, shipped_model_path
 from rag.citations import SupportChecker
@@ -38,7 +38,7 @@ def build_keywords(settings: Settings) -> KeywordIndex:
     if store.chroma_host:
         name = re.sub(r"[^A-Za-z0-9.-]", "_", f"{store.chroma_host}-{store.chroma_port}-{name}")
     folder = store.resolved_data_dir() / "keyword" / name
-    return KeywordIndex(folder, partial(tokenize, stemmer=make_stemmer()))
+    return KeywordIndex(folder, partial(tokenize, stemmer=make_stemmer()), tokens_version())
 
 
 def build_embedder(settings: Settings) -> Embedder:

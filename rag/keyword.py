@@ -19,11 +19,11 @@ import numpy as np
 from index.keywords import View
 from index.records import ArticleInfo, ChunkInfo
 from index.segments import Segment, term_key
-from index.terms import make_stemmer, query_tokens, tokenize
+from index.terms import make_stemmer, query_tokens, tokenize, tokens_version
 from rag import filters as filter_rules
 from rag.types import Filters
 
-__all__ = ["Snapshot", "make_stemmer", "query_tokens", "tokenize"]
+__all__ = ["Snapshot", "make_stemmer", "query_tokens", "tokenize", "tokens_version"]
 K1, B = 1.5, 0.75
 
 

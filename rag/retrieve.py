@@ -28,7 +28,7 @@ from index.keywords import KeywordIndex, View
 from index.records import ArticleInfo
 from index.store import ChromaStore
 from rag.filters import as_of_week, chroma_where
-from rag.keyword import Snapshot, make_stemmer, query_tokens, tokenize
+from rag.keyword import Snapshot, make_stemmer, query_tokens, tokenize, tokens_version
 from rag.syndication import collapse_syndicated
 from rag.types import Filters, Passage
 from rag.windows import merge_windows
@@ -153,7 +153,7 @@ class HybridRetriever:
         self.candidates = candidates
         self.poll_seconds = poll_seconds
         self._stemmer = make_stemmer()
-        self.keywords = keywords or KeywordIndex(None, self.tokenize)
+        self.keywords = keywords or KeywordIndex(None, self.tokenize, tokens_version())
         self._lock = threading.Lock()
         self._snapshot: Snapshot | None = None
         self._view: View | None = None

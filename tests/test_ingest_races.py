@@ -28,7 +28,7 @@ from index.keywords import KeywordIndex
 from index.lease import StoreBusy
 from index.settings import IngestSettings
 from index.store import ChromaStore
-from index.terms import make_stemmer, tokenize
+from index.terms import make_stemmer, tokenize, tokens_version
 from rag.retrieve import HybridRetriever
 from rag.types import Filters
 from tests.conftest import ROOT, FakeEmbedder, wait_for
@@ -46,7 +46,9 @@ def make_store(data: Path) -> ChromaStore:
 
 def make_keywords(data: Path) -> KeywordIndex:
     """The keyword index folder in `data`, as every process here opens it."""
-    return KeywordIndex(data / "keyword", partial(tokenize, stemmer=make_stemmer()))
+    return KeywordIndex(
+        data / "keyword", partial(tokenize, stemmer=make_stemmer()), tokens_version()
+    )
 
 
 def make_ingestor(

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import random
+import shutil
 from dataclasses import asdict, replace
 from datetime import date
 from functools import partial
@@ -25,12 +27,13 @@ from index.keywords import (
     View,
     live_docs,
     live_rows,
+    needed_tombstones,
 )
 from index.records import ArticleInfo, ChunkInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.settings import IngestSettings
 from index.store import ChromaStore
-from index.terms import make_stemmer, tokenize
+from index.terms import RULES, make_stemmer, tokenize, tokens_version
 from rag import retrieve
 from rag.filters import chroma_where
 from rag.keyword import Snapshot
@@ -41,6 +44,7 @@ from tests.conftest import FakeEmbedder
 WORDS = "drone strike ceasefire talks istanbul kyiv minister election vote flood court".split()
 QUERIES = ["drone strike talks", "flood flood court", "istanbul minister vote"]
 tokens = partial(tokenize, stemmer=make_stemmer())
+TERMS = tokens_version()
 
 
 def _article(i: int) -> ArticleInfo:
@@ -106,6 +110,18 @@ def test_a_merge_keeps_every_score_and_drops_dead_rows(layered: Snapshot) -> Non
             assert after[_row(one, layered.chunk_id(row))] == pytest.approx(before[row], abs=1e-6)
 
 
+def test_the_tombstones_a_merge_keeps_leave_the_same_rows_live() -> None:
+    rng, pruned = random.Random(3), 0
+    for _ in range(20):
+        parts = [_segment(float(s), range(rng.randint(0, 8), 12), rng) for s in range(5)]
+        gone = {f"d{i}": float(rng.randint(0, 5)) for i in rng.sample(range(14), 6)}
+        kept = needed_tombstones(parts, gone)
+        pruned += len(gone) - len(kept)
+        for full, fewer in zip(live_docs(parts, gone), live_docs(parts, kept), strict=True):
+            assert (full == fewer).all()
+    assert pruned  # some were dropped: the comparison is not vacuous
+
+
 def _split(snap: Snapshot) -> list[np.ndarray]:
     return [snap.live[snap.offsets[i] : snap.offsets[i + 1]] for i in range(len(snap.segments))]
 
@@ -127,7 +143,7 @@ def test_a_saved_segment_reads_back_the_same(tmp_path: Path) -> None:
 
 def test_a_full_tier_of_small_segments_is_merged_into_one(tmp_path: Path) -> None:
     store = ChromaStore(open_client(tmp_path / "data", None, 0), "test")
-    index = KeywordIndex(tmp_path / "keyword", tokens)
+    index = KeywordIndex(tmp_path / "keyword", tokens, TERMS)
     for i in range(TIER + 1):
         _commit(store, i)
         index.view(store)
@@ -137,6 +153,26 @@ def test_a_full_tier_of_small_segments_is_merged_into_one(tmp_path: Path) -> Non
     assert len(view.segments) == 2 and len(_snapshot(list(view.segments), {}).articles) == TIER + 1
     on_disk = sorted(p.name for p in (tmp_path / "keyword").glob("seg-*"))
     assert on_disk == sorted(s.name for s in view.segments)
+
+
+def test_a_merge_that_drops_removed_rows_drops_their_tombstones(tmp_path: Path) -> None:
+    store = ChromaStore(open_client(tmp_path / "data", None, 0), "test")
+    index = KeywordIndex(tmp_path / "keyword", tokens, TERMS)
+    for i in range(4):
+        _commit(store, i)
+        index.view(store)
+    store.delete_docs(["d0", "d2"])
+    _commit(store, 0)  # back again, newer than its tombstone
+    index.view(store)
+    gone = json.loads((tmp_path / "keyword" / MANIFEST).read_text())["gone"]
+    assert set(gone) == {"d0", "d2"}
+    index.merge_all(store)
+    view = index.view(store)
+    assert json.loads((tmp_path / "keyword" / MANIFEST).read_text())["gone"] == {}
+    assert set(_snapshot(list(view.segments), {}).articles) == {"d0", "d1", "d3"}
+    assert _scores(index, store, "report") == _scores(
+        KeywordIndex(tmp_path / "rebuilt", tokens, TERMS), store, "report"
+    )
 
 
 def _commit(store: ChromaStore, i: int) -> None:
@@ -150,7 +186,9 @@ def _commit(store: ChromaStore, i: int) -> None:
 
 # --- against a real store, as ingest and servers use it -----------------------------------------
 def _open(data: Path) -> tuple[ChromaStore, KeywordIndex]:
-    return ChromaStore(open_client(data, None, 0), "test"), KeywordIndex(data / "keyword", tokens)
+    return ChromaStore(open_client(data, None, 0), "test"), KeywordIndex(
+        data / "keyword", tokens, TERMS
+    )
 
 
 def _ingest(data: Path, paths: list[Path], prune: bool = False) -> None:
@@ -237,7 +275,7 @@ def test_an_ingest_adopts_the_segments_it_staged_instead_of_reading_its_chunks_b
     _ingest(tmp_path / "data", [corpus_copy])
     assert fetched == [] and not (tmp_path / "data" / "keyword" / STAGED).exists()
     store, staged = _open(tmp_path / "data")
-    rebuilt = KeywordIndex(tmp_path / "rebuilt", tokens)
+    rebuilt = KeywordIndex(tmp_path / "rebuilt", tokens, TERMS)
     for query in ("Istanbul session minutes", "Dawn peacekeepers", "election vote court"):
         assert _scores(staged, store, query) == _scores(rebuilt, store, query)
     assert fetched  # the rebuilt index did read them: the count above is not vacuous
@@ -255,7 +293,7 @@ def test_a_staged_segment_is_adopted_only_once_every_article_in_it_is_committed_
 ) -> None:
     store, keywords = _open(tmp_path / "data")
     stager = keywords.stager()
-    assert stager is not None and KeywordIndex(None, tokens).stager() is None
+    assert stager is not None and KeywordIndex(None, tokens, TERMS).stager() is None
     for page in ([0, 1], [2], [3]):
         for i in page:
             _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
@@ -289,6 +327,35 @@ def test_an_unreadable_manifest_is_refilled_from_the_store_with_a_warning(
         view = keywords.view(store)
     assert "keyword index manifest unreadable" in caplog.text
     assert len(_snapshot(list(view.segments), {}).articles) == 5
+
+
+def test_a_folder_filled_with_other_tokens_is_refilled_and_then_reused(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data = tmp_path / "data"
+    _ingest(data, [corpus_copy])
+    shutil.rmtree(data / "keyword")
+    store, _ = _open(data)
+    # An older tokenizer's folder: words kept whole ("Istanbul,"), not stemmed.
+    split = KeywordIndex(data / "keyword", lambda texts: [t.split() for t in texts], "split 0")
+    rebuilt = KeywordIndex(tmp_path / "rebuilt", tokens, TERMS)
+    query = "Istanbul session minutes"
+    assert _scores(split, store, query) != _scores(rebuilt, store, query)
+    store, keywords = _open(data)
+    assert _scores(keywords, store, query) == _scores(rebuilt, store, query)
+    for name in ("articles", "all_chunks", "chunks_of"):
+        monkeypatch.setattr(ChromaStore, name, Refuse(name))
+    store, again = _open(data)
+    assert len(_snapshot(list(again.view(store).segments), {}).articles) == 5
+
+
+def test_the_tokens_of_a_fixed_text_are_pinned_to_the_rules_version() -> None:
+    # A change here changes every stored keyword index: bump index.terms.RULES with it.
+    text = "The Ministers' talks in Istanbul lasted 40 minutes, officials said on Monday."
+    assert (RULES, tokens([text])[0]) == (
+        1,
+        ["minist", "talk", "istanbul", "last", "40", "minut", "offici", "said", "monday"],
+    )
 
 
 def test_a_store_recreated_under_the_same_name_is_not_read_from_the_old_index(
