@@ -240,9 +240,9 @@ class KeywordIndex:
                 return False
             merged = segments.merge([(opened[i], live[i]) for i in group])
             names = [manifest.segments[i] for i in group]
-            at = group[0]
             kept = [n for n in manifest.segments if n not in names]
-            kept.insert(at, self._add(merged))
+            if merged.size:  # a segment whose rows were all dead leaves nothing behind
+                kept.insert(group[0], self._add(merged))
             manifest.segments = kept
             manifest.gone = needed_tombstones([self._segment(n) for n in kept], manifest.gone)
             self._write(manifest)

@@ -155,7 +155,9 @@ def test_a_full_tier_of_small_segments_is_merged_into_one(tmp_path: Path) -> Non
     assert on_disk == sorted(s.name for s in view.segments)
 
 
-def test_a_merge_that_drops_removed_rows_drops_their_tombstones(tmp_path: Path) -> None:
+def test_a_merge_that_drops_removed_rows_drops_their_tombstones_and_empty_segments(
+    tmp_path: Path,
+) -> None:
     store = ChromaStore(open_client(tmp_path / "data", None, 0), "test")
     index = KeywordIndex(tmp_path / "keyword", tokens, TERMS)
     for i in range(4):
@@ -170,6 +172,8 @@ def test_a_merge_that_drops_removed_rows_drops_their_tombstones(tmp_path: Path) 
     view = index.view(store)
     assert json.loads((tmp_path / "keyword" / MANIFEST).read_text())["gone"] == {}
     assert set(_snapshot(list(view.segments), {}).articles) == {"d0", "d1", "d3"}
+    assert [s.size for s in view.segments] == [1, 1, 1]  # the emptied segments are gone
+    assert len(list((tmp_path / "keyword").glob("seg-*"))) == 3
     assert _scores(index, store, "report") == _scores(
         KeywordIndex(tmp_path / "rebuilt", tokens, TERMS), store, "report"
     )
