@@ -90,14 +90,18 @@ def test_the_answer_probes_score_every_probe_out_of_fold_on_the_bench_index(
     assert figures["ceiling"] > 0.0
 
 
-def test_the_fusion_probe_scores_a_learned_order_against_rrf_out_of_fold(tmp_path: Path) -> None:
+def test_the_fusion_probe_scores_a_learned_order_with_tail_vectors_against_rrf_out_of_fold(
+    tmp_path: Path,
+) -> None:
     articles, questions = _tiny_realtimeqa(tmp_path)
     args = ["--articles", str(articles), "--questions", str(questions), "--cv", "2"]
-    done = _run_script("fusion_probes.py", [*args, "--data-dir", str(tmp_path / "d"), "--as-of"])
+    more = ["--data-dir", str(tmp_path / "d"), "--as-of", "--tail-vectors"]
+    done = _run_script("fusion_probes.py", [*args, *more])
     assert done.returncode == 0, done.stderr[-2000:]
     figures = json.loads(done.stdout.splitlines()[-1])
     assert "3 answerable questions" in done.stdout
     assert re.search(r"folds with a learned order: [12] of 2", done.stdout)
+    assert re.search(r"tail vectors: [1-9]\d* of \d+ pooled chunks", done.stdout)
     assert list(figures) == ["recall@1", "recall@5", "recall@10"]
     for row in figures.values():
         assert 0.0 <= row["rrf"]["value"] <= 1.0 and 0.0 <= row["learned"]["value"] <= 1.0

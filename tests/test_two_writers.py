@@ -1,6 +1,13 @@
-"""Processes writing one embedded folder in turn: a server that ingested at start, another
-process's ingest, then the first one's again. Embedded Chroma keeps a copy of the vector index
-in each process; these tests pin that writes in turn lose nothing and stay readable by all."""
+"""Processes writing one embedded folder in turn: a server that ingested at start, then two
+ingests from processes of their own while the server reads on. Embedded Chroma keeps a copy of
+the vector index in each process; these tests pin that writes in turn lose nothing and stay
+readable by all.
+
+What is not supported (README, "Incremental and crash-safe"): a process that wrote writing again
+after another process did. Its copy is stale and the last to save wins; in a scratch run that
+did it, a fresh process then failed with "Error finding id" in seven runs of nine. The command
+line never does it: `serve` writes only when it starts on an empty index, and every `newsdesk
+ingest` is a process of its own."""
 
 from __future__ import annotations
 
@@ -88,7 +95,7 @@ def _run(script: str, **values: str) -> str:
     return done.stdout
 
 
-def test_a_server_that_ingested_at_start_follows_another_process_and_writes_after_it_losing_nothing(
+def test_a_server_that_ingested_at_start_follows_two_later_ingests_and_nothing_is_lost(
     tmp_path: Path,
 ) -> None:
     data = tmp_path / "data"
@@ -104,7 +111,8 @@ def test_a_server_that_ingested_at_start_follows_another_process_and_writes_afte
     hits = retriever.search(f"marker{20 + LATER - 1}", Filters(), 3).passages
     assert any(p.doc_id == last and p.bm25 for p in hits)  # found by its word, not by chance
 
-    # The first process writes again, after the other's HNSW files were saved.
-    make_ingestor(data, FakeEmbedder()).run([_articles(tmp_path / "c.jsonl", 500, 20)], log=print)
+    # A third process writes after the other's HNSW files were saved, while the first reads on.
+    _run(_INGEST, data=str(data), path=str(_articles(tmp_path / "c.jsonl", 500, 20)))
+    assert wait_for(lambda: "https://example.com/519" in retriever.catalogue().articles, 5)
     articles, chunks = map(int, _run(_CHECK, data=str(data)).split())
     assert articles == 20 + LATER + 20 and chunks > 1000
