@@ -12,9 +12,9 @@ answerer would receive. It prints recall@1/5/10 with RRF and with the learned or
 paired differences with bootstrap 95% intervals, then all of it as one JSON line.
 
 With `--tail-vectors` the order also sees a second vector per chunk: the model reads a chunk's
-first 256 wordpieces only, so each pooled chunk longer than that is embedded again from about 200
-wordpieces before its end (with its title), and its cosine to the question becomes two more
-features (`TAIL`). This measures "several vectors per chunk" on the pool without re-indexing;
+first 256 wordpieces only, so the last 200 wordpieces of each pooled chunk longer than that are
+embedded too (with its title), and their cosine to the question the search embedded becomes two
+more features (`TAIL`). This measures "several vectors per chunk" on the pool without re-indexing;
 the tails are embedded here, at some 30 a second on 2 cores.
 """
 
@@ -63,19 +63,29 @@ Described = dict[int, dict[str, float]]  # pooled row -> its features
 
 
 class Tails:
-    """Cosines between the question asked and the tails of pooled chunks longer than the model's
-    window; each tail is embedded once per run."""
+    """Cosines between the question as searched and the tails of pooled chunks longer than the
+    model's window; each tail is embedded once per run.
+
+    It stands in for the retriever's embedder, so the question vector is the one the dense search
+    used (after filter phrases such as "according to Dawn" were taken out)."""
 
     def __init__(self, embedder: Embedder) -> None:
         self.embedder = embedder
+        self.name = embedder.name
         self.tokenizer = Tokenizer.from_file(str(bundled_model_dir() / "tokenizer.json"))
         self.tokenizer.no_truncation()
         self.vectors: dict[str, np.ndarray | None] = {}
         self.question = np.zeros(0)
 
-    def ask(self, question: str) -> None:
-        """The question whose pools come next."""
-        self.question = np.asarray(self.embedder.embed_query(question))
+    def embed_query(self, text: str) -> list[float]:
+        """The inner embedder's vector, kept as the question of the pools that follow."""
+        vector = self.embedder.embed_query(text)
+        self.question = np.asarray(vector)
+        return vector
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        """The inner embedder's vectors."""
+        return self.embedder.embed_documents(texts)
 
     def cosines(self, pool: Pool) -> dict[int, float]:
         """Each pooled row's tail cosine; rows that fit the window have none."""
@@ -172,10 +182,8 @@ def learned(model: Logistic, tails: Tails | None) -> Fusion:
     return fuse
 
 
-def found(engine: Newsdesk, question: Row, as_of: bool, tails: Tails | None) -> list[int]:
+def found(engine: Newsdesk, question: Row, as_of: bool) -> list[int]:
     """Whether the passages the answerer receives hold the answer in the top 1, 5 and 10."""
-    if tails is not None:
-        tails.ask(question["question"])
     filters = asked_filters(question, as_of)
     passages = engine.evidence(question["question"], filters).passages
     return [int(any(contains(p.text, question["answer"]) for p in passages[:k])) for k in KS]
@@ -194,7 +202,7 @@ def probe(
     shipped = []
     for i, q in enumerate(questions):
         recorder.asking = (i, q["answer"])
-        shipped.append(found(engine, q, as_of, tails))
+        shipped.append(found(engine, q, as_of))
     ours: dict[int, list[int]] = {}
     learned_folds = 0
     for fold in grouped_folds([question_week(q["question_date"]) for q in questions], k):
@@ -207,7 +215,7 @@ def probe(
         fused = rrf if one_class else learned(fit_logistic(rows, labels, names), tails)
         retriever.fusion = fused
         learned_folds += not one_class
-        ours.update({i: found(engine, questions[i], as_of, tails) for i in fold})
+        ours.update({i: found(engine, questions[i], as_of) for i in fold})
     retriever.fusion = rrf
     learned_rows = [ours[i] for i in range(len(questions))]
     figures = {
@@ -241,7 +249,9 @@ def main() -> None:
     answerable = [q for q in questions if q["answer_in_corpus"]]
     retriever = engine.retriever
     assert isinstance(retriever, HybridRetriever)
-    tails = Tails(retriever.embedder) if args.tail_vectors else None
+    tails = None
+    if args.tail_vectors:
+        retriever.embedder = tails = Tails(retriever.embedder)
     figures, learned_folds = probe(engine, answerable, args.cv, args.as_of, tails)
     print(f"{len(answerable)} answerable questions; {os.cpu_count()} cores")
     print(f"folds with a learned order: {learned_folds} of {args.cv}")

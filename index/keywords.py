@@ -22,6 +22,7 @@ reading the store. Writers take the folder's lock; readers never wait for it.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import math
@@ -153,7 +154,9 @@ class KeywordIndex:
         manifest = Manifest(store=store.identity(), terms=self.terms, seq=seq)
         articles = sorted(store.articles().items())
         manifest.segments.extend(self._build(store, seq, articles))
-        log.info("keyword index filled from the whole store: %d articles", len(articles))
+        log.info(
+            "keyword index filled from the whole store: %d articles (%s)", len(articles), self.terms
+        )
         return self._write(manifest)
 
     def _build(
@@ -174,9 +177,9 @@ class KeywordIndex:
     ) -> tuple[list[str], list[tuple[str, ArticleInfo]]]:
         """Staged segments whose articles are all among `articles` at the version they hold,
         moved into the index as of `seq`; and the articles none of them holds. Under the lock."""
-        if self.folder is None or not (self.folder / STAGED).is_dir():
+        staging = self._staging()
+        if staging is None or self.folder is None or not staging.is_dir():
             return [], articles
-        staging = self.folder / STAGED
         wanted = {doc_id: info.digest for doc_id, info in articles}
         names = []
         for name in sorted(p.name for p in staging.iterdir() if p.name.startswith("seg-")):
@@ -205,8 +208,8 @@ class KeywordIndex:
 
     def stage(self, articles: Sequence[tuple[str, ArticleInfo]], entries: Sequence[Entry]) -> None:
         """Save a segment of articles that are not committed yet, for catching up to adopt."""
-        assert self.folder is not None
-        staging = self.folder / STAGED
+        staging = self._staging()
+        assert staging is not None and self.folder is not None
         staging.mkdir(parents=True, exist_ok=True)
         segments.save(segments.build(0.0, articles, entries, self.tokenize), staging)
 
@@ -215,6 +218,13 @@ class KeywordIndex:
         if self.folder is not None and (self.folder / STAGED).exists():
             with self._lock():
                 shutil.rmtree(self.folder / STAGED, ignore_errors=True)
+
+    def _staging(self) -> Path | None:
+        """Where this tokenizer's staged segments go: a process on another version (an upgrade
+        while a server runs) never adopts tokens that are not its own."""
+        if self.folder is None:
+            return None
+        return self.folder / STAGED / hashlib.sha256(self.terms.encode()).hexdigest()[:12]
 
     # --- merging ----------------------------------------------------------------------------
     def level(self, store: ChromaStore) -> None:
@@ -268,10 +278,7 @@ class KeywordIndex:
         if body.get("format") != FORMAT or body.get("store") != store.identity():
             return Manifest()  # another store of the same name, or an older layout: refill
         if body.get("terms") != self.terms:
-            log.info(
-                "keyword index tokens are %r, not %r: refilling it", body.get("terms"), self.terms
-            )
-            return Manifest()
+            return Manifest()  # made by another tokenizer: refill
         seq = float(body["seq"])
         segs, gone = list(body["segments"]), dict(body["gone"])
         return Manifest(body["store"], self.terms, seq, segs, gone, stamp)

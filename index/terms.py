@@ -5,7 +5,7 @@ from __future__ import annotations
 from importlib.metadata import version
 from typing import Any
 
-RULES = 1  # bump whenever `tokenize` or `QUESTION_WORDS` change what a text becomes
+RULES = 1  # bump whenever `tokenize` changes what a text becomes (stored tokens depend on it)
 
 # Words that shape a question but say nothing about its subject (after stemming).
 QUESTION_WORDS = frozenset(

@@ -311,13 +311,30 @@ def test_a_staged_segment_is_adopted_only_once_every_article_in_it_is_committed_
         keywords.view(store)  # d4 differs from what was staged: it must come from the store
     monkeypatch.undo()
     view = keywords.view(store)
-    assert len(list((tmp_path / "data" / "keyword" / STAGED).glob("seg-*"))) == 2  # [2], old d4
+    assert len(list((tmp_path / "data" / "keyword" / STAGED).glob("*/seg-*"))) == 2  # [2], old d4
     assert set(_snapshot(list(view.segments), {}).articles) == {"d0", "d1", "d3", "d4"}
     monkeypatch.setattr(ChromaStore, "chunks_of", Refuse("chunks_of"))
     _commit(store, 2)
     assert "d2" in _snapshot(list(keywords.view(store).segments), {}).articles
     keywords.unstage()
     assert not (tmp_path / "data" / "keyword" / STAGED).exists()
+
+
+def test_segments_staged_by_another_tokenizer_are_not_adopted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, keywords = _open(tmp_path / "data")
+    older = KeywordIndex(tmp_path / "data" / "keyword", tokens, "an older tokenizer")
+    stager = older.stager()
+    assert stager is not None
+    _stage(stager, 0, f"{WORDS[0]} report number 0")
+    stager.flush()
+    _commit(store, 0)
+    monkeypatch.setattr(ChromaStore, "chunks_of", Refuse("chunks_of"))
+    with pytest.raises(AssertionError, match="read the store: chunks_of"):
+        keywords.view(store)  # the staged tokens are not this tokenizer's: read the store
+    monkeypatch.undo()
+    assert "d0" in _snapshot(list(keywords.view(store).segments), {}).articles
 
 
 def test_an_unreadable_manifest_is_refilled_from_the_store_with_a_warning(
