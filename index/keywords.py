@@ -10,10 +10,10 @@ staged segment, instead of reading its articles back from the store, once every 
 committed at the version it holds. Small segments are merged in tiers (eight of a size make one of
 the next), the way Lucene merges, so their number stays logarithmic in the archive.
 
-Which rows are live: an article belongs to the newest segment that holds it, unless a tombstone
-newer than that segment removes it. BM25 counts document frequencies over live rows only, so its
-scores equal those of an index rebuilt from scratch. Merges drop dead rows for good, and with
-them the tombstones nothing older is left to remove.
+Which rows are live (`index.liveness`): an article belongs to the newest segment that holds it,
+unless a tombstone newer than that segment removes it. BM25 counts document frequencies over live
+rows only, so its scores equal those of an index rebuilt from scratch. Merges drop dead rows for
+good, and with them the tombstones nothing older is left to remove.
 
 On disk (a folder per store) the index is shared by every process on the machine: the ingest
 leaves it level when it finishes, and a server opening the folder maps the segments instead of
@@ -37,6 +37,7 @@ import numpy as np
 
 from index import segments
 from index.lease import locked
+from index.liveness import live_docs, live_rows, merge_group, needed_tombstones
 from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.store import ChromaStore
@@ -45,7 +46,6 @@ log = logging.getLogger(__name__)
 MANIFEST = "manifest.json"
 FORMAT = 1
 PAGE_DOCS = 500  # articles per new segment: bounds the memory of a fill (and of a merge of 8)
-TIER = 8  # this many segments of one size class are merged into one
 STAGED = "staged"  # sub-folder of segments built ahead of their articles' commit
 
 
@@ -356,59 +356,3 @@ def _committed(store: ChromaStore, articles: Sequence[tuple[str, ArticleInfo]]) 
         for cid, text, info in store.chunks_of(list(digest))
         if digest.get(info.doc_id) == info.digest
     ]
-
-
-def live_docs(opened: Sequence[Segment], gone: dict[str, float]) -> list[np.ndarray]:
-    """Per segment, which articles are live: held by no newer segment, not removed since."""
-    owner: dict[str, int] = {}
-    for i, segment in enumerate(opened):
-        for doc_id, _ in segment.articles:
-            owner[doc_id] = i
-    return [
-        np.array(
-            [owner[d] == i and gone.get(d, -math.inf) < segment.seq for d, _ in segment.articles],
-            dtype=bool,
-        )
-        for i, segment in enumerate(opened)
-    ]
-
-
-def needed_tombstones(opened: Sequence[Segment], gone: dict[str, float]) -> dict[str, float]:
-    """The tombstones that still remove something: a segment older than one holds its article.
-
-    Every later segment is newer than every tombstone kept, so one whose article is held only by
-    newer segments (or by none, once a merge dropped its dead rows) never matters again.
-    """
-    oldest: dict[str, float] = {}
-    for segment in opened:
-        for doc_id, _ in segment.articles:
-            if doc_id in gone:
-                oldest[doc_id] = min(oldest.get(doc_id, math.inf), segment.seq)
-    return {d: t for d, t in gone.items() if oldest.get(d, math.inf) <= t}
-
-
-def live_rows(opened: Sequence[Segment], docs: Sequence[np.ndarray]) -> list[np.ndarray]:
-    """Per segment, which rows are live: those of its live articles."""
-    return [
-        d[np.asarray(s.arrays["doc"])] if len(d) else np.zeros(s.size, dtype=bool)
-        for s, d in zip(opened, docs, strict=True)
-    ]
-
-
-def merge_group(opened: Sequence[Segment], live: Sequence[np.ndarray]) -> list[int]:
-    """Adjacent segments to merge: a full tier of one size class, or one mostly dead."""
-    for i, (segment, rows) in enumerate(zip(opened, live, strict=True)):
-        if segment.size and rows.sum() < segment.size / 2:
-            return [i]
-    classes = [_size_class(int(rows.sum())) for rows in live]
-    start = 0
-    for end in range(1, len(classes) + 1):
-        if end == len(classes) or classes[end] != classes[start]:
-            if end - start >= TIER:
-                return list(range(start, start + TIER))
-            start = end
-    return []
-
-
-def _size_class(rows: int) -> int:
-    return int(math.log(max(rows, 1), TIER))

@@ -18,17 +18,8 @@ import pytest
 from index import segments
 from index.client import open_client
 from index.ingest import Ingestor
-from index.keywords import (
-    MANIFEST,
-    STAGED,
-    TIER,
-    KeywordIndex,
-    Stager,
-    View,
-    live_docs,
-    live_rows,
-    needed_tombstones,
-)
+from index.keywords import MANIFEST, STAGED, KeywordIndex, Stager, View
+from index.liveness import TIER, live_docs, live_rows, needed_tombstones
 from index.records import ArticleInfo, ChunkInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.settings import IngestSettings
