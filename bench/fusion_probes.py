@@ -33,7 +33,7 @@ from tokenizers import Tokenizer
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from evals.realtimeqa import COVERAGE, index_folder, ingest_sample, load_jsonl, sample
-from evals.scoring import Row, contains
+from evals.scoring import KS, Row, contains, recall_at
 from evals.stats import Estimate, bootstrap, grouped_folds, paired_difference, question_week
 from evals.training import asked_filters
 from index.embedding import Embedder, bundled_model_dir
@@ -44,7 +44,6 @@ from rag.answerer import Logistic, fit_logistic
 from rag.engine import Newsdesk
 from rag.retrieve import RRF_K, Fusion, HybridRetriever, Pool, rrf
 
-KS = (1, 5, 10)
 FEATURES = (
     "rrf",
     "in_week",
@@ -186,7 +185,8 @@ def found(engine: Newsdesk, question: Row, as_of: bool) -> list[int]:
     """Whether the passages the answerer receives hold the answer in the top 1, 5 and 10."""
     filters = asked_filters(question, as_of)
     passages = engine.evidence(question["question"], filters).passages
-    return [int(any(contains(p.text, question["answer"]) for p in passages[:k])) for k in KS]
+    hits = recall_at([p.text for p in passages], question["answer"])
+    return [int(hits[f"recall@{k}"]) for k in KS]
 
 
 def probe(
