@@ -155,7 +155,7 @@ class KeywordIndex:
         articles = sorted(store.articles().items())
         manifest.segments.extend(self._build(store, seq, articles))
         log.info(
-            "keyword index filled from the whole store: %d articles (%s)", len(articles), self.terms
+            "keyword index filled for the whole store: %d articles (%s)", len(articles), self.terms
         )
         return self._write(manifest)
 
@@ -165,6 +165,12 @@ class KeywordIndex:
         """New segments for these articles, PAGE_DOCS at a time so memory stays bounded (a
         first ingest of an archive catches up with all of it at once)."""
         names, articles = self._adopt(seq, articles)
+        if names:  # say so: a fill that adopted an ingest's segments read little of the store
+            log.info(
+                "keyword index adopted %d staged segment(s), read %d articles",
+                len(names),
+                len(articles),
+            )
         for i in range(0, len(articles), PAGE_DOCS):
             page = articles[i : i + PAGE_DOCS]
             names.append(

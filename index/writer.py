@@ -104,7 +104,9 @@ class Writer:
         return hold, chunks, docs, False
 
     def _write(self, chunks: list[ChunkRecord], docs: list[DocRecord]) -> None:
-        self.store.add_chunks(chunks)
+        earlier = [c for c in chunks if c.info.doc_id in self.touched]
+        self.store.add_chunks([c for c in chunks if c.info.doc_id not in self.touched], fresh=True)
+        self.store.add_chunks(earlier)
         self.store.commit_docs(docs, self.touched)
 
     def _timed(self, what: str, action: Callable[..., None], *args: Any) -> bool:

@@ -21,6 +21,7 @@ from index.client import open_client
 from index.ingest import Ingestor
 from index.loading import Skipped, SourceDoc
 from index.prepare import PreparedDoc
+from index.records import ChunkRecord, to_metadata
 from index.settings import IngestSettings
 from index.store import ChromaStore
 from tests.conftest import ROOT, FakeEmbedder
@@ -220,6 +221,43 @@ def test_killed_ingest_leaves_a_usable_index_that_the_next_run_completes(
     assert all(meta.digest == docs[meta.doc_id].digest for _, _, meta in chunks)  # no leftovers
     assert len(chunks) == sum(a.chunks for a in docs.values())
     assert ingestor.store.pending() == []
+
+
+def test_new_articles_are_added_and_what_an_interrupted_run_left_is_rewritten(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    ingestor = make_ingestor(tmp_path / "data", FakeEmbedder())
+    writes: list[tuple[bool, list[str]]] = []
+    add_chunks = ChromaStore.add_chunks
+
+    def watch(self: ChromaStore, records: list[ChunkRecord], fresh: bool = False) -> None:
+        writes.append((fresh, [r.info.doc_id for r in records]))
+        add_chunks(self, records, fresh)
+
+    monkeypatch.setattr(ChromaStore, "add_chunks", watch)
+    assert len(ingestor.run([corpus_copy], log=lambda m: None).added) == 5
+    # A first ingest never pays for upsert's lookup of an earlier row.
+    assert {fresh for fresh, ids in writes if ids} == {True}
+
+    # A run killed after writing a chunk (here: a damaged one) and before its commit.
+    store = ingestor.store
+    victim = "003_024f1914c924e616"
+    chunk_id, _, info = next(c for c in store.all_chunks() if c[2].doc_id == victim)
+    store.delete_docs([victim])
+    store.chunks.add(
+        ids=[chunk_id],
+        documents=["damaged"],
+        embeddings=[FakeEmbedder().embed_query("damaged")],
+        metadatas=[to_metadata(info)],
+    )
+    store.claim("killed")
+    store.hold("killed", [victim])
+    store.drop_lease("killed")
+    ingestor.run([corpus_copy], log=lambda m: None)
+    texts = {cid: text for cid, text, _ in store.all_chunks()}
+    assert texts[chunk_id] != "damaged" and len(texts) == sum(
+        a.chunks for a in store.articles().values()
+    )
 
 
 def _chunk_count(data: Path) -> int:

@@ -260,15 +260,20 @@ def _scores(keywords: KeywordIndex, store: ChromaStore, query: str) -> dict[str,
 
 
 def test_an_ingest_adopts_the_segments_it_staged_instead_of_reading_its_chunks_back(
-    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    corpus_copy: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
 ) -> None:
     fetched: list[str] = []
     chunks_of = ChromaStore.chunks_of
     monkeypatch.setattr(
         ChromaStore, "chunks_of", lambda self, ids: fetched.extend(ids) or chunks_of(self, ids)
     )
-    _ingest(tmp_path / "data", [corpus_copy])
+    with caplog.at_level(logging.INFO, logger="index.keywords"):
+        _ingest(tmp_path / "data", [corpus_copy])
     assert fetched == [] and not (tmp_path / "data" / "keyword" / STAGED).exists()
+    assert "adopted 1 staged segment(s), read 0 articles" in caplog.text
     store, staged = _open(tmp_path / "data")
     rebuilt = KeywordIndex(tmp_path / "rebuilt", tokens, TERMS)
     for query in ("Istanbul session minutes", "Dawn peacekeepers", "election vote court"):
