@@ -14,6 +14,8 @@ on a background thread) and how each cost grows per 10x articles.
     python bench/bench_scale.py                       # 1000 and 5000 articles
     python bench/bench_scale.py --sizes 1000 5000 23966
     python bench/bench_scale.py --workers 1000   # only: ingest time with 0, 1 and 2 workers
+    python bench/bench_scale.py --sizes 5000 --against ../old   # only: this ingest against
+        # another checkout's (`git worktree add ../old COMMIT`), in turn, paired ratios
     python bench/bench_scale.py --sizes 23966 --serve-only DATA_DIR   # only: serving an index
 """
 
@@ -24,7 +26,9 @@ import gzip
 import json
 import math
 import os
+import re
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,10 +55,10 @@ OFFLINE = {
 }
 
 
-def take(n: int, target: Path) -> list[dict[str, Any]]:
+def take(n: int, target: Path, archive: Path = ARCHIVE) -> list[dict[str, Any]]:
     """Write the archive's first n articles to `target` (.jsonl.gz); returns them."""
     records = []
-    with gzip.open(ARCHIVE, "rt", encoding="utf-8") as lines, gzip.open(target, "wt") as out:
+    with gzip.open(archive, "rt", encoding="utf-8") as lines, gzip.open(target, "wt") as out:
         for line in lines:
             if len(records) == n:
                 break
@@ -68,11 +72,13 @@ def ingest(data: Path, path: Path, env: dict[str, str]) -> float:
     return ingest_profiled(data, path, env)[0]
 
 
-def ingest_profiled(data: Path, path: Path, env: dict[str, str]) -> tuple[float, str]:
+def ingest_profiled(
+    data: Path, path: Path, env: dict[str, str], cwd: Path = ROOT
+) -> tuple[float, str]:
     """Seconds `newsdesk ingest` takes for `path`, and its line on where the time went."""
     started = time.perf_counter()
     command = [*newsdesk_command(), "ingest", "--quiet", "--data-dir", str(data), str(path)]
-    done = subprocess.run(command, env=env, check=True, stdout=subprocess.PIPE, text=True)
+    done = subprocess.run(command, env=env, cwd=cwd, check=True, stdout=subprocess.PIPE, text=True)
     seconds = time.perf_counter() - started
     return seconds, next((x for x in done.stdout.splitlines() if x.startswith("time:")), "")
 
@@ -197,10 +203,12 @@ def disk_mib(path: Path) -> float:
     return sum(f.stat().st_size for f in path.rglob("*") if f.is_file()) / 2**20
 
 
-def measure(n: int, work: Path, embed_env: dict[str, str], serve_env: dict[str, str]) -> dict:
+def measure(
+    n: int, work: Path, embed_env: dict[str, str], serve_env: dict[str, str], archive: Path
+) -> dict:
     """Every figure for one archive size."""
     data, source = work / "data", work / "archive.jsonl.gz"
-    records = take(n, source)
+    records = take(n, source, archive)
     row: dict[str, Any] = {"articles": len(records)}
     before = _children_cpu()
     row["ingest_s"], row["ingest_profile"] = ingest_profiled(data, source, embed_env)
@@ -243,21 +251,79 @@ COLUMNS = [
 ]
 
 
-def compare_workers(n: int, embed_env: dict[str, str], rounds: int = 2) -> None:
-    """Ingest seconds of n articles prepared in-process and on 1 and 2 worker processes,
-    alternating, with where each run's time went."""
-    with tempfile.TemporaryDirectory(prefix="workers-") as work:
+def alternate(
+    n: int, variants: dict[str, dict[str, str]], rounds: int, archive: Path = ARCHIVE
+) -> dict[str, list[tuple[float, str]]]:
+    """Ingest seconds (and where the time went) of n articles with each variant's environment,
+    in turn, reversing the order every round so drift cancels. Every run starts in a scratch
+    folder, so no checkout's `.env` applies to one side only."""
+    runs: dict[str, list[tuple[float, str]]] = {name: [] for name in variants}
+    with tempfile.TemporaryDirectory(prefix="alternate-") as work:
         source = Path(work) / "archive.jsonl.gz"
-        take(n, source)
-        runs: dict[str, list[tuple[float, str]]] = {"0": [], "1": [], "2": []}
+        take(n, source, archive)
         for i in range(rounds):
-            for workers, done in runs.items():
-                env = {**embed_env, "NEWSDESK_INGEST_WORKERS": workers}
-                done.append(ingest_profiled(Path(work) / f"data-{workers}-{i}", source, env))
+            order = list(variants) if i % 2 == 0 else list(reversed(variants))
+            for name in order:
+                data = Path(work) / f"data-{name}-{i}"
+                runs[name].append(ingest_profiled(data, source, variants[name], Path(work)))
+                shutil.rmtree(data)
+    return runs
+
+
+def compare_workers(n: int, embed_env: dict[str, str], archive: Path, rounds: int = 2) -> None:
+    """Ingest seconds of n articles prepared in-process and on 1 and 2 worker processes."""
+    variants = {w: {**embed_env, "NEWSDESK_INGEST_WORKERS": w} for w in ("0", "1", "2")}
+    runs = alternate(n, variants, rounds, archive)
     print(f"\ningest of {n} articles, {os.cpu_count()} cores, instant embedder, {rounds} rounds")
     for workers, done in runs.items():
         print(f"  workers={workers}: " + ", ".join(f"{s:.1f} s" for s, _ in done))
         print(f"    last run's {done[-1][1]}")
+
+
+def compare_checkouts(
+    n: int, other: Path, embed_env: dict[str, str], pairs: int, archive: Path
+) -> None:
+    """Ingest of n articles by this checkout and by another Newsdesk source tree, in turn, with
+    the ratio of each pair (this / other): wall seconds and the writer's Chroma seconds."""
+    trees = {"this": ROOT, "other": other.resolve()}
+    variants = {name: {**embed_env, "PYTHONPATH": str(tree)} for name, tree in trees.items()}
+    for name, tree in trees.items():
+        print(f"{name}: {_code_of(tree, variants[name])}")
+    runs = alternate(n, variants, pairs, archive)
+    print(f"\ningest of {n} articles, {os.cpu_count()} cores, instant embedder: this checkout")
+    print(f"against {trees['other']}, {pairs} pairs in alternating order")
+    for (mine, my_steps), (theirs, their_steps) in zip(runs["this"], runs["other"], strict=True):
+        theirs_writes = _chroma_seconds(their_steps)
+        writes = _chroma_seconds(my_steps) / theirs_writes if theirs_writes else math.nan
+        print(f"  {mine:.1f} s / {theirs:.1f} s = {mine / theirs:.3f}; Chroma writes {writes:.3f}")
+    ratios = [a / b for (a, _), (b, _) in zip(runs["this"], runs["other"], strict=True)]
+    print(f"median ratio {statistics.median(ratios):.3f} (below 1: this checkout is faster)")
+
+
+def _code_of(tree: Path, env: dict[str, str]) -> str:
+    """The folder whose code an ingest with `env` runs; exits unless it is `tree` itself (an
+    editable install would otherwise quietly stand in for anything the tree lacks)."""
+    probe = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import index.store as s, newsdesk.cli as c; print(s.__file__); print(c.__file__)",
+        ],
+        env=env,
+        cwd=tempfile.gettempdir(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    found = [Path(f) for f in probe.stdout.splitlines()]
+    if probe.returncode or found != [tree / "index" / "store.py", tree / "newsdesk" / "cli.py"]:
+        sys.exit(f"{tree} is not a Newsdesk source tree (`git worktree add DIR COMMIT` makes one)")
+    return str(tree)
+
+
+def _chroma_seconds(steps: str) -> float:
+    found = re.search(r"Chroma writes \(background\) ([\d.]+)s", steps)
+    return float(found.group(1)) if found else math.nan
 
 
 def report(rows: list[dict[str, Any]]) -> None:
@@ -288,6 +354,14 @@ def main() -> None:
     parser.add_argument("--json", type=Path, help="also write the rows here")
     parser.add_argument("--workers", type=int, default=0, help="only compare ingest workers")
     parser.add_argument(
+        "--against",
+        type=Path,
+        metavar="CHECKOUT",
+        help="only: ingest of the first --sizes articles by this checkout and by CHECKOUT",
+    )
+    parser.add_argument("--pairs", type=int, default=3, help="runs of each, with --against")
+    parser.add_argument("--archive", type=Path, default=ARCHIVE, help="articles, .jsonl.gz")
+    parser.add_argument(
         "--serve-only",
         type=Path,
         metavar="DATA_DIR",
@@ -305,12 +379,15 @@ def main() -> None:
             "NEWSDESK_EMBED_BATCH_SIZE": "256",
         }
         if args.workers:
-            compare_workers(args.workers, embed_env)
+            compare_workers(args.workers, embed_env, args.archive)
+            return
+        if args.against:
+            compare_checkouts(args.sizes[0], args.against, embed_env, args.pairs, args.archive)
             return
         serve_env = {**os.environ, **OFFLINE}
         if args.serve_only:
             with tempfile.TemporaryDirectory(prefix="serve-") as work:
-                records = take(args.sizes[0], Path(work) / "archive.jsonl.gz")
+                records = take(args.sizes[0], Path(work) / "archive.jsonl.gz", args.archive)
                 row = {
                     "articles": len(records),
                     **serve_costs(args.serve_only, records, serve_env, embed_env),
@@ -319,7 +396,7 @@ def main() -> None:
             return
         for n in args.sizes:
             with tempfile.TemporaryDirectory(prefix=f"scale-{n}-") as work:
-                rows.append(measure(n, Path(work), embed_env, serve_env))
+                rows.append(measure(n, Path(work), embed_env, serve_env, args.archive))
                 print(json.dumps(rows[-1]), flush=True)
     report(rows)
     if args.json:

@@ -89,8 +89,8 @@ class ChromaStore:
         """Write chunks; ids are deterministic, so a repeated write never duplicates.
 
         `fresh` chunks belong to articles no run has written before: they are added, which
-        Chroma does about 9% faster than an upsert (no lookup of an earlier row). An id names
-        its article's digest, so an add that meets one already stored skips an identical row.
+        Chroma does faster than an upsert (no lookup of an earlier row). An id names its
+        article's digest, so an add that meets one already stored skips an identical row.
         """
         write = self.chunks.add if fresh else self.chunks.upsert
         for i in range(0, len(records), self.batch):

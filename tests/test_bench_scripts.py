@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gzip
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -107,3 +109,31 @@ def test_the_fusion_probe_scores_a_learned_order_with_tail_vectors_against_rrf_o
         assert 0.0 <= row["rrf"]["value"] <= 1.0 and 0.0 <= row["learned"]["value"] <= 1.0
     # The seed corpus holds every answerable answer within the first ten passages.
     assert figures["recall@10"]["rrf"]["value"] == 1.0
+
+
+def _tiny_archive(folder: Path) -> Path:
+    archive = folder / "archive.jsonl.gz"
+    with gzip.open(archive, "wt") as out:
+        for p in sorted(CORPUS.glob("*.txt"))[:2]:
+            out.write(json.dumps({"url": f"https://example.com/{p.stem}", "text": p.read_text()}))
+            out.write("\n")
+    return archive
+
+
+def test_the_scale_bench_pairs_this_checkouts_ingest_with_another_checkouts(
+    tmp_path: Path,
+) -> None:
+    archive = _tiny_archive(tmp_path)
+    other = tmp_path / "other"
+    for package in ("index", "rag", "evals", "ui", "prompts", "newsdesk"):
+        shutil.copytree(ROOT / package, other / package, ignore=shutil.ignore_patterns("*.pyc"))
+    args = ["--sizes", "2", "--pairs", "2", "--archive", str(archive), "--against", str(other)]
+    done = _run_script("bench_scale.py", args)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert f"this: {ROOT}\nother: {other}\n" in done.stdout  # each side ran its own code
+    assert len(re.findall(r"= \d\.\d{3}; Chroma writes (\d\.\d{3}|nan)", done.stdout)) == 2
+    assert "median ratio" in done.stdout
+
+    (other / "newsdesk" / "cli.py").unlink()  # the editable install would stand in for it
+    elsewhere = _run_script("bench_scale.py", args)
+    assert elsewhere.returncode != 0 and "is not a Newsdesk source tree" in elsewhere.stderr

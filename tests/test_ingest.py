@@ -116,13 +116,22 @@ def test_prune_removes_deleted_files(
 ) -> None:
     ingestor = make_ingestor(tmp_path / "data", fake_embedder)
     ingestor.run([corpus_copy], log=lambda m: None)
-    next(corpus_copy.glob("004_*.txt")).unlink()
+    before = sorted((c, t) for c, t, _ in ingestor.store.all_chunks() if c.startswith("004_"))
+    gone = next(corpus_copy.glob("004_*.txt"))
+    removed = gone.read_text()
+    gone.unlink()
     kept = ingestor.run([corpus_copy], log=lambda m: None)
     assert kept.removed == [] and "004_6f646059a541b34c" in ingestor.store.articles()
     ingestor.prune = True
     pruned = ingestor.run([corpus_copy], log=lambda m: None)
     assert pruned.removed == ["004_6f646059a541b34c"]
     assert not any(cid.startswith("004_") for cid in chunk_ids(ingestor.store))
+
+    # Back again: the ids its chunks had before are written anew, not skipped as present.
+    (corpus_copy / "004_6f646059a541b34c.txt").write_text(removed)
+    assert ingestor.run([corpus_copy], log=lambda m: None).added == ["004_6f646059a541b34c"]
+    back = sorted((c, t) for c, t, _ in ingestor.store.all_chunks() if c.startswith("004_"))
+    assert back == before and len(back) == ingestor.store.articles()["004_6f646059a541b34c"].chunks
 
 
 def test_bad_files_are_reported_and_the_rest_ingests(
@@ -250,6 +259,7 @@ def test_new_articles_are_added_and_what_an_interrupted_run_left_is_rewritten(
         embeddings=[FakeEmbedder().embed_query("damaged")],
         metadatas=[to_metadata(info)],
     )
+    assert store.chunks.get(ids=[chunk_id])["documents"] == ["damaged"]
     store.claim("killed")
     store.hold("killed", [victim])
     store.drop_lease("killed")
