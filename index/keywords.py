@@ -215,7 +215,7 @@ class KeywordIndex:
     def stage(self, articles: Sequence[tuple[str, ArticleInfo]], entries: Sequence[Entry]) -> None:
         """Save a segment of articles that are not committed yet, for catching up to adopt."""
         staging = self._staging()
-        assert staging is not None and self.folder is not None
+        assert staging is not None
         staging.mkdir(parents=True, exist_ok=True)
         segments.save(segments.build(0.0, articles, entries, self.tokenize), staging)
 
