@@ -44,6 +44,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.bench_serve import newsdesk_command, running_server  # noqa: E402
 from evals.processes import free_port  # noqa: E402
+from index.writer import MERGED  # noqa: E402
 from tests.fixtures.openai_server import ScriptedOpenAI  # noqa: E402
 
 ARCHIVE = ROOT.parent / "shared" / "bench" / "news-archive" / "articles-2022-2025.jsonl.gz"
@@ -99,7 +100,7 @@ def chroma_rate(data: Path, scratch: Path) -> tuple[int, float, float]:
     target = chromadb.PersistentClient(str(scratch)).create_collection(
         "copy", embedding_function=None, configuration={"hnsw": {"space": "cosine"}}
     )
-    batch = 1024  # the batch the ingest's writer uses
+    batch = MERGED  # the most the ingest's writer adds at once
     started, cpu = time.perf_counter(), time.process_time()
     for i in range(0, len(got["ids"]), batch):
         target.add(

@@ -26,7 +26,15 @@ from index.prepare import PreparedDoc, doc_digest, embedding_text
 from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.settings import IngestSettings
 from index.store import ChromaStore
-from index.workers import Task, background, default_workers, elsewhere, failure, prepared
+from index.workers import (
+    Task,
+    ahead,
+    background,
+    default_workers,
+    elsewhere,
+    failure,
+    prepared,
+)
 from index.writer import Writer
 
 
@@ -75,6 +83,7 @@ class Ingestor:
         prune: bool = False,
         progress: bool = True,
         keywords: KeywordIndex | None = None,
+        embed_ahead: int = 1,
     ) -> None:
         self.store = store
         self.keywords = keywords  # brought level at the end, so servers start without building
@@ -83,6 +92,7 @@ class Ingestor:
         self.embedder = embedder
         self.settings = settings
         self.batch_size = batch_size  # chunks per embedding call, across articles
+        self.embed_ahead = embed_ahead  # embedding calls in flight at once
         self.prune = prune  # remove articles whose files are gone
         self.progress = progress
 
@@ -194,45 +204,30 @@ class Ingestor:
         existing: dict[str, ArticleInfo],
         interrupted: list[str],
     ) -> list[str]:
-        """Embed chunks in batches that span articles and hand them to the writer; doc ids done.
+        """Embed chunks in batches that span articles, ahead of the writer, and hand them to it;
+        the doc ids done.
 
         The lease lists only what is in flight (plus what an interrupted run left): listing the
         whole run made every heartbeat a write that grew with the archive.
         """
         ids: list[str] = []
         writer = Writer(self.store, {*existing, *interrupted})
-        in_flight: dict[str, None] = {}  # handed to the writer, not committed yet
+        in_flight: dict[str, None] = {}  # handed over for embedding, not committed yet
         held, beat = 0, time.monotonic()
-        remaining: dict[str, int] = {}
-        by_id: dict[str, PreparedDoc] = {}
-        pending: list[ChunkRecord] = []
         bar = _progress_bar("chunks", self.progress)
-        for doc in _chain(_waited(planned, report), [None]):
-            if doc is not None:
-                ids.append(doc.record.id)
-                in_flight[doc.record.id] = None
-                by_id[doc.record.id], remaining[doc.record.id] = doc, len(doc.chunks)
-                (report.added if doc.is_new else report.updated).append(doc.record.id)
-                pending.extend(doc.chunks)
-                if not doc.chunks:
-                    writer.put([], [by_id.pop(doc.record.id).record])
-            while pending and (len(pending) >= self.batch_size or doc is None):
-                batch, pending = (
-                    pending[: self.batch_size],
-                    pending[self.batch_size :],
-                )
-                if held < len(ids) or time.monotonic() - beat > 30:
-                    # Before any chunk of a new article is written; also keeps the lease alive.
-                    writer.forget_committed(in_flight)
-                    writer.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
-                    held, beat = len(ids), time.monotonic()
-                with report.timing("embedding"):
-                    self._embed(batch)
-                with report.timing("waiting for Chroma"):
-                    writer.put(batch, _finished(batch, remaining, by_id))
-                report.chunks += len(batch)
-                if bar is not None:
-                    bar.update(len(batch))
+        batches = self._batches(_waited(planned, report), report, ids, in_flight)
+        for (batch, done), seconds in ahead(batches, self._embed, self.embed_ahead):
+            report.steps["embedding (ahead)"] = report.steps.get("embedding (ahead)", 0) + seconds
+            if held < len(ids) or time.monotonic() - beat > 30:
+                # Before any chunk of a new article is written; also keeps the lease alive.
+                writer.forget_committed(in_flight)
+                writer.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
+                held, beat = len(ids), time.monotonic()
+            with report.timing("waiting for Chroma"):
+                writer.put(batch, done)
+            report.chunks += len(batch)
+            if bar is not None:
+                bar.update(len(batch))
         with report.timing("waiting for Chroma"):
             writer.close()
         for step, seconds in writer.busy.items():
@@ -241,10 +236,40 @@ class Ingestor:
             bar.close()
         return ids
 
-    def _embed(self, batch: list[ChunkRecord]) -> None:
-        texts = [embedding_text(c.text, c.info) for c in batch]
-        for record, vector in zip(batch, self.embedder.embed_documents(texts), strict=True):
-            record.embedding = vector
+    def _batches(
+        self,
+        docs: Iterator[PreparedDoc],
+        report: IngestReport,
+        ids: list[str],
+        in_flight: dict[str, None],
+    ) -> Iterator[tuple[list[ChunkRecord], list[DocRecord]]]:
+        """Chunks in batches of `batch_size` across articles, each with the articles it
+        completes (they can be committed after it); records every article taken."""
+        remaining: dict[str, int] = {}
+        by_id: dict[str, PreparedDoc] = {}
+        pending: list[ChunkRecord] = []
+        for doc in _chain(docs, [None]):
+            if doc is not None:
+                ids.append(doc.record.id)
+                in_flight[doc.record.id] = None
+                by_id[doc.record.id], remaining[doc.record.id] = doc, len(doc.chunks)
+                (report.added if doc.is_new else report.updated).append(doc.record.id)
+                pending.extend(doc.chunks)
+                if not doc.chunks:
+                    yield [], [by_id.pop(doc.record.id).record]
+            while pending and (len(pending) >= self.batch_size or doc is None):
+                batch, pending = pending[: self.batch_size], pending[self.batch_size :]
+                yield batch, _finished(batch, remaining, by_id)
+
+    def _embed(self, work: tuple[list[ChunkRecord], list[DocRecord]]) -> float:
+        """Embed one batch's chunks in place (on an `ahead` thread); the seconds it took."""
+        started = time.perf_counter()
+        batch = work[0]
+        if batch:
+            texts = [embedding_text(c.text, c.info) for c in batch]
+            for record, vector in zip(batch, self.embedder.embed_documents(texts), strict=True):
+                record.embedding = vector
+        return time.perf_counter() - started
 
     def _prune(
         self,

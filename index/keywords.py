@@ -37,7 +37,7 @@ import numpy as np
 
 from index import segments
 from index.lease import locked
-from index.liveness import live_docs, live_rows, merge_group, needed_tombstones
+from index.liveness import TIER, live_docs, live_rows, merge_group, needed_tombstones
 from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.store import ChromaStore
@@ -212,12 +212,36 @@ class KeywordIndex:
         """Where an ingest hands its prepared articles; None for an index kept in memory."""
         return None if self.folder is None else Stager(self)
 
-    def stage(self, articles: Sequence[tuple[str, ArticleInfo]], entries: Sequence[Entry]) -> None:
+    def stage(self, articles: Sequence[tuple[str, ArticleInfo]], entries: Sequence[Entry]) -> str:
         """Save a segment of articles that are not committed yet, for catching up to adopt."""
         staging = self._staging()
         assert staging is not None
         staging.mkdir(parents=True, exist_ok=True)
-        segments.save(segments.build(0.0, articles, entries, self.tokenize), staging)
+        return segments.save(segments.build(0.0, articles, entries, self.tokenize), staging)
+
+    def merge_staged(self, names: list[str]) -> list[str]:
+        """Merge a full tier of these staged segments; the names of those still staged.
+
+        An ingest's planning process calls this as it stages, beside the writes, so the tiers
+        are merged before the ingest's end instead of after its last write. Under the folder's
+        lock: catching up may adopt (move) a staged segment meanwhile.
+        """
+        staging = self._staging()
+        assert staging is not None
+        with self._lock():
+            names = [n for n in names if (staging / n).is_dir()]
+            opened = [segments.load(staging, n) for n in names] if len(names) >= TIER else []
+            live = [np.ones(s.size, dtype=bool) for s in opened]
+            group = merge_group(opened, live)
+            if group:
+                merged = segments.merge([(opened[i], live[i]) for i in group])
+                names = [n for i, n in enumerate(names) if i not in group]
+                names.append(segments.save(merged, staging))
+            for segment in opened:
+                segment.close()
+                if group and segment.name not in names:
+                    segments.remove(staging, segment.name)
+        return names
 
     def unstage(self) -> None:
         """Drop every staged segment (an ingest's end: what was not adopted is stale)."""
@@ -333,12 +357,14 @@ class KeywordIndex:
 
 class Stager:
     """Builds keyword segments of an ingest's articles as they are prepared, PAGE_DOCS at a time,
-    so the ingest does not read them back and tokenise them after its last write."""
+    and merges their full tiers, so the ingest does not read them back and tokenise them, or
+    merge them, after its last write."""
 
     def __init__(self, keywords: KeywordIndex) -> None:
         self.keywords = keywords
         self.articles: list[tuple[str, ArticleInfo]] = []
         self.entries: list[Entry] = []
+        self.staged: list[str] = []
 
     def add(self, record: DocRecord, chunks: Sequence[ChunkRecord]) -> None:
         """One prepared article and its chunks."""
@@ -350,7 +376,8 @@ class Stager:
     def flush(self) -> None:
         """Stage what has been added since the last page."""
         if self.articles:
-            self.keywords.stage(self.articles, self.entries)
+            self.staged.append(self.keywords.stage(self.articles, self.entries))
+            self.staged = self.keywords.merge_staged(self.staged)
         self.articles, self.entries = [], []
 
 

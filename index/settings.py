@@ -52,6 +52,13 @@ class EmbeddingSettings(Group):
     batch_size: int = Field(
         default=64, ge=1, alias="embed_batch_size", description="Texts per embedding batch."
     )
+    concurrency: int = Field(
+        default=4,
+        ge=1,
+        alias="embed_concurrency",
+        description="Embedding requests an ingest keeps in flight to an openai endpoint "
+        "(local models embed one batch at a time).",
+    )
     device: Literal["auto", "cpu", "cuda"] = Field(
         default="auto",
         alias="embed_device",

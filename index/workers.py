@@ -23,7 +23,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from typing import Any, TypeVar
@@ -40,6 +40,7 @@ PLAN_NICE = 10
 _PR_SET_PDEATHSIG = 1
 
 T = TypeVar("T")
+R = TypeVar("R")
 P = TypeVar("P")  # what `prepared` passes through
 
 
@@ -144,6 +145,28 @@ def background(produce: Callable[[], Iterator[T]], ahead: int = 64) -> Iterator[
         if kind == "error":
             raise value
         yield value
+
+
+def ahead(items: Iterable[T], work: Callable[[T], R], threads: int) -> Iterator[tuple[T, R]]:
+    """(item, work(item)) in input order, with up to `threads` items worked on ahead of the
+    caller; work's exceptions surface here.
+
+    An ingest embeds this way: embedded Chroma holds the GIL while it writes, so a request sent
+    only after a write could not overlap it; requests sent before it are answered meanwhile.
+    """
+    pool = ThreadPoolExecutor(threads, thread_name_prefix="ahead")
+    pending: deque[tuple[T, Future[R]]] = deque()
+    try:
+        for item in items:
+            pending.append((item, pool.submit(work, item)))
+            if len(pending) > threads:
+                first, done = pending.popleft()
+                yield first, done.result()
+        while pending:
+            first, done = pending.popleft()
+            yield first, done.result()
+    finally:
+        pool.shutdown(cancel_futures=True)
 
 
 def elsewhere(produce: Callable[[], Iterator[T]]) -> Iterator[T]:

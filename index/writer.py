@@ -18,7 +18,7 @@ from index.records import ChunkRecord, DocRecord
 from index.store import ChromaStore
 
 _Request = tuple[Any, ...]  # ("write", chunks, docs) or ("hold", run, doc_ids)
-MERGED = 1024  # chunks written together at most
+MERGED = 2048  # chunks written together at most
 LINGER = 0.25  # seconds a write waits for more to merge
 
 
@@ -30,7 +30,7 @@ class Writer:
     def __init__(self, store: ChromaStore, touched: set[str]) -> None:
         self.store = store
         self.touched = touched  # articles that may have chunks from an earlier run
-        self.queue: queue.Queue[_Request | None] = queue.Queue(maxsize=4)
+        self.queue: queue.Queue[_Request | None] = queue.Queue(maxsize=8)
         self.error: BaseException | None = None
         self.busy = {"Chroma writes": 0.0, "lease": 0.0}  # seconds spent on each
         self.committed: deque[str] = deque()  # appended here, drained by the ingest's thread

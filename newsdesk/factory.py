@@ -10,6 +10,7 @@ from index.client import open_client
 from index.embedding import Embedder, make_embedder
 from index.ingest import Ingestor
 from index.keywords import KeywordIndex
+from index.settings import EmbeddingSettings
 from index.store import ChromaStore
 from index.terms import make_stemmer, tokenize, tokens_version
 from newsdesk.settings import Settings
@@ -67,7 +68,14 @@ def build_ingestor(
         prune=prune,
         progress=progress,
         keywords=build_keywords(settings),
+        embed_ahead=embed_ahead(settings.embedding),
     )
+
+
+def embed_ahead(embedding: EmbeddingSettings) -> int:
+    """Embedding calls an ingest keeps in flight: several to an endpoint, which answers them
+    while the ingest writes; one to a model in this process, which would only share its cores."""
+    return embedding.concurrency if embedding.backend == "openai" else 1
 
 
 def build_llm(settings: Settings) -> ChatModel | None:

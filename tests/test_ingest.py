@@ -9,6 +9,8 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
+from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
 from typing import cast
@@ -32,6 +34,7 @@ def make_ingestor(
     embedder: FakeEmbedder,
     batch_size: int = 64,
     prune: bool = False,
+    embed_ahead: int = 1,
     **settings: float,
 ) -> Ingestor:
     store = ChromaStore(open_client(data, None, 0), "test")
@@ -42,6 +45,7 @@ def make_ingestor(
         batch_size=batch_size,
         prune=prune,
         progress=False,
+        embed_ahead=embed_ahead,
     )
 
 
@@ -380,11 +384,47 @@ def test_a_long_ingest_holds_only_the_articles_in_flight(
     ingestor = make_ingestor(tmp_path / "data", FakeEmbedder(), batch_size=8)
     assert len(ingestor.run([path], log=lambda m: None).added) == 400
     # The lease and the memory follow the batches in flight, not the archive.
-    assert max(leased) < 40 and max(alive[-20:]) < 150
+    assert max(leased) < 100 and max(alive[-20:]) < 150
+
+
+class OverlapCounter(FakeEmbedder):
+    """Counts how many embedding calls run at once."""
+
+    def __init__(self) -> None:
+        super().__init__(delay=0.05)
+        self.lock = threading.Lock()
+        self.running = self.most = 0
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        with self.lock:
+            self.running += 1
+            self.most = max(self.most, self.running)
+        try:
+            return super().embed_documents(texts)
+        finally:
+            with self.lock:
+                self.running -= 1
+
+
+def test_an_ingest_keeps_embedding_calls_in_flight_and_stores_what_one_at_a_time_stores(
+    corpus_copy: Path, tmp_path: Path
+) -> None:
+    stored = {}
+    for ahead in (1, 3):
+        embedder = OverlapCounter()
+        ingestor = make_ingestor(tmp_path / f"data{ahead}", embedder, 2, embed_ahead=ahead)
+        assert ingestor.run([corpus_copy], log=lambda m: None).chunks > 6
+        assert embedder.most == ahead
+        got = ingestor.store.chunks.get(include=["embeddings", "documents"])
+        rows = zip(got["ids"], got["documents"] or [], got["embeddings"], strict=True)
+        stored[ahead] = {i: (d, [float(x) for x in e]) for i, d, e in rows}
+    assert stored[1] == stored[3]
 
 
 def test_an_ingest_reports_where_its_time_went(corpus_copy: Path, tmp_path: Path) -> None:
     report = make_ingestor(tmp_path / "data", FakeEmbedder(delay=0.05)).run([corpus_copy])
     steps = report.steps
-    assert {"waiting for articles", "embedding", "Chroma writes (background)"} <= set(steps)
-    assert steps["embedding"] >= 0.05 and report.profile().startswith("waiting for articles")
+    assert {"waiting for articles", "embedding (ahead)", "Chroma writes (background)"} <= set(steps)
+    assert steps["embedding (ahead)"] >= 0.05 and report.profile().startswith(
+        "waiting for articles"
+    )

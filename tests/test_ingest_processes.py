@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -159,3 +160,33 @@ def _running(pid: int) -> bool:
     except OSError:
         return False
     return state != "Z"  # a zombie has stopped; only its parent's wait would remove it
+
+
+def test_ahead_works_on_items_in_threads_and_yields_them_in_order() -> None:
+    lock = threading.Lock()
+    running, most = [0], [0]
+
+    def work(i: int) -> int:
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        time.sleep(0.02 * (5 - i % 5))  # later items finish first
+        with lock:
+            running[0] -= 1
+        return i * i
+
+    assert list(workers.ahead(range(12), work, 3)) == [(i, i * i) for i in range(12)]
+    assert most[0] == 3
+
+
+def test_ahead_raises_what_the_work_raised_after_the_items_before_it() -> None:
+    def work(i: int) -> int:
+        if i == 4:
+            raise ValueError("bad item 4")
+        return i
+
+    got = []
+    with pytest.raises(ValueError, match="bad item 4"):
+        for item, _ in workers.ahead(range(10), work, 2):
+            got.append(item)
+    assert got == [0, 1, 2, 3]

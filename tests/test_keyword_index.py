@@ -15,6 +15,7 @@ import bm25s
 import numpy as np
 import pytest
 
+from index import keywords as keywords_module
 from index import segments
 from index.client import open_client
 from index.ingest import Ingestor
@@ -314,6 +315,55 @@ def test_a_staged_segment_is_adopted_only_once_every_article_in_it_is_committed_
     assert "d2" in _snapshot(list(keywords.view(store).segments), {}).articles
     keywords.unstage()
     assert not (tmp_path / "data" / "keyword" / STAGED).exists()
+
+
+def test_an_ingest_merges_full_tiers_of_what_it_staged_before_its_end(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "many.jsonl"
+    lines = [
+        {"url": f"https://example.com/{i}", "title": f"Story {i}", "text": f"{w} story {i}. " * 5}
+        for i, w in enumerate(WORDS * 2)
+    ]
+    path.write_text("\n".join(json.dumps(line) for line in lines[: 2 * TIER + 3]))
+    monkeypatch.setattr(keywords_module, "PAGE_DOCS", 1)  # one staged segment per article
+    merged_at_end: list[bool] = []
+    compact = KeywordIndex.compact
+
+    def watched(self: KeywordIndex, store: ChromaStore) -> bool:
+        merged_at_end.append(compact(self, store))
+        return merged_at_end[-1]
+
+    monkeypatch.setattr(KeywordIndex, "compact", watched)
+    _ingest(tmp_path / "data", [path])
+    store, staged = _open(tmp_path / "data")
+    assert len(staged.view(store).segments) == 2 + 3  # two tiers of eight merged, three alone
+    assert merged_at_end and not any(merged_at_end)  # the planning process merged both tiers
+    rebuilt = KeywordIndex(tmp_path / "rebuilt", tokens, TERMS)
+    for query in ("drone story", "flood court", "story 17"):
+        assert _scores(staged, store, query) == _scores(rebuilt, store, query)
+
+
+def test_merging_staged_segments_leaves_alone_one_that_catching_up_adopted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, keywords = _open(tmp_path / "data")
+    monkeypatch.setattr(keywords_module, "PAGE_DOCS", 1)
+    stager = keywords.stager()
+    assert stager is not None
+    for i in range(TIER - 1):
+        _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
+    _commit(store, 0)
+    keywords.view(store)  # adopts d0's staged segment: seven are left, not a full tier
+    _stage(stager, TIER - 1, "report number seven")
+    assert len(stager.staged) == TIER - 1
+    _stage(stager, TIER, "report number eight")
+    assert len(stager.staged) == 1  # a full tier, merged into one
+    assert len(list((tmp_path / "data" / "keyword" / STAGED).glob("*/seg-*"))) == 1
+    for i in range(1, TIER + 1):
+        _commit(store, i)
+    view = keywords.view(store)
+    assert set(_snapshot(list(view.segments), {}).articles) == {f"d{i}" for i in range(TIER + 1)}
 
 
 def test_segments_staged_by_another_tokenizer_are_not_adopted(

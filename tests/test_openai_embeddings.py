@@ -6,6 +6,8 @@ import numpy as np
 import pytest
 
 from index.embedding import EmbeddingError, OpenAIEmbedder
+from index.settings import EmbeddingSettings
+from newsdesk.factory import embed_ahead
 from tests.fixtures.openai_server import ScriptedOpenAI
 
 
@@ -50,3 +52,9 @@ def test_an_endpoint_that_refuses_base64_is_asked_for_floats_from_then_on() -> N
         second = embedder.embed_documents(["one"])
     assert np.allclose(first, second)
     assert server.embedding_formats == ["base64", None, None]
+
+
+def test_an_ingest_keeps_several_requests_in_flight_only_to_an_endpoint() -> None:
+    endpoint = EmbeddingSettings(embed_backend="openai", embed_concurrency=3)
+    assert embed_ahead(endpoint) == 3
+    assert embed_ahead(EmbeddingSettings(embed_concurrency=3)) == 1  # a model in this process
