@@ -1,8 +1,9 @@
 """The ingestion pipeline: load, clean, extract metadata, chunk, embed, store; incrementally.
 
-Unchanged articles (same content digest) are skipped before anything is embedded. Chunks are
-embedded in batches that span articles, and written by a background thread so Chroma's writes
-overlap the next batch's embedding; articles are prepared ahead in other processes.
+Unchanged articles (same content digest) are skipped before anything is embedded (`index.plan`,
+which runs ahead in a process of its own, with the workers that prepare articles). Chunks are
+embedded in batches that span articles, several requests in flight, and written by a background
+thread (`index.writer`).
 """
 
 from __future__ import annotations
@@ -17,24 +18,15 @@ from itertools import chain as _chain
 from pathlib import Path
 from typing import Any
 
-from index.chunking import MAX_CHUNKED_CHARS
 from index.embedding import Embedder
 from index.keywords import KeywordIndex
-from index.loading import Skipped, SourceDoc, discover, read_file
-from index.manifest import ManifestError, find_manifest, load_manifest
-from index.prepare import PreparedDoc, doc_digest, embedding_text
+from index.loading import Skipped
+from index.plan import Event, Note, Planner, Unchanged
+from index.prepare import PreparedDoc, embedding_text
 from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.settings import IngestSettings
 from index.store import ChromaStore
-from index.workers import (
-    Task,
-    ahead,
-    background,
-    default_workers,
-    elsewhere,
-    failure,
-    prepared,
-)
+from index.workers import ahead, background, default_workers, elsewhere
 from index.writer import Writer
 
 
@@ -131,8 +123,11 @@ class Ingestor:
         # Articles are read, cleaned and chunked ahead of this thread, which embeds, so the model
         # is busy from the first batch on; with workers, in a process of its own, so the plan
         # also runs on while Chroma writes (which holds this process's GIL).
-        ahead = elsewhere if self.workers > 0 else background
-        events = ahead(lambda: self._plan(paths, existing))
+        plan = Planner(
+            self.settings, self.embedder.name, self.workers, self.keywords, self.progress
+        )
+        run_plan = elsewhere if self.workers > 0 else background
+        events = run_plan(lambda: plan(paths, existing))
         planned = _recorded(events, report, log)
         todo = self._embed_and_write(planned, report, run, existing, interrupted)
         for doc_id in set(interrupted) - set(todo):
@@ -140,61 +135,6 @@ class Ingestor:
             self.store.drop_stale(doc_id, old.digest if old else None)
         if self.prune:
             self._prune(paths, existing, report, {*report.unchanged, *todo})
-
-    def _plan(self, paths: list[Path], existing: dict[str, ArticleInfo]) -> Iterator[Event]:
-        """Prepared articles, and what else the report and the log need, in input order.
-
-        Runs in a forked process when there are workers: it reads only its arguments and the
-        settings, never the store, and reports through what it yields.
-        """
-        seen: set[str] = set()
-        manifests: dict[Path, dict[str, dict[str, Any]]] = {}
-
-        def tasks() -> Iterator[Task | Skipped | Unchanged]:
-            for file, root in _progress(discover(paths), "files", self.progress):
-                if root not in manifests:
-                    manifests[root], skip = _manifest(root)
-                    if skip is not None:
-                        yield skip
-                for item in _read_guarded(file, root, self.settings.max_bytes):
-                    yield self._take(item, manifests[root], seen, existing)
-
-        results: Iterator[PreparedDoc | Skipped | Unchanged] = prepared(tasks(), self.workers)
-        stager = self.keywords.stager() if self.keywords is not None else None
-        for taken in results:
-            if isinstance(taken, PreparedDoc) and len(taken.record.text) > MAX_CHUNKED_CHARS:
-                yield Note(
-                    f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
-                    "are indexed (the cap on one article's work)"
-                )
-            if isinstance(taken, PreparedDoc) and stager is not None:
-                stager.add(taken.record, taken.chunks)
-            yield taken
-        if stager is not None:
-            stager.flush()
-
-    def _take(
-        self,
-        item: SourceDoc | Skipped,
-        entries: dict[str, dict[str, Any]],
-        seen: set[str],
-        existing: dict[str, ArticleInfo],
-    ) -> Task | Skipped | Unchanged:
-        """One loaded item as an article to prepare, a skip, or unchanged."""
-        if isinstance(item, Skipped):
-            return item
-        if clash := _clash(item, seen, existing):
-            return clash
-        seen.add(item.doc_id)
-        entry = entries.get(item.manifest_key) or entries.get(item.path.name)
-        try:
-            digest = doc_digest(item, entry, self.settings, self.embedder.name)
-        except Exception as exc:  # a bug met by one hostile article must not stop the corpus
-            return Skipped(item.path, f"{item.where}{failure(exc)}")
-        old = existing.get(item.doc_id)
-        if old and old.digest == digest:
-            return Unchanged(item.doc_id)
-        return Task(item, entry, digest, old is None, self.settings)
 
     def _embed_and_write(
         self,
@@ -292,23 +232,6 @@ class Ingestor:
         report.removed.extend(gone)
 
 
-@dataclass
-class Unchanged:
-    """An article whose digest matches the stored one: nothing to do."""
-
-    doc_id: str
-
-
-@dataclass
-class Note:
-    """A line for the ingest's log."""
-
-    text: str
-
-
-Event = PreparedDoc | Skipped | Unchanged | Note
-
-
 def _recorded(
     events: Iterator[Event], report: IngestReport, log: Callable[[str], None]
 ) -> Iterator[PreparedDoc]:
@@ -323,18 +246,6 @@ def _recorded(
             log(str(event))
         else:
             yield event
-
-
-def _manifest(root: Path) -> tuple[dict[str, dict[str, Any]], Skipped | None]:
-    """The manifest entries of a corpus folder ({} without one), and a skip when it is unusable."""
-    path = find_manifest(root)
-    if not path:
-        return {}, None
-    try:
-        return load_manifest(path), None
-    except Exception as exc:  # a ManifestError, or a bug: either way, ingest without it
-        reason = str(exc) if isinstance(exc, ManifestError) else failure(exc)
-        return {}, Skipped(path, f"ignoring manifest: {reason}")
 
 
 def _waited(planned: Iterator[PreparedDoc], report: IngestReport) -> Iterator[PreparedDoc]:
@@ -362,44 +273,8 @@ def _finished(
     return done
 
 
-def _source_of(doc: PreparedDoc) -> str:
-    """Where an article came from, for messages."""
-    return doc.record.info.source or doc.record.id
-
-
 def _under(source: Path, roots: list[Path]) -> bool:
     return any(source == r or source.is_relative_to(r) for r in roots)
-
-
-def _read_guarded(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Skipped]:
-    """`read_file`, where an unexpected error ends that file with a skip instead of the run."""
-    try:
-        yield from read_file(file, root, max_bytes)
-    except Exception as exc:  # a parser bug met by one hostile file must not stop the corpus
-        yield Skipped(file, failure(exc))
-
-
-def _clash(item: SourceDoc, seen: set[str], existing: dict[str, ArticleInfo]) -> Skipped | None:
-    """Why an article cannot take its doc id: used in this run, or by another existing file."""
-    if item.doc_id in seen:
-        return Skipped(item.path, f"{item.where}duplicate doc id {item.doc_id!r}")
-    old = existing.get(item.doc_id)
-    owner = old.source if old else None
-    here = str(item.path.resolve())
-    if owner and owner != here and Path(owner).exists():
-        return Skipped(
-            item.path,
-            f"{item.where}doc id {item.doc_id!r} already belongs to {owner}; rename one of them",
-        )
-    return None
-
-
-def _progress(items: list[Any], unit: str, enabled: bool) -> Any:
-    if not enabled or len(items) < 20:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, unit=unit, desc="reading", file=sys.stderr, leave=False)
 
 
 def _progress_bar(unit: str, enabled: bool) -> Any:

@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 import index.ingest
 import index.loading
+import index.plan
 import index.prepare
 from index.ingest import Ingestor, IngestReport
 from index.loading import SUPPORTED, Skipped, SourceDoc, read_file
@@ -239,14 +240,14 @@ def test_an_unexpected_error_in_one_article_skips_that_article_only(
 def test_an_unexpected_error_while_reading_a_file_skips_that_file_only(
     corpus_copy: Path, tmp_path: Path, fake_embedder: FakeEmbedder, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    original = index.ingest.read_file
+    original = index.plan.read_file
 
     def fragile(file: Path, root: Path, max_bytes: int):  # type: ignore[no-untyped-def]
         if file.name.startswith("002_"):
             raise RecursionError("maximum recursion depth exceeded")
         return original(file, root, max_bytes)
 
-    monkeypatch.setattr(index.ingest, "read_file", fragile)
+    monkeypatch.setattr(index.plan, "read_file", fragile)
     report = run(make_ingestor(tmp_path / "data", fake_embedder), corpus_copy)
     assert reasons(report) == {
         "002_6d94b88d2c9cad8b.txt": "failed: RecursionError: maximum recursion depth exceeded"

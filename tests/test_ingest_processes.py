@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from index import ingest, workers
+from index import plan, workers
 from index.ingest import Ingestor
 from tests.conftest import ROOT, FakeEmbedder
 from tests.test_ingest import make_ingestor as ingesting
@@ -62,7 +62,7 @@ def test_an_error_in_a_forked_plan_stops_the_ingest_with_it_and_loses_nothing(
         raise ValueError("a bug met while listing the files")
 
     ingestor = make_ingestor(tmp_path / "data", 1)
-    monkeypatch.setattr(ingest, "discover", broken)  # the forked process inherits it
+    monkeypatch.setattr(plan, "discover", broken)  # the forked process inherits it
     with pytest.raises(ValueError, match="a bug met while listing the files"):
         ingestor.run([corpus_copy], log=lambda m: None)
     monkeypatch.undo()
