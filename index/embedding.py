@@ -194,6 +194,7 @@ class OpenAIEmbedder:
         self.timeout = timeout
         self.name = f"openai:{model}"
         self._client: Any = None
+        self._lock = threading.Lock()  # an ingest calls from several threads at once
         # base64 float32 (what OpenAI's own client asks for) is a fraction of the JSON floats'
         # size and decode time; an endpoint that refuses it is asked for floats from then on.
         self._base64 = True
@@ -202,9 +203,10 @@ class OpenAIEmbedder:
         """One client for every request: connections (and TLS sessions) are reused, not rebuilt."""
         import httpx
 
-        if self._client is None:
-            headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
-            self._client = httpx.Client(headers=headers, timeout=self.timeout)
+        with self._lock:
+            if self._client is None:
+                headers = {"Authorization": f"Bearer {self.api_key}"} if self.api_key else {}
+                self._client = httpx.Client(headers=headers, timeout=self.timeout)
         return self._client
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
@@ -214,10 +216,11 @@ class OpenAIEmbedder:
         if not texts:
             return []
         try:
-            response = self._post(list(texts))
-            if self._base64 and response.status_code in (400, 422):
+            base64 = self._base64  # what this request asks for: others may be in flight
+            response = self._post(list(texts), base64)
+            if base64 and response.status_code in (400, 422):
                 self._base64 = False
-                response = self._post(list(texts))
+                response = self._post(list(texts), False)
             response.raise_for_status()
         except httpx.HTTPError as exc:
             raise EmbeddingError(
@@ -227,9 +230,9 @@ class OpenAIEmbedder:
         data = sorted(response.json()["data"], key=lambda item: item["index"])
         return _unit_rows(np.stack([_vector(d["embedding"]) for d in data])).tolist()
 
-    def _post(self, texts: list[str]) -> Any:
+    def _post(self, texts: list[str], base64: bool) -> Any:
         body: dict[str, Any] = {"model": self.model, "input": texts}
-        if self._base64:
+        if base64:
             body["encoding_format"] = "base64"
         return self._http().post(f"{self.base_url}/embeddings", json=body)
 
@@ -251,13 +254,15 @@ class PrecomputedEmbedder:
         self.matrix = matrix
         self.name = inner.name
         self.looked_up = 0
+        self._lock = threading.Lock()
 
     def embed_documents(self, texts: Sequence[str]) -> list[Vector]:
         """Stored vectors where there are some; the rest embedded by `inner`."""
         rows = [self.row.get(text_key(t)) for t in texts]
         missing = [t for t, r in zip(texts, rows, strict=True) if r is None]
         fresh = iter(self.inner.embed_documents(missing) if missing else [])
-        self.looked_up += len(texts) - len(missing)
+        with self._lock:  # an ingest calls from several threads at once
+            self.looked_up += len(texts) - len(missing)
         return [
             next(fresh) if r is None else self.matrix[r].astype(np.float32).tolist() for r in rows
         ]

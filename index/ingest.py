@@ -50,10 +50,15 @@ class IngestReport:
         try:
             yield
         finally:
-            self.steps[step] = self.steps.get(step, 0.0) + time.perf_counter() - started
+            self.add(step, time.perf_counter() - started)
+
+    def add(self, step: str, seconds: float) -> None:
+        """Add seconds to a step."""
+        self.steps[step] = self.steps.get(step, 0.0) + seconds
 
     def profile(self) -> str:
-        """Where the time went, one line: the main thread's steps, then the writer's."""
+        """Where the time went, one line: the main thread's steps, then the background threads'
+        (summed over the threads of a step: the embedding calls in flight overlap)."""
         return ", ".join(f"{step} {seconds:.1f}s" for step, seconds in self.steps.items())
 
     @property
@@ -84,7 +89,8 @@ class Ingestor:
         self.embedder = embedder
         self.settings = settings
         self.batch_size = batch_size  # chunks per embedding call, across articles
-        self.embed_ahead = embed_ahead  # embedding calls in flight at once
+        # Several calls in flight: an endpoint answers them while Chroma's write holds the GIL.
+        self.embed_ahead = embed_ahead
         self.prune = prune  # remove articles whose files are gone
         self.progress = progress
 
@@ -156,18 +162,24 @@ class Ingestor:
         held, beat = 0, time.monotonic()
         bar = _progress_bar("chunks", self.progress)
         batches = self._batches(_waited(planned, report), report, ids, in_flight)
-        for (batch, done), seconds in ahead(batches, self._embed, self.embed_ahead):
-            report.steps["embedding (ahead)"] = report.steps.get("embedding (ahead)", 0) + seconds
-            if held < len(ids) or time.monotonic() - beat > 30:
-                # Before any chunk of a new article is written; also keeps the lease alive.
-                writer.forget_committed(in_flight)
-                writer.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
-                held, beat = len(ids), time.monotonic()
-            with report.timing("waiting for Chroma"):
-                writer.put(batch, done)
-            report.chunks += len(batch)
-            if bar is not None:
-                bar.update(len(batch))
+        embedded = ahead(batches, self._embed, self.embed_ahead)
+        try:
+            for (batch, done), seconds in embedded:
+                report.add("embedding (background)", seconds)
+                if held < len(ids) or time.monotonic() - beat > 30:
+                    # Before any chunk of a new article is written; also keeps the lease alive.
+                    writer.forget_committed(in_flight)
+                    writer.hold(run, list(dict.fromkeys([*interrupted, *in_flight])))
+                    held, beat = len(ids), time.monotonic()
+                with report.timing("waiting for Chroma"):
+                    writer.put(batch, done)
+                report.chunks += len(batch)
+                if bar is not None:
+                    bar.update(len(batch))
+        except BaseException:
+            embedded.close()  # no more embedding calls
+            writer.abort()
+            raise
         with report.timing("waiting for Chroma"):
             writer.close()
         for step, seconds in writer.busy.items():

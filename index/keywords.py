@@ -47,6 +47,7 @@ MANIFEST = "manifest.json"
 FORMAT = 1
 PAGE_DOCS = 500  # articles per new segment: bounds the memory of a fill (and of a merge of 8)
 STAGED = "staged"  # sub-folder of segments built ahead of their articles' commit
+MERGING = ".merging"  # under a staging folder: merged segments not swapped in yet
 
 
 @dataclass
@@ -222,26 +223,32 @@ class KeywordIndex:
     def merge_staged(self, names: list[str]) -> list[str]:
         """Merge a full tier of these staged segments; the names of those still staged.
 
-        An ingest's planning process calls this as it stages, beside the writes, so the tiers
-        are merged before the ingest's end instead of after its last write. Under the folder's
-        lock: catching up may adopt (move) a staged segment meanwhile.
+        An ingest's planning process calls this as it stages, beside the writes, so its end has
+        no tiers left to merge. Catching up may adopt (move) a staged segment meanwhile, so the
+        lock is held to open the tier and to swap the merge in, never while merging.
         """
         staging = self._staging()
         assert staging is not None
         with self._lock():
             names = [n for n in names if (staging / n).is_dir()]
             opened = [segments.load(staging, n) for n in names] if len(names) >= TIER else []
-            live = [np.ones(s.size, dtype=bool) for s in opened]
-            group = merge_group(opened, live)
-            if group:
-                merged = segments.merge([(opened[i], live[i]) for i in group])
-                names = [n for i, n in enumerate(names) if i not in group]
-                names.append(segments.save(merged, staging))
-            for segment in opened:
-                segment.close()
-                if group and segment.name not in names:
-                    segments.remove(staging, segment.name)
-        return names
+        live = [np.ones(s.size, dtype=bool) for s in opened]
+        group = merge_group(opened, live)
+        sources = [names[i] for i in group]
+        merged = segments.merge([(opened[i], live[i]) for i in group]) if group else None
+        for segment in opened:
+            segment.close()
+        if merged is None:
+            return names
+        name = segments.save(merged, staging / MERGING)
+        with self._lock():
+            if not all((staging / n).is_dir() for n in sources):  # adopted: drop the merge
+                segments.remove(staging / MERGING, name)
+                return [n for n in names if (staging / n).is_dir()]
+            os.replace(staging / MERGING / name, staging / name)
+            for source in sources:
+                segments.remove(staging, source)
+        return [n for n in names if n not in sources] + [name]
 
     def unstage(self) -> None:
         """Drop every staged segment (an ingest's end: what was not adopted is stale)."""

@@ -326,8 +326,17 @@ def adopt(staging: Path, name: str, folder: Path, seq: float) -> None:
 
 
 def remove(folder: Path, name: str) -> None:
-    """Delete a segment's files (processes that have it mapped keep reading their copy)."""
-    shutil.rmtree(folder / name, ignore_errors=True)
+    """Delete a segment's files (processes that have it mapped keep reading their copy).
+
+    Renamed out of the `seg-` names first: a kill halfway through the delete must not leave a
+    partial segment that catching up would try to read.
+    """
+    doomed = folder / f".tmp-{name}-{uuid.uuid4().hex[:8]}"
+    try:
+        os.replace(folder / name, doomed)
+    except FileNotFoundError:
+        return
+    shutil.rmtree(doomed, ignore_errors=True)
 
 
 def _fsync_tree(path: Path) -> None:

@@ -22,7 +22,7 @@ import signal
 import sys
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Generator, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from dataclasses import dataclass
 from multiprocessing.connection import Connection
@@ -147,7 +147,9 @@ def background(produce: Callable[[], Iterator[T]], ahead: int = 64) -> Iterator[
         yield value
 
 
-def ahead(items: Iterable[T], work: Callable[[T], R], threads: int) -> Iterator[tuple[T, R]]:
+def ahead(
+    items: Iterable[T], work: Callable[[T], R], threads: int
+) -> Generator[tuple[T, R], None, None]:
     """(item, work(item)) in input order, with up to `threads` items worked on ahead of the
     caller; work's exceptions surface here.
 

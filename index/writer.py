@@ -57,6 +57,13 @@ class Writer:
         if self.error:
             raise self.error
 
+    def abort(self) -> None:
+        """Drop what is queued unwritten and wait for the write under way (the ingest failed:
+        nothing may write after it gives its lease up)."""
+        self.error = self.error or RuntimeError("the ingest stopped")
+        self.queue.put(None)
+        self.thread.join()
+
     def _ask(self, request: _Request) -> None:
         if self.error:
             raise self.error

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import textwrap
 import threading
+import time
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
@@ -361,8 +362,9 @@ def test_a_failure_inside_a_worker_skips_that_article_alone(
     assert not isinstance(out[1], Skipped) and out[1].chunks
 
 
+@pytest.mark.parametrize("embed_ahead", [1, 4])
 def test_a_long_ingest_holds_only_the_articles_in_flight(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, embed_ahead: int
 ) -> None:
     records = [
         {"url": f"https://example.com/{i}", "title": f"Story {i}", "text": f"Story {i} body. " * 9}
@@ -372,17 +374,27 @@ def test_a_long_ingest_holds_only_the_articles_in_flight(
     path.write_text("\n".join(json.dumps(r) for r in records))
     leased: list[int] = []
     alive: list[int] = []
-    hold = ChromaStore.hold
+    unlisted: list[str] = []  # articles whose chunks were written before a lease named them
+    hold, add_chunks = ChromaStore.hold, ChromaStore.add_chunks
+    last: set[str] = set()
 
     def watch(self: ChromaStore, run: str, doc_ids: list[str]) -> None:
         leased.append(len(doc_ids))
         alive.append(sum(type(o) is PreparedDoc for o in gc.get_objects()))
         hold(self, run, doc_ids)
+        last.clear()
+        last.update(doc_ids)
+
+    def write(self: ChromaStore, records: list[ChunkRecord], fresh: bool = False) -> None:
+        unlisted.extend(r.info.doc_id for r in records if r.info.doc_id not in last)
+        add_chunks(self, records, fresh)
 
     monkeypatch.setattr(ChromaStore, "hold", watch)
+    monkeypatch.setattr(ChromaStore, "add_chunks", write)
     monkeypatch.setattr(writer, "MERGED", 8)  # writes merge up to this many chunks
-    ingestor = make_ingestor(tmp_path / "data", FakeEmbedder(), batch_size=8)
+    ingestor = make_ingestor(tmp_path / "data", FakeEmbedder(), 8, embed_ahead=embed_ahead)
     assert len(ingestor.run([path], log=lambda m: None).added) == 400
+    assert unlisted == []
     # The lease and the memory follow the batches in flight, not the archive.
     assert max(leased) < 100 and max(alive[-20:]) < 150
 
@@ -390,15 +402,20 @@ def test_a_long_ingest_holds_only_the_articles_in_flight(
 class OverlapCounter(FakeEmbedder):
     """Counts how many embedding calls run at once."""
 
-    def __init__(self) -> None:
+    def __init__(self, ahead: int) -> None:
         super().__init__(delay=0.05)
         self.lock = threading.Lock()
-        self.running = self.most = 0
+        self.running = self.most = self.started = 0
+        self.first = threading.Barrier(ahead, timeout=10)  # the first calls wait for each other
 
     def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
         with self.lock:
             self.running += 1
             self.most = max(self.most, self.running)
+            self.started += 1
+            first = self.started <= self.first.parties
+        if first:
+            self.first.wait()
         try:
             return super().embed_documents(texts)
         finally:
@@ -411,7 +428,7 @@ def test_an_ingest_keeps_embedding_calls_in_flight_and_stores_what_one_at_a_time
 ) -> None:
     stored = {}
     for ahead in (1, 3):
-        embedder = OverlapCounter()
+        embedder = OverlapCounter(ahead)
         ingestor = make_ingestor(tmp_path / f"data{ahead}", embedder, 2, embed_ahead=ahead)
         assert ingestor.run([corpus_copy], log=lambda m: None).chunks > 6
         assert embedder.most == ahead
@@ -424,7 +441,53 @@ def test_an_ingest_keeps_embedding_calls_in_flight_and_stores_what_one_at_a_time
 def test_an_ingest_reports_where_its_time_went(corpus_copy: Path, tmp_path: Path) -> None:
     report = make_ingestor(tmp_path / "data", FakeEmbedder(delay=0.05)).run([corpus_copy])
     steps = report.steps
-    assert {"waiting for articles", "embedding (ahead)", "Chroma writes (background)"} <= set(steps)
-    assert steps["embedding (ahead)"] >= 0.05 and report.profile().startswith(
+    assert {"waiting for articles", "embedding (background)", "Chroma writes (background)"} <= set(
+        steps
+    )
+    assert steps["embedding (background)"] >= 0.05 and report.profile().startswith(
         "waiting for articles"
     )
+
+
+class FailsOnCall(FakeEmbedder):
+    """An endpoint that fails from its `n`th call on."""
+
+    def __init__(self, n: int) -> None:
+        super().__init__(delay=2 * writer.LINGER)  # slow: the writer writes what came before
+        self.n = n
+
+    def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
+        if self.calls + 1 >= self.n:
+            raise RuntimeError("endpoint down")
+        return super().embed_documents(texts)
+
+
+def test_a_failed_embedding_stops_every_write_before_the_lease_is_given_up(
+    corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    events: list[str] = []
+    add_chunks, commit_docs, drop_lease = (
+        ChromaStore.add_chunks,
+        ChromaStore.commit_docs,
+        ChromaStore.drop_lease,
+    )
+    monkeypatch.setattr(
+        ChromaStore,
+        "add_chunks",
+        lambda s, r, fresh=False: events.append("write") or add_chunks(s, r, fresh),
+    )
+    monkeypatch.setattr(
+        ChromaStore,
+        "commit_docs",
+        lambda s, d, t=frozenset(): events.append("commit") or commit_docs(s, d, t),
+    )
+    monkeypatch.setattr(
+        ChromaStore, "drop_lease", lambda s, run: events.append("gave up") or drop_lease(s, run)
+    )
+    failing = make_ingestor(tmp_path / "data", FailsOnCall(4), 2, embed_ahead=2)
+    with pytest.raises(RuntimeError, match="endpoint down"):
+        failing.run([corpus_copy], log=lambda m: None)
+    time.sleep(2 * writer.LINGER)  # a writer left running would write its queue meanwhile
+    assert "write" in events and events[-1] == "gave up"  # nothing after the lease went
+    report = make_ingestor(tmp_path / "data", FakeEmbedder()).run([corpus_copy], log=print)
+    assert report.ingested == 5

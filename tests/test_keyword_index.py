@@ -366,6 +366,33 @@ def test_merging_staged_segments_leaves_alone_one_that_catching_up_adopted(
     assert set(_snapshot(list(view.segments), {}).articles) == {f"d{i}" for i in range(TIER + 1)}
 
 
+def test_a_staged_merge_is_dropped_when_catching_up_adopts_part_of_its_tier_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, keywords = _open(tmp_path / "data")
+    monkeypatch.setattr(keywords_module, "PAGE_DOCS", 1)
+    stager = keywords.stager()
+    assert stager is not None
+    for i in range(TIER - 1):
+        _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
+    merge = segments.merge
+
+    def adopted_meanwhile(parts: list[tuple[Segment, np.ndarray]]) -> Segment:
+        _commit(store, 0)
+        keywords.view(store)  # catching up (it takes the lock) adopts d0's staged segment
+        return merge(parts)
+
+    monkeypatch.setattr(segments, "merge", adopted_meanwhile)
+    _stage(stager, TIER - 1, "report number seven")
+    staging = tmp_path / "data" / "keyword" / STAGED
+    assert len(stager.staged) == TIER - 1 == len(list(staging.glob("*/seg-*")))
+    assert not list(staging.glob("*/.merging/seg-*"))  # the merge was dropped
+    for i in range(1, TIER):
+        _commit(store, i)
+    view = keywords.view(store)
+    assert set(_snapshot(list(view.segments), {}).articles) == {f"d{i}" for i in range(TIER)}
+
+
 def test_segments_staged_by_another_tokenizer_are_not_adopted(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

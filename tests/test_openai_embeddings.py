@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections import Counter
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import pytest
 
@@ -52,6 +56,26 @@ def test_an_endpoint_that_refuses_base64_is_asked_for_floats_from_then_on() -> N
         second = embedder.embed_documents(["one"])
     assert np.allclose(first, second)
     assert server.embedding_formats == ["base64", None, None]
+
+
+def test_requests_in_flight_when_an_endpoint_refuses_base64_are_all_asked_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    together = threading.Barrier(4, timeout=10)
+    post = OpenAIEmbedder._post
+
+    def sent_together(self: OpenAIEmbedder, texts: list[str], base64: bool) -> object:
+        if base64:  # the first request of each thread: all four leave before any reply
+            together.wait()
+        return post(self, texts, base64)
+
+    monkeypatch.setattr(OpenAIEmbedder, "_post", sent_together)
+    with ScriptedOpenAI(dimensions=16, encodings=("float",)) as server:
+        embedder = OpenAIEmbedder(server.base_url, "instant")
+        with ThreadPoolExecutor(4) as pool:
+            got = list(pool.map(embedder.embed_documents, [[f"text {i}"] for i in range(4)]))
+    assert [len(v) for v in got] == [1, 1, 1, 1]
+    assert Counter(server.embedding_formats) == {"base64": 4, None: 4}
 
 
 def test_an_ingest_keeps_several_requests_in_flight_only_to_an_endpoint() -> None:
