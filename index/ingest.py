@@ -217,10 +217,9 @@ class Ingestor:
         """Embed one batch's chunks in place (on an `ahead` thread); the seconds it took."""
         started = time.perf_counter()
         batch = work[0]
-        if batch:
-            texts = [embedding_text(c.text, c.info) for c in batch]
-            for record, vector in zip(batch, self.embedder.embed_documents(texts), strict=True):
-                record.embedding = vector
+        texts = [embedding_text(c.text, c.info) for c in batch]
+        for record, vector in zip(batch, self.embedder.embed_documents(texts), strict=True):
+            record.embedding = vector
         return time.perf_counter() - started
 
     def _prune(

@@ -37,7 +37,7 @@ import numpy as np
 
 from index import segments
 from index.lease import locked
-from index.liveness import TIER, live_docs, live_rows, merge_group, needed_tombstones
+from index.liveness import full_tier, live_docs, live_rows, merge_group, needed_tombstones
 from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.segments import Entry, Segment
 from index.store import ChromaStore
@@ -213,15 +213,18 @@ class KeywordIndex:
         """Where an ingest hands its prepared articles; None for an index kept in memory."""
         return None if self.folder is None else Stager(self)
 
-    def stage(self, articles: Sequence[tuple[str, ArticleInfo]], entries: Sequence[Entry]) -> str:
-        """Save a segment of articles that are not committed yet, for catching up to adopt."""
+    def stage(
+        self, articles: Sequence[tuple[str, ArticleInfo]], entries: Sequence[Entry]
+    ) -> tuple[str, int]:
+        """Save a segment of uncommitted articles for catching up to adopt; its name and rows."""
         staging = self._staging()
         assert staging is not None
         staging.mkdir(parents=True, exist_ok=True)
-        return segments.save(segments.build(0.0, articles, entries, self.tokenize), staging)
+        segment = segments.build(0.0, articles, entries, self.tokenize)
+        return segments.save(segment, staging), segment.size
 
-    def merge_staged(self, names: list[str]) -> list[str]:
-        """Merge a full tier of these staged segments; the names of those still staged.
+    def merge_staged(self, staged: list[tuple[str, int]]) -> list[tuple[str, int]]:
+        """Merge a full tier of these staged segments (name, rows); those still staged.
 
         An ingest's planning process calls this as it stages, beside the writes, so its end has
         no tiers left to merge. Catching up may adopt (move) a staged segment meanwhile, so the
@@ -230,25 +233,24 @@ class KeywordIndex:
         staging = self._staging()
         assert staging is not None
         with self._lock():
-            names = [n for n in names if (staging / n).is_dir()]
-            opened = [segments.load(staging, n) for n in names] if len(names) >= TIER else []
-        live = [np.ones(s.size, dtype=bool) for s in opened]
-        group = merge_group(opened, live)
-        sources = [names[i] for i in group]
-        merged = segments.merge([(opened[i], live[i]) for i in group]) if group else None
+            staged = [s for s in staged if (staging / s[0]).is_dir()]
+            group = full_tier([rows for _, rows in staged])
+            opened = [segments.load(staging, staged[i][0]) for i in group]
+        if not group:
+            return staged
+        merged = segments.merge([(s, np.ones(s.size, dtype=bool)) for s in opened])
         for segment in opened:
             segment.close()
-        if merged is None:
-            return names
+        sources = [s.name for s in opened]
         name = segments.save(merged, staging / MERGING)
         with self._lock():
             if not all((staging / n).is_dir() for n in sources):  # adopted: drop the merge
                 segments.remove(staging / MERGING, name)
-                return [n for n in names if (staging / n).is_dir()]
+                return [s for s in staged if (staging / s[0]).is_dir()]
             os.replace(staging / MERGING / name, staging / name)
             for source in sources:
                 segments.remove(staging, source)
-        return [n for n in names if n not in sources] + [name]
+        return [s for s in staged if s[0] not in sources] + [(name, merged.size)]
 
     def unstage(self) -> None:
         """Drop every staged segment (an ingest's end: what was not adopted is stale)."""
@@ -371,7 +373,7 @@ class Stager:
         self.keywords = keywords
         self.articles: list[tuple[str, ArticleInfo]] = []
         self.entries: list[Entry] = []
-        self.staged: list[str] = []
+        self.staged: list[tuple[str, int]] = []  # (name, rows) of what is staged
 
     def add(self, record: DocRecord, chunks: Sequence[ChunkRecord]) -> None:
         """One prepared article and its chunks."""

@@ -59,7 +59,12 @@ def merge_group(opened: Sequence[Segment], live: Sequence[np.ndarray]) -> list[i
     for i, (segment, rows) in enumerate(zip(opened, live, strict=True)):
         if segment.size and rows.sum() < segment.size / 2:
             return [i]
-    classes = [_size_class(int(rows.sum())) for rows in live]
+    return full_tier([int(rows.sum()) for rows in live])
+
+
+def full_tier(sizes: Sequence[int]) -> list[int]:
+    """The first TIER adjacent segments of one size class, by their live rows; [] if none."""
+    classes = [_size_class(rows) for rows in sizes]
     start = 0
     for end in range(1, len(classes) + 1):
         if end == len(classes) or classes[end] != classes[start]:

@@ -344,15 +344,23 @@ def test_an_ingest_merges_full_tiers_of_what_it_staged_before_its_end(
         assert _scores(staged, store, query) == _scores(rebuilt, store, query)
 
 
-def test_merging_staged_segments_leaves_alone_one_that_catching_up_adopted(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    store, keywords = _open(tmp_path / "data")
+def _one_short_of_a_tier(
+    data: Path, monkeypatch: pytest.MonkeyPatch
+) -> tuple[ChromaStore, KeywordIndex, Stager]:
+    """A store, its keyword index and a stager that staged TIER - 1 articles, one per segment."""
+    store, keywords = _open(data)
     monkeypatch.setattr(keywords_module, "PAGE_DOCS", 1)
     stager = keywords.stager()
     assert stager is not None
     for i in range(TIER - 1):
         _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
+    return store, keywords, stager
+
+
+def test_merging_staged_segments_leaves_alone_one_that_catching_up_adopted(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    store, keywords, stager = _one_short_of_a_tier(tmp_path / "data", monkeypatch)
     _commit(store, 0)
     keywords.view(store)  # adopts d0's staged segment: seven are left, not a full tier
     _stage(stager, TIER - 1, "report number seven")
@@ -369,12 +377,7 @@ def test_merging_staged_segments_leaves_alone_one_that_catching_up_adopted(
 def test_a_staged_merge_is_dropped_when_catching_up_adopts_part_of_its_tier_meanwhile(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    store, keywords = _open(tmp_path / "data")
-    monkeypatch.setattr(keywords_module, "PAGE_DOCS", 1)
-    stager = keywords.stager()
-    assert stager is not None
-    for i in range(TIER - 1):
-        _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
+    store, keywords, stager = _one_short_of_a_tier(tmp_path / "data", monkeypatch)
     merge = segments.merge
 
     def adopted_meanwhile(parts: list[tuple[Segment, np.ndarray]]) -> Segment:
