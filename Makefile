@@ -31,5 +31,5 @@ bench-serve:
 	$(BIN)/python bench/bench_serve.py
 
 bench-realtimeqa:
-	$(BIN)/newsdesk bench realtimeqa --articles ../shared/bench/realtimeqa-2025/articles.jsonl \
+	$(BIN)/python -m bench realtimeqa --articles ../shared/bench/realtimeqa-2025/articles.jsonl \
 		--questions ../shared/bench/realtimeqa-2025/questions.jsonl --sample 300 --seed 0

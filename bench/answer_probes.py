@@ -9,7 +9,7 @@ each out of fold with folds grouped by question week, as the bench scores the sh
 the share of answerable questions whose answer sentences (up to `answer_sentences`) state the
 answer, with a bootstrap 95% interval and a paired interval against the shipped features.
 The extra features here are candidates under study, not the product's: one that helps out of
-fold moves into `rag/answerer.py` and is confirmed by the whole bench. Other fits are scored on
+fold moves into `rag/sentence_model.py` and is confirmed by the whole bench. Other fits are scored on
 the shipped features (listwise, shallow boosted trees, each question weighted as one), and so is
 the runner-up rule's threshold. With `--as-of`, questions are asked as of their own day, where
 the as-of week's feature (`in_week`) can play a part.
@@ -33,14 +33,16 @@ from sklearn.ensemble import HistGradientBoostingClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evals.realtimeqa import COVERAGE, index_folder, ingest_sample, load_jsonl, sample
-from evals.scoring import contains
-from evals.stats import bootstrap, grouped_folds, paired_difference, question_week
-from evals.training import Example, collect
-from newsdesk.evaluation import realtimeqa_indexing
+from bench.fit import fit_logistic
+from bench.realtimeqa import COVERAGE, index_folder, ingest_sample, load_jsonl, sample
+from bench.scoring import contains
+from bench.stats import bootstrap, grouped_folds, paired_difference, question_week
+from bench.training import Example, collect
+from bench.wiring import realtimeqa_indexing
 from newsdesk.factory import build_embedder
 from newsdesk.settings import Settings
-from rag.answerer import (
+from rag.citations import content_words
+from rag.sentence_model import (
     NAME,
     NUMBER,
     RUNNER_UP,
@@ -48,9 +50,7 @@ from rag.answerer import (
     Candidate,
     answerable,
     choose_ranked,
-    fit_logistic,
 )
-from rag.citations import content_words
 
 Scorer = Callable[[Sequence[Candidate]], np.ndarray]  # one question's candidates -> (0, 1)
 Fitter = Callable[[Sequence[Example], Sequence[str]], Scorer]

@@ -20,9 +20,21 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 ARTICLES = ROOT.parent / "shared" / "bench" / "realtimeqa-2025" / "articles.jsonl"
+
+
+def _stored_chunks(store: Any) -> list[tuple[str, str, Any]]:
+    """(id, text, record) of every chunk in a `ChromaStore`."""
+    from index.client import pages
+    from index.records import chunk_info
+
+    out = []
+    for ids, metas, docs in pages(store.chunks, ["metadatas", "documents"]):
+        out.extend(zip(ids, docs, map(chunk_info, metas), strict=True))
+    return out
 
 
 def main() -> None:
@@ -52,7 +64,7 @@ def main() -> None:
             ingestor = build_ingestor(fresh, progress=False, embedder=embedder)
             report = ingestor.run([corpus], log=lambda m: None)
             pipeline.append(report.chunks / report.seconds)
-            texts = [embedding_text(t, m) for _, t, m in ingestor.store.all_chunks()]
+            texts = [embedding_text(t, m) for _, t, m in _stored_chunks(ingestor.store)]
             started = time.perf_counter()
             for i in range(0, len(texts), ingestor.batch_size):
                 embedder.embed_documents(texts[i : i + ingestor.batch_size])

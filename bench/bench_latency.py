@@ -3,7 +3,7 @@
     python bench/bench_latency.py [--index DIR --collection NAME] [--repeat 3]
 
 Builds the seed index in a temp folder (or uses --index, e.g. a RealTimeQA index built by
-`newsdesk bench realtimeqa`), then, in one run and on the same Chroma collection and model:
+`python -m bench realtimeqa`), then, in one run and on the same Chroma collection and model:
 Newsdesk's ask (question in, cited answer out) and llama-index's VectorStoreIndex top-k
 retrieval, plus the query-embedding time of ONNX Runtime and of PyTorch. With --index, the
 RealTimeQA questions are also asked as of their own quiz dates (`filters.as_of`).
@@ -15,12 +15,14 @@ import argparse
 import json
 import os
 import statistics
+import sys
 import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script, it imports the repo's own packages
 QUESTIONS = ROOT.parent / "shared" / "bench" / "realtimeqa-2025" / "questions.jsonl"
 SEED_QUESTIONS = [
     "Where was equipment at a key substation hit?",
@@ -72,8 +74,8 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=6)
     args = parser.parse_args()
 
-    from evals import baseline
-    from evals.stats import question_day
+    from bench import baseline
+    from bench.stats import question_day
     from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk
     from newsdesk.settings import Settings
     from rag.types import Filters
@@ -97,7 +99,7 @@ def main() -> None:
         figures = {
             "cores": os.cpu_count(),
             "index": str(args.index or "seed corpus"),
-            "chunks": engine.summary()["chunks"],
+            "chunks": engine.summary().chunks,
             "questions": len(questions) * args.repeat,
             "newsdesk_ask_extractive": timed(lambda q: engine.ask(q), questions, args.repeat),
             # RealTimeQA questions again, each asked as of its own quiz date

@@ -43,7 +43,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from bench.bench_serve import newsdesk_command, running_server  # noqa: E402
-from evals.processes import free_port  # noqa: E402
+from bench.processes import free_port  # noqa: E402
 from index.writer import MERGED  # noqa: E402
 from tests.fixtures.openai_server import ScriptedOpenAI  # noqa: E402
 

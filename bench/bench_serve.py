@@ -27,9 +27,11 @@ from typing import IO, Any
 
 import httpx
 
-from evals.processes import free_port, running, wait_for_url
-
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))  # run as a script, it imports the repo's own packages
+
+from bench.processes import free_port, running, wait_for_url  # noqa: E402
+
 QUESTIONS = [
     "What did the Kremlin say about European peacekeeping troops?",
     "Are the Russia-Ukraine peace talks on pause?",

@@ -39,7 +39,7 @@ from bench.bench_scale import (  # noqa: E402
     tree_pss_mib,
 )
 from bench.bench_serve import running_server  # noqa: E402
-from evals.processes import free_port, running, wait_for_port  # noqa: E402
+from bench.processes import free_port, running, wait_for_port  # noqa: E402
 from tests.fixtures.openai_server import ScriptedOpenAI  # noqa: E402
 
 FRESH_QUESTION = "How many visitors did the zorblatt quokka festival draw?"

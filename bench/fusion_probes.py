@@ -32,17 +32,19 @@ from tokenizers import Tokenizer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from evals.realtimeqa import COVERAGE, index_folder, ingest_sample, load_jsonl, sample
-from evals.scoring import KS, Row, contains, recall_at
-from evals.stats import Estimate, bootstrap, grouped_folds, paired_difference, question_week
-from evals.training import asked_filters
+from bench.ablation import Fusion, Recombined
+from bench.fit import fit_logistic
+from bench.realtimeqa import COVERAGE, index_folder, ingest_sample, load_jsonl, sample
+from bench.scoring import KS, Row, contains, recall_at
+from bench.stats import Estimate, bootstrap, grouped_folds, paired_difference, question_week
+from bench.training import asked_filters
+from bench.wiring import realtimeqa_indexing
 from index.embedding import Embedder, bundled_model_dir
 from index.prepare import embedding_text
-from newsdesk.evaluation import realtimeqa_indexing
 from newsdesk.settings import Settings
-from rag.answerer import Logistic, fit_logistic
 from rag.engine import Newsdesk
-from rag.retrieve import RRF_K, Fusion, HybridRetriever, Pool, rrf
+from rag.retrieve import RRF_K, Pool, rrf
+from rag.sentence_model import Logistic
 
 FEATURES = (
     "rrf",
@@ -184,7 +186,7 @@ def learned(model: Logistic, tails: Tails | None) -> Fusion:
 def found(engine: Newsdesk, question: Row, as_of: bool) -> list[int]:
     """Whether the passages the answerer receives hold the answer in the top 1, 5 and 10."""
     filters = asked_filters(question, as_of)
-    passages = engine.evidence(question["question"], filters).passages
+    passages = engine.read(question["question"], filters).retrieval.passages
     hits = recall_at([p.text for p in passages], question["answer"])
     return [int(hits[f"recall@{k}"]) for k in KS]
 
@@ -195,7 +197,7 @@ def probe(
     """Recall with RRF and with the learned order, out of fold, and their differences; and how
     many folds had a learned order. With `tails`, the order also sees the `TAIL` features."""
     retriever = engine.retriever
-    assert isinstance(retriever, HybridRetriever)
+    assert isinstance(retriever, Recombined)
     recorder = Recorder(tails)
     names = FEATURES + (TAIL if tails is not None else ())
     retriever.fusion = recorder
@@ -248,10 +250,10 @@ def main() -> None:
     engine = indexing.make_engine(workdir, max(KS), COVERAGE, None)
     answerable = [q for q in questions if q["answer_in_corpus"]]
     retriever = engine.retriever
-    assert isinstance(retriever, HybridRetriever)
+    assert isinstance(retriever, Recombined)
     tails = None
     if args.tail_vectors:
-        retriever.embedder = tails = Tails(retriever.embedder)
+        retriever.inner.embedder = tails = Tails(retriever.inner.embedder)
     figures, learned_folds = probe(engine, answerable, args.cv, args.as_of, tails)
     print(f"{len(answerable)} answerable questions; {os.cpu_count()} cores")
     print(f"folds with a learned order: {learned_folds} of {args.cv}")

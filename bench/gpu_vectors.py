@@ -3,7 +3,7 @@
     python bench/gpu_vectors.py export --articles FILE --work DIR     # here: texts and model
     python3 bench/gpu_vectors.py embed --work DIR --out DIR           # there: vectors, figures
     cp WORK/keys.txt OUT/                                               # here: keys, in order
-    newsdesk bench realtimeqa ... --vectors OUT                        # here: index from them
+    python -m bench realtimeqa ... --vectors OUT                        # here: index from them
 
 `export` runs the ingest pipeline's own reading, cleaning and chunking over the articles and
 writes each chunk's embedding text, cut just past the model's 256-token window (the model reads
@@ -27,7 +27,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from index.embedding import SentenceTransformerEmbedder, bundled_model_dir, text_key
+from bench.vectors import text_key
+from index.embedding import SentenceTransformerEmbedder, bundled_model_dir
 
 WINDOW = 254  # content tokens MiniLM reads (256 with [CLS] and [SEP])
 PART = 15_000  # vectors per file: 15,000 x 384 float16 is 11.5 MB, under the transfer's limit

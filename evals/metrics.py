@@ -134,7 +134,7 @@ def fact_in_folded(alternatives: Sequence[str], folded: str) -> bool:
 
 
 def _whole_words_in(needle: str, haystack: str) -> bool:
-    # str.find, not a regex: a corpus of 50 MB is searched once per question.
+    # str.find, not a regex: a whole corpus's text is searched once per question.
     start = haystack.find(needle) if needle else -1
     while start >= 0:
         end = start + len(needle)

@@ -50,15 +50,15 @@ def _fact(alternatives: Sequence[str]) -> str | list[str]:
     return alternatives[0] if len(alternatives) == 1 else list(alternatives)
 
 
+# What a report keeps of each passage and citation: the reference, not the whole text.
+_PASSAGE_FIELDS = {"doc_id", "chunk_id", "outlet", "date", "title", "score"}
+_CITATION_FIELDS = {"number", "label", "doc_id", "outlet", "date", "title", "quote"}
+
+
 def _passage_json(rank: int, p: Passage, specs: Sequence[SourceSpec]) -> dict[str, Any]:
     return {
         "rank": rank,
-        "doc_id": p.doc_id,
-        "chunk_id": p.chunk_id,
-        "outlet": p.outlet,
-        "date": p.date.isoformat() if p.date else None,
-        "title": p.title,
-        "score": p.score,
+        **p.model_dump(mode="json", include=_PASSAGE_FIELDS),
         "also_in": [s.doc_id for s in p.also_in],
         "expected": any(passage_matches(s, p) for s in specs),
     }
@@ -66,13 +66,7 @@ def _passage_json(rank: int, p: Passage, specs: Sequence[SourceSpec]) -> dict[st
 
 def _citation_json(c: Citation) -> dict[str, Any]:
     return {
-        "number": c.number,
-        "label": c.label,
-        "doc_id": c.doc_id,
-        "outlet": c.outlet,
-        "date": c.date.isoformat() if c.date else None,
-        "title": c.title,
-        "quote": c.quote,
+        **c.model_dump(mode="json", include=_CITATION_FIELDS),
         "also_in": [s.doc_id for s in c.also_in],
     }
 

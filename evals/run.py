@@ -80,7 +80,7 @@ def open_index(make_engine: Callable[[], Newsdesk], data_dir: Path) -> Newsdesk:
     """
     try:
         engine = make_engine()
-        articles = engine.summary()["articles"]
+        articles = engine.summary().articles
     except Exception as exc:  # a missing model or a broken index: one line, not a traceback
         where = data_dir.expanduser().resolve()
         raise ValueError(f"cannot open the index at {where}: {exc}") from exc
@@ -90,7 +90,7 @@ def open_index(make_engine: Callable[[], Newsdesk], data_dir: Path) -> Newsdesk:
 
 
 def _unknown_docs(qset: QuestionSet, engine: Newsdesk) -> list[str]:
-    known = {d["doc_id"] for d in engine.summary()["documents"]}
+    known = {d.doc_id for d in engine.summary().documents}
     return [
         f"question {q.id!r} expects doc {s.doc!r}, which is not in the index"
         for q in qset.questions

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -10,6 +11,20 @@ from index.lease import StoreError, locked
 # Serialises creating the client and collections of an embedded folder across processes: two
 # first opens of a new folder otherwise race on Chroma's schema ("table collections already exists").
 OPEN_LOCK = ".chroma-open.lock"
+PAGE = 5000  # records read from a collection at once
+
+
+def pages(
+    collection: Any, include: list[str], where: dict[str, Any] | None = None
+) -> Iterator[tuple[list, list, list]]:
+    """(ids, metadatas, documents) of a collection's records, PAGE at a time, within `where`."""
+    offset = 0
+    while True:
+        got = collection.get(include=include, limit=PAGE, offset=offset, where=where)
+        if not got["ids"]:
+            return
+        yield got["ids"], got.get("metadatas") or [], got.get("documents") or []
+        offset += len(got["ids"])
 
 
 def lock_dir(client: Any) -> Path | None:

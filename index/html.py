@@ -4,8 +4,8 @@ The text and fields are the ones BeautifulSoup's "html.parser" tree gave: the fi
 else the first <main>, else the first <body>; page furniture tags (nav, script, footer...)
 dropped with everything inside them; block tags on lines of their own. No tree is built: the
 standard library's tokenizer feeds a stack of open tag names, so the work is linear in the
-page's size however deep its nesting (BeautifulSoup's tree took quadratic time on deeply nested
-<div>s and did not finish 100,000 levels in 300 s). The tokenizer's own quadratic case,
+page's size however deep its nesting (a tree costs quadratic time on deeply nested <div>s). The
+tokenizer's own quadratic case,
 markup left unfinished ("<a<a<a..."), has a budget (`_Tokenizer`).
 """
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from index.embedding import Embedder
-from index.keywords import KeywordIndex
+from index.keyword import KeywordIndex
 from index.loading import Skipped
 from index.plan import Event, Note, Planner, Unchanged
 from index.prepare import PreparedDoc, embedding_text
@@ -99,7 +99,7 @@ class Ingestor:
         started = time.perf_counter()
         report = IngestReport()
         run = uuid.uuid4().hex
-        interrupted = self.store.claim(run)  # raises StoreBusy if another ingest is writing
+        interrupted = self.store.lease.claim(run)  # raises StoreBusy if another ingest is writing
         if interrupted:
             log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
         try:
@@ -107,9 +107,9 @@ class Ingestor:
         except BaseException:
             # Give the lease up at once (a long-lived process would otherwise hold it), keeping
             # the record of unfinished articles for the next run to complete.
-            self.store.drop_lease(run)
+            self.store.lease.drop(run)
             raise
-        self.store.release(run)
+        self.store.lease.release(run)
         if self.keywords is not None:
             with report.timing("keyword index"):
                 self.keywords.level(self.store)
@@ -153,8 +153,8 @@ class Ingestor:
         """Embed chunks in batches that span articles, ahead of the writer, and hand them to it;
         the doc ids done.
 
-        The lease lists only what is in flight (plus what an interrupted run left): listing the
-        whole run made every heartbeat a write that grew with the archive.
+        The lease lists only what is in flight (plus what an interrupted run left), so each
+        heartbeat is a small write however large the archive.
         """
         ids: list[str] = []
         writer = Writer(self.store, {*existing, *interrupted})
@@ -180,12 +180,7 @@ class Ingestor:
             embedded.close()  # no more embedding calls
             writer.abort()
             raise
-        with report.timing("waiting for Chroma"):
-            writer.close()
-        for step, seconds in writer.busy.items():
-            report.steps[f"{step} (background)"] = seconds
-        if bar is not None:
-            bar.close()
+        _finish(writer, report, bar)
         return ids
 
     def _batches(
@@ -294,3 +289,13 @@ def _progress_bar(unit: str, enabled: bool) -> Any:
     from tqdm import tqdm
 
     return tqdm(unit=unit, desc="embedding", file=sys.stderr, delay=2.0)
+
+
+def _finish(writer: Writer, report: IngestReport, bar: Any) -> None:
+    """Wait for the writer's last writes and record where its time went."""
+    with report.timing("waiting for Chroma"):
+        writer.close()
+    for step, seconds in writer.busy.items():
+        report.steps[f"{step} (background)"] = seconds
+    if bar is not None:
+        bar.close()

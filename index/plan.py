@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from index.chunking import MAX_CHUNKED_CHARS
-from index.keywords import KeywordIndex
+from index.keyword import KeywordIndex
 from index.loading import Skipped, SourceDoc, discover, read_file
 from index.manifest import ManifestError, find_manifest, load_manifest
 from index.prepare import PreparedDoc, doc_digest

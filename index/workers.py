@@ -6,8 +6,8 @@ never pays for starting workers: the first `WARM_UP` articles are prepared in th
 
 The whole plan (reading, skipping unchanged articles, handing out and collecting that work) can
 run in a forked process of its own (`elsewhere`): embedded Chroma holds the GIL while it writes
-(`bench/bench_chroma_gil.py`), so a planning thread in the ingest's process stopped with every
-write, and preparation and writes added up instead of overlapping. Every process started here
+(`bench/bench_chroma_gil.py`), so a planning thread in the ingest's process would stop with every
+write, and preparation and writes would add up instead of overlapping. Every process started here
 dies with the one that started it (PR_SET_PDEATHSIG on Linux), so kill -9 of an ingest stops all.
 """
 
@@ -35,7 +35,7 @@ from index.settings import IngestSettings
 WARM_UP = 64  # articles prepared in-process before workers start
 AHEAD = 512  # items a planning process keeps ready while the ingest's process is busy writing
 # Preparation has slack and Chroma's writes are the pipeline's limit, so the planning process and
-# its workers yield the cores to them (on two cores they otherwise slow the writer; README Scale).
+# its workers yield the cores to them (on few cores they would otherwise slow the writer).
 PLAN_NICE = 10
 _PR_SET_PDEATHSIG = 1
 
@@ -79,7 +79,7 @@ def default_workers() -> int:
 
     Not one fewer for the ingest process: embedded Chroma holds the GIL while it writes, so that
     process cannot prepare articles meanwhile, and only other processes overlap preparation with
-    writes (`bench_scale.py --workers 1000` measures 0, 1 and 2 workers side by side).
+    writes.
     """
     return max(1, min(4, os.cpu_count() or 1))
 

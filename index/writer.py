@@ -2,7 +2,7 @@
 
 All of an ingest's Chroma writes stay in the ingest's process: two processes writing one embedded
 folder each keep a copy of the vector index and the last to save it wins, losing the other's
-vectors (measured: "Error finding id" on read). Preparation moves out instead (`index.workers`).
+vectors, which then fail to read back. Preparation moves out instead (`index.workers`).
 """
 
 from __future__ import annotations
@@ -42,7 +42,7 @@ class Writer:
         self._ask(("write", chunks, docs))
 
     def hold(self, run: str, doc_ids: list[str]) -> None:
-        """Queue a lease refresh (`ChromaStore.hold`); it lands before any write queued after."""
+        """Queue a lease refresh (`Lease.hold`); it lands before any write queued after."""
         self._ask(("hold", run, doc_ids))
 
     def forget_committed(self, in_flight: dict[str, None]) -> None:
@@ -75,7 +75,7 @@ class Writer:
             hold, chunks, docs, done = self._gather()
             if self.error:
                 continue  # drain the queue; the caller raises the error
-            if hold is not None and not self._timed("lease", self.store.hold, *hold):
+            if hold is not None and not self._timed("lease", self.store.lease.hold, *hold):
                 continue
             if (chunks or docs) and self._timed("Chroma writes", self._write, chunks, docs):
                 self.committed.extend(d.id for d in docs)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -13,7 +14,7 @@ from pydantic import ValidationError
 
 from index.dates import parse_optional_day
 from newsdesk.settings import Settings, variable_for
-from rag.types import AnswerMode, Filters
+from rag.types import Answer, AnswerMode, CorpusSummary, Filters, StreamEvent
 
 
 class UserError(click.ClickException):
@@ -110,29 +111,19 @@ def corpus(as_json: bool, data_dir: Path | None) -> None:
     from newsdesk.factory import build_store
 
     try:
-        articles = build_store(_settings(data_dir)).articles()
+        listing = CorpusSummary.of(build_store(_settings(data_dir)).articles())
     except Exception as exc:
         raise _friendly(exc) from exc
-    rows = [
-        {
-            "doc_id": doc_id,
-            "outlet": a.outlet,
-            "date": a.date.isoformat() if a.date else None,
-            "title": a.title,
-            "url": a.url,
-            "chunks": a.chunks,
-        }
-        for doc_id, a in sorted(articles.items())
-    ]
     if as_json:
+        rows = [d.model_dump(mode="json") for d in listing.documents]
         click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
-    if not rows:
+    if not listing.documents:
         click.echo("The index is empty: run `newsdesk ingest` to add the default corpus.")
-    for r in rows:
+    for d in listing.documents:
         click.echo(
-            f"{r['doc_id']}\t{r['outlet'] or 'unknown outlet'}\t{r['date'] or 'unknown date'}\t"
-            f"{r['chunks']} chunks\t{r['title']}\t{r['url'] or ''}"
+            f"{d.doc_id}\t{d.outlet or 'unknown outlet'}\t{d.date or 'unknown date'}\t"
+            f"{d.chunks} chunks\t{d.title or ''}\t{d.url or ''}"
         )
 
 
@@ -185,17 +176,9 @@ def ask(
         if as_json:
             click.echo(engine.ask(question, filters=filters).model_dump_json(indent=2))
             return
-        result = None
         # LLM text is shown only once verified (its markers are renumbered and checked);
         # extractive sentences are final as they come.
-        live = settings.answer.mode is AnswerMode.EXTRACTIVE
-        for event in engine.stream(question, filters=filters):
-            if event.type == "delta" and live:
-                click.echo(event.text, nl=False)
-            elif event.type == "final":
-                result = event.answer
-        if result is not None and not live:
-            click.echo(result.answer, nl=False)
+        result = _print_answer(engine.stream(question, filters=filters), settings.answer.mode)
     except Exception as exc:
         raise _friendly(exc) from exc
     if result is not None:
@@ -203,8 +186,22 @@ def ask(
         _print_footer(result, passages)
 
 
-def _print_footer(result: Any, passages: bool) -> None:
-    from rag.render import footer_lines, passage_lines
+def _print_answer(events: Iterator[StreamEvent], mode: AnswerMode) -> Answer | None:
+    """Print a streamed answer: extractive text as it comes, LLM text once checked."""
+    result = None
+    live = mode is AnswerMode.EXTRACTIVE
+    for event in events:
+        if event.type == "delta" and live:
+            click.echo(event.text, nl=False)
+        elif event.type == "final":
+            result = event.answer
+    if result is not None and not live:
+        click.echo(result.answer, nl=False)
+    return result
+
+
+def _print_footer(result: Answer, passages: bool) -> None:
+    from newsdesk.terminal import footer_lines, passage_lines
 
     for line in footer_lines(result):
         click.echo(line)
@@ -261,107 +258,15 @@ def evaluate(
 ) -> None:
     """Score a question set (YAML or JSON) and gate on metric floors."""
     from evals.run import run_cli
-    from newsdesk.evaluation import eval_engine
+    from newsdesk.factory import build_eval_engine
 
     settings = _settings(data_dir, llm=mode)
+    engine = build_eval_engine(settings)
     try:
-        code = run_cli(
-            eval_engine(settings), question_set, k, json_out, md_out, list(fail_under), click.echo
-        )
+        code = run_cli(engine, question_set, k, json_out, md_out, list(fail_under), click.echo)
     except ValueError as exc:
         raise UserError(str(exc)) from exc
     sys.exit(code)
-
-
-@main.group()
-def bench() -> None:
-    """Benchmarks on real news data."""
-
-
-@bench.command()
-@click.option("--articles", type=click.Path(path_type=Path, exists=True), required=True)
-@click.option("--questions", type=click.Path(path_type=Path, exists=True), required=True)
-@click.option("--sample", type=int, default=0, help="Questions to sample (default 0 = all).")
-@click.option("--articles-total", type=int, default=0, help="Articles to index (default 0 = all).")
-@click.option("--seed", type=int, default=0, help="Random seed for sampling.")
-@click.option(
-    "--baseline/--no-baseline", default=True, help="Also run a plain llama-index pipeline."
-)
-@click.option("--ablation/--no-ablation", default=True, help="Also run each retrieval variant.")
-@click.option("--json", "json_out", type=click.Path(path_type=Path), default=None)
-@click.option(
-    "--per-question",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Write one JSON line per system and question (passages, answer, latency).",
-)
-@click.option(
-    "--vectors",
-    type=click.Path(path_type=Path, exists=True, file_okay=False),
-    default=None,
-    help="Document vectors computed elsewhere (bench/gpu_vectors.py), used where they match.",
-)
-@click.option(
-    "--cv",
-    type=int,
-    default=5,
-    help="Score the learned answerer out of fold, K folds grouped by question week "
-    "(default 5; 0 scores the shipped model in-sample).",
-)
-@click.option(
-    "--train",
-    type=click.Path(path_type=Path),
-    default=None,
-    help="Fit the answer model on these questions and write it to this JSON file.",
-)
-@click.option(
-    "--as-of/--no-as-of",
-    default=True,
-    help="Also ask every question as of its own day, with the as-of week's weight chosen "
-    "out of fold (default on).",
-)
-@data_dir_option
-def realtimeqa(
-    articles: Path,
-    questions: Path,
-    sample: int,
-    articles_total: int,
-    seed: int,
-    baseline: bool,
-    ablation: bool,
-    json_out: Path | None,
-    per_question: Path | None,
-    vectors: Path | None,
-    cv: int,
-    train: Path | None,
-    as_of: bool,
-    data_dir: Path | None,
-) -> None:
-    """RealTimeQA's public split next to a plain llama-index pipeline, with 95% intervals.
-
-    Answer recall (at 1, 5, 10 and at an equal token budget), cited-answer rate and
-    abstention; by default all questions over all articles.
-    """
-    from evals.realtimeqa import run_benchmark
-    from newsdesk.evaluation import realtimeqa_indexing
-
-    indexing = realtimeqa_indexing(_settings(data_dir), vectors)
-    run_benchmark(
-        indexing,
-        articles,
-        questions,
-        sample,
-        articles_total,
-        seed,
-        baseline,
-        json_out,
-        click.echo,
-        per_question=per_question,
-        ablation=ablation,
-        cv=cv,
-        train=train,
-        as_of=as_of,
-    )
 
 
 if __name__ == "__main__":

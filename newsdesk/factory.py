@@ -3,22 +3,26 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
+from evals.run import open_index
 from index.client import open_client
 from index.embedding import Embedder, make_embedder
 from index.ingest import Ingestor
-from index.keywords import KeywordIndex
+from index.keyword import KeywordIndex, make_stemmer, tokenize, tokens_version
 from index.settings import EmbeddingSettings
 from index.store import ChromaStore
-from index.terms import make_stemmer, tokenize, tokens_version
 from newsdesk.settings import Settings
-from rag.answerer import AnswerModel, shipped_model_path
+from rag.answerers import Answerer
 from rag.citations import SupportChecker
 from rag.engine import Newsdesk
+from rag.extractive import ExtractiveAnswerer
+from rag.generative import LLMAnswerer
 from rag.llm import ChatModel, LlamaIndexChat
-from rag.retrieve import Components, HybridRetriever
+from rag.retrieve import HybridRetriever, Retriever
+from rag.sentence_model import AnswerModel, shipped_model_path
 from rag.types import AnswerMode
 
 
@@ -85,36 +89,58 @@ def build_llm(settings: Settings) -> ChatModel | None:
     return LlamaIndexChat(settings.answer.mode, settings.llm_endpoint)
 
 
-def build_answerer(settings: Settings) -> AnswerModel | None:
-    """The learned answer model the settings choose, or None for word coverage alone."""
+def build_answer_model(settings: Settings) -> AnswerModel | None:
+    """The learned sentence model the settings choose, or None for word coverage alone."""
     choice = settings.answer.answer_model
     if choice == "none":
         return None
     return AnswerModel.load(shipped_model_path() if choice == "shipped" else Path(choice))
 
 
-def build_newsdesk(
-    settings: Settings,
-    embedder: Embedder | None = None,
-    llm: ChatModel | None = None,
-    components: Components | None = None,
-) -> Newsdesk:
-    """The answering engine with its store, retriever, support check and LLM.
+def build_answerers(settings: Settings) -> dict[AnswerMode, Answerer]:
+    """The extractive answerer, and the LLM answerer when an LLM answer mode is configured."""
+    answer = settings.answer
+    answerers: dict[AnswerMode, Answerer] = {
+        AnswerMode.EXTRACTIVE: ExtractiveAnswerer(
+            partial(tokenize, stemmer=make_stemmer()),
+            answer.answer_sentences,
+            build_answer_model(settings),
+        )
+    }
+    chat = build_llm(settings)
+    if chat is not None:
+        endpoint = settings.llm_endpoint
+        answerers[chat.kind] = LLMAnswerer(
+            chat, answer.answer_sentences, endpoint.prompt_tokens, endpoint.passage_header_tokens
+        )
+    return answerers
 
-    `components` switches parts of retrieval off, for the benchmark's ablation.
-    """
+
+def build_retriever(settings: Settings, embedder: Embedder) -> HybridRetriever:
+    """Hybrid retrieval over the configured store and its keyword index."""
+    return HybridRetriever(
+        build_store(settings),
+        embedder,
+        keywords=build_keywords(settings),
+        recency=settings.retrieval.recency_weight,
+    )
+
+
+def build_newsdesk(
+    settings: Settings, embedder: Embedder | None = None, retriever: Retriever | None = None
+) -> Newsdesk:
+    """The answering engine: retrieval (`retriever`, or the hybrid one), the support check and
+    the answerers."""
     embedder = embedder or build_embedder(settings)
     return Newsdesk(
-        HybridRetriever(
-            build_store(settings),
-            embedder,
-            components=components or Components(),
-            keywords=build_keywords(settings),
-            recency=settings.retrieval.recency_weight,
-        ),
+        retriever or build_retriever(settings, embedder),
         SupportChecker(embedder.embed_query, settings.answer.support_threshold),
         settings.answer,
         settings.retrieval,
-        llm=llm or build_llm(settings),
-        answerer=build_answerer(settings),
+        build_answerers(settings),
     )
+
+
+def build_eval_engine(settings: Settings) -> Callable[[], Newsdesk]:
+    """Opens the configured engine when called, checked to hold articles (`evals.run.open_index`)."""
+    return partial(open_index, partial(build_newsdesk, settings), settings.data_dir)

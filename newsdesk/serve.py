@@ -113,9 +113,9 @@ def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
     log.info(
         "ready in %.1fs: %d articles, %d chunks, answer mode %s; http://%s:%d/",
         time.perf_counter() - started,
-        health["documents"],
-        health["chunks"],
-        health["mode"],
+        health.documents,
+        health.chunks,
+        health.mode,
         settings.server.host,
         settings.server.port,
     )

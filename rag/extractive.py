@@ -1,95 +1,85 @@
-"""Extractive answers: the retrieved sentences that best answer the question, verbatim, cited.
+"""The extractive answerer: the retrieved sentences that best answer the question, verbatim.
 
-Each candidate sentence is scored by IDF-weighted coverage of the question's words (how much
-of what was asked it mentions) plus a smaller share for its passage's retrieval rank. The
-best sentence leads; up to N-1 more follow if they score close to it and add new words.
-When no sentence is confident enough (word coverage, helped by the passage's embedding
-similarity to the question), the answer abstains.
+Sentences are chosen by the learned sentence model (`rag.sentence_model`) for a standalone
+question, and by word coverage (`rag.coverage`) for a follow-up or a question of filters alone,
+which the model never learned from. It needs no service and is always there: the other answer
+modes fall back to it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+import time
+from collections.abc import Sequence
+from typing import Literal
 
-from index.sentences import split_sentences
-from rag.citations import content_words
-from rag.types import Passage
-
-Tokenize = Callable[[list[str]], list[list[str]]]
-Weight = Callable[[str], float]
-
-MIN_COVERAGE = 0.45  # below this share of the question's weight, the corpus does not answer it
-CONTEXT_WEIGHT = 0.5  # weight of words carried over from earlier turns
-# A passage the embedding model finds close to the question vouches for a sentence that says
-# the same thing in other words ("yielded" for "produced"); 0.3 cosine is unrelated text.
-DENSE_FLOOR, DENSE_BONUS = 0.3, 0.5
+from rag.answerers import Reading, Writing, Written
+from rag.coverage import Pick, Tokenize, choose, score_sentences
+from rag.retrieve import Terms
+from rag.sentence_model import AnswerModel, Evidence, answerable, candidates, choose_ranked
+from rag.types import Passage, Turn
 
 
-def confident(coverage: float, passage: Passage) -> bool:
-    """Whether a sentence covers enough of the question, helped by a close passage."""
-    bonus = DENSE_BONUS * max((passage.dense or 0.0) - DENSE_FLOOR, 0.0)
-    return coverage + bonus >= MIN_COVERAGE
+class ExtractiveAnswerer:
+    """Answers with up to `limit` sentences of the passages; `model` None: word coverage only."""
+
+    mode: Literal["extractive"] = "extractive"
+    condenses = False
+
+    def __init__(
+        self,
+        tokenize: Tokenize,
+        limit: int,
+        model: AnswerModel | None = None,
+    ) -> None:
+        self.tokenize = tokenize
+        self.limit = limit
+        self.model = model
+
+    def standalone(self, question: str, history: Sequence[Turn]) -> str | None:
+        """None: follow-ups are searched by the follow-up rules' query."""
+        return None
+
+    def reachable(self) -> bool | None:
+        """None: it needs no service."""
+        return None
+
+    def write(self, reading: Reading) -> Writing:
+        """The chosen sentences, or none when nothing answers the question."""
+        yield from ()
+        t0 = time.perf_counter()
+        terms = reading.retrieval.terms
+        if not terms.focus and not terms.context and not reading.scoped:
+            # Nothing asked and nothing to scope by ("What is it?"): there is no answer to give.
+            return Written()
+        # A follow-up wants something new: skip sentences earlier turns already gave, if possible.
+        said = " ".join(turn.answer for turn in reading.history) if terms.context else ""
+        # The model learned from standalone questions: follow-ups, and questions of filters
+        # alone, keep the choice by word coverage, which weighs carried-over words for them.
+        if self.model is not None and terms.focus and not terms.context:
+            picks = self._learned(reading)
+        else:
+            picks = self._by_coverage(terms, reading.retrieval.passages, said)
+        return Written(picks=picks, timings={"compose_ms": (time.perf_counter() - t0) * 1e3})
+
+    def _by_coverage(self, terms: Terms, passages: list[Passage], said: str) -> list[Pick]:
+        """Sentences by word coverage (also what answers a question of filters alone)."""
+        picks = score_sentences(terms.focus, passages, self.tokenize, terms.context)
+        fresh = [p for p in picks if p.text not in said]
+        return choose(fresh, self.limit) or choose(picks, self.limit)
+
+    def _learned(self, reading: Reading) -> list[Pick]:
+        """Sentences by the sentence model, or none when no sentence covers enough of the
+        question."""
+        assert self.model is not None
+        evidence = evidence_of(reading)
+        found = candidates(evidence, self.tokenize)
+        if not answerable(found):
+            return []
+        best = choose_ranked(self.model.rank(found), self.limit)
+        return [Pick(c.text, c.passage, c.coverage, c.score) for c in best]
 
 
-@dataclass
-class Pick:
-    """A chosen sentence, its passage and its scores."""
-
-    text: str
-    passage: Passage
-    coverage: float
-    score: float
-
-
-def score_sentences(
-    focus: list[str],
-    passages: Sequence[Passage],
-    tokenize: Tokenize,
-    weight: Weight,
-    context: Sequence[str] = (),
-) -> list[Pick]:
-    """Every answer-like sentence of the passages, best first.
-
-    `focus` are the question's own tokens; `context` are tokens carried over from earlier turns
-    of a conversation, which count for less so a follow-up is answered, not the first question.
-    """
-    weights = {t: CONTEXT_WEIGHT * weight(t) for t in context}
-    weights.update({t: weight(t) for t in focus})
-    total = sum(weights.values()) or 1.0
-    candidates: list[tuple[str, Passage, float]] = []
-    for rank, passage in enumerate(passages):
-        for position, sentence in enumerate(split_sentences(passage.text)):
-            if len(sentence.text.split()) >= 6 and sentence.text[-1] in '.!?"”’)':
-                prior = 1.0 / (rank + 2) + (0.0 if weights else 0.1 / (position + 1))
-                candidates.append((sentence.text, passage, prior))
-    if not candidates:
-        return []
-    if not weights:
-        # "What did Dawn report?": nothing to match, so the filtered articles' leads answer it.
-        return sorted(
-            (Pick(t, p, 1.0, prior) for t, p, prior in candidates), key=lambda p: -p.score
-        )
-    picks = []
-    for (text, passage, prior), tokens in zip(
-        candidates, tokenize([c[0] for c in candidates]), strict=True
-    ):
-        coverage = sum(weights[t] for t in set(tokens) if t in weights) / total
-        picks.append(Pick(text, passage, coverage, 0.8 * coverage + 0.2 * prior))
-    return sorted(picks, key=lambda p: -p.score)
-
-
-def choose(picks: list[Pick], limit: int) -> list[Pick]:
-    """The lead sentence and up to limit-1 close runners-up that add something new."""
-    if not any(confident(p.coverage, p.passage) for p in picks[:5]):
-        return []
-    chosen = [picks[0]]
-    seen = content_words(picks[0].text)
-    for pick in picks[1:]:
-        if len(chosen) >= limit or pick.score < 0.6 * picks[0].score:
-            break
-        words = content_words(pick.text)
-        if pick.coverage > 0 and len(words - seen) >= max(3, len(words) // 3):
-            chosen.append(pick)
-            seen |= words
-    return chosen
+def evidence_of(reading: Reading) -> Evidence:
+    """What the sentence model reads of a question's retrieval."""
+    retrieval = reading.retrieval
+    return Evidence(reading.question, retrieval.terms.focus, retrieval.passages, reading.week)

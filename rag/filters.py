@@ -10,9 +10,8 @@ snapshot and "last week" means the week it ends on.
 from __future__ import annotations
 
 import calendar
-import operator
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from functools import lru_cache
 from typing import Any
@@ -20,16 +19,9 @@ from typing import Any
 import numpy as np
 
 from index.dates import day_int, make_date
+from index.keyword import Condition
 from index.records import ChunkInfo
 from rag.types import Filters
-
-Condition = tuple[str, str, str | int]
-_OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
-    "$eq": operator.eq,
-    "$gte": operator.ge,
-    "$lte": operator.le,
-    "$gt": operator.gt,
-}
 
 _MONTH_NAMES = (
     r"(?P<month>jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|"
@@ -203,11 +195,3 @@ def columns(infos: Sequence[ChunkInfo]) -> dict[str, np.ndarray]:
         "outlet": np.array([i.outlet or "" for i in infos], dtype=object),
         "date_int": np.array([day_int(i.date) for i in infos], dtype=np.int64),
     }
-
-
-def mask(table: Mapping[str, np.ndarray], size: int, filters: Filters) -> np.ndarray:
-    """Which of `size` rows of `table` pass the filters."""
-    keep = np.ones(size, dtype=bool)
-    for name, op, value in conditions(filters):
-        keep &= _OPERATORS[op](table[name], value)
-    return keep

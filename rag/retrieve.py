@@ -1,34 +1,32 @@
 """Retrieval behind one interface: what the engine may ask of any retriever, and the hybrid one.
 
 `HybridRetriever` fuses dense search in Chroma with BM25 over the same chunks by reciprocal rank
-fusion. Its keyword side is a view of the keyword index (`index/keywords.py`) that follows the
-store's revision, so an ingest by this or any other process, into an embedded folder or a Chroma
-server, is picked up without a restart.
-
-The refresh rule: the revision is polled at most once every `poll_seconds` (1 s). When it moved,
-the keyword index fetches only the articles committed or removed since it was last level (during
-a long ingest, a few batches), so no question pays for a rebuild of the whole index. Merging the
-small segments this leaves runs on a background thread."""
+fusion. Its keyword side is a snapshot of the keyword index that follows the store's commits
+(`index.keyword.LiveKeywords`, which also says how often it looks), so an ingest by this or any
+other process, into an embedded folder or a Chroma server, is picked up without a restart."""
 
 from __future__ import annotations
 
 import logging
-import threading
 import time
-from collections.abc import Callable
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from itertools import islice
 from typing import Protocol
 
 import numpy as np
 
 from index.embedding import Embedder
-from index.keywords import KeywordIndex, View
+from index.keyword import (
+    KeywordIndex,
+    LiveKeywords,
+    Snapshot,
+    make_stemmer,
+    query_tokens,
+)
 from index.records import ArticleInfo
 from index.store import ChromaStore
-from rag.filters import as_of_week, chroma_where
-from rag.keyword import Snapshot, make_stemmer, query_tokens, tokenize, tokens_version
+from rag.filters import as_of_week, chroma_where, conditions
 from rag.syndication import collapse_syndicated
 from rag.types import Filters, Passage
 from rag.windows import merge_windows
@@ -40,11 +38,25 @@ MAX_WIDE = 1500  # the widest unfiltered search worth trying before Chroma's own
 WEEK_WIDE = 300  # the nearest chunks searched for the as-of week's own candidates
 
 
+@dataclass(frozen=True)
+class Terms:
+    """A question's search terms with their weight (IDF) in the corpus searched.
+
+    `focus` are the question's own words; `context` the words of the query it was searched with
+    when that differs (a follow-up carries words over from earlier turns).
+    """
+
+    focus: dict[str, float] = field(default_factory=dict)
+    context: dict[str, float] = field(default_factory=dict)
+
+
 @dataclass
 class Retrieval:
-    """What a search found: passages, step timings, and a warning if it ran degraded."""
+    """What a search found: passages with their scores, the question's weighted terms, step
+    timings, and a warning if it ran degraded."""
 
     passages: list[Passage] = field(default_factory=list)
+    terms: Terms = field(default_factory=Terms)
     timings: dict[str, float] = field(default_factory=dict)
     warning: str | None = None
 
@@ -67,8 +79,9 @@ class Catalogue:
 class Retriever(Protocol):
     """What the answering engine asks of retrieval, whatever carries the index."""
 
-    def search(self, query: str, filters: Filters, k: int) -> Retrieval:
-        """Top-k passages for the query within the filters."""
+    def search(self, query: str, filters: Filters, k: int, focus: str | None = None) -> Retrieval:
+        """Top-k passages for the query within the filters, and the weighted terms of `focus`
+        (the question's own words; the query's when None) and of the query."""
         ...
 
     def catalogue(self) -> Catalogue:
@@ -78,28 +91,6 @@ class Retriever(Protocol):
     def matches(self, filters: Filters) -> bool:
         """Whether any passage passes the filters."""
         ...
-
-    def terms(self, question: str) -> list[str]:
-        """A question's search terms, without the words that only make it a question."""
-        ...
-
-    def tokenize(self, texts: list[str]) -> list[list[str]]:
-        """Texts as search terms, the way `terms` reads questions."""
-        ...
-
-    def weight(self, term: str) -> float:
-        """How telling a term is in this corpus (its IDF)."""
-        ...
-
-
-@dataclass(frozen=True)
-class Components:
-    """The parts of hybrid retrieval that run; all by default, fewer for an ablation."""
-
-    dense: bool = True
-    keyword: bool = True
-    windows: bool = True  # merge neighbouring chunks of an article into one passage
-    collapse: bool = True  # fold syndicated copies into the best-ranked one
 
 
 @dataclass(frozen=True)
@@ -111,9 +102,6 @@ class Pool:
     dense: dict[int, float]
     sparse: dict[int, float]
     bonus: np.ndarray | None
-
-
-Fusion = Callable[[Pool], list[tuple[int, float]]]  # a pool's rows with fused scores, best first
 
 
 def rrf(pool: Pool) -> list[tuple[int, float]]:
@@ -129,52 +117,32 @@ def rrf(pool: Pool) -> list[tuple[int, float]]:
 
 
 class HybridRetriever:
-    """Dense + BM25 retrieval with filters, fusion and syndicated-copy collapse.
-
-    `fusion` orders the pooled candidates (`rrf` unless given: bench/fusion_probes.py tries
-    learned ones)."""
+    """Dense + BM25 retrieval with filters, fusion, neighbouring-chunk windows and
+    syndicated-copy collapse. Each step is a public method, so a benchmark can recombine them."""
 
     def __init__(
         self,
         store: ChromaStore,
         embedder: Embedder,
+        keywords: KeywordIndex,
         candidates: int = 30,
         poll_seconds: float = 1.0,
-        components: Components = Components(),
-        keywords: KeywordIndex | None = None,
         recency: float = 0.0,
-        fusion: Fusion = rrf,
     ) -> None:
         self.store = store
-        self.fusion = fusion
-        self.components = components
         self.recency = recency  # fused-score bonus for the as-of week's chunks
         self.embedder = embedder
         self.candidates = candidates
-        self.poll_seconds = poll_seconds
         self._stemmer = make_stemmer()
-        self.keywords = keywords or KeywordIndex(None, self.tokenize, tokens_version())
-        self._lock = threading.Lock()
-        self._snapshot: Snapshot | None = None
-        self._view: View | None = None
-        self._checked = 0.0
-        self._merging = threading.Lock()
-
-    def tokenize(self, texts: list[str]) -> list[list[str]]:
-        """BM25 tokens of texts, with this retriever's stemmer."""
-        return tokenize(texts, self._stemmer)
+        self.live = LiveKeywords(keywords, store, poll_seconds)
 
     def terms(self, question: str) -> list[str]:
         """BM25 tokens of a question, without the words that only make it a question."""
         return query_tokens(question, self._stemmer)
 
-    def weight(self, term: str) -> float:
-        """IDF of a term in the current snapshot."""
-        return self.snapshot().weight(term)
-
     def matches(self, filters: Filters) -> bool:
         """Whether any committed chunk passes the filters."""
-        return bool(self.snapshot().mask(filters).any())
+        return bool(self.snapshot().mask(conditions(filters)).any())
 
     def catalogue(self) -> Catalogue:
         """The committed articles, chunk count, outlets and dates."""
@@ -182,82 +150,67 @@ class HybridRetriever:
         return Catalogue(snap.articles, snap.size, snap.outlets, snap.dates)
 
     def snapshot(self) -> Snapshot:
-        """The current snapshot, caught up with the store at most every `poll_seconds`.
+        """The keyword index as of the store's latest commit (`LiveKeywords.snapshot`)."""
+        return self.live.snapshot()
 
-        One caller catches up while the others keep answering from the old snapshot, so an
-        ingest never stalls the questions in flight (only the very first view is waited for).
-        """
-        snap = self._snapshot
-        if snap is not None and time.monotonic() - self._checked < self.poll_seconds:
-            return snap
-        if not self._lock.acquire(blocking=snap is None):
-            assert snap is not None  # only the first build blocks; another thread is catching up
-            return snap
-        try:
-            if self._snapshot is None or time.monotonic() - self._checked >= self.poll_seconds:
-                self._refresh()
-            assert self._snapshot is not None
-            return self._snapshot
-        finally:
-            self._lock.release()
-
-    def _refresh(self) -> None:
-        """Catch the keyword index up when the store or its folder moved (a small delta)."""
-        self._checked = time.monotonic()
-        if self._view is not None and not self.keywords.stale(self.store, self._view):
-            return
-        self._view = self.keywords.view(self.store)
-        self._snapshot = Snapshot(self._view)
-        if self._merging.acquire(blocking=False):
-            threading.Thread(target=self._compact, daemon=True).start()
-
-    def _compact(self) -> None:
-        """Merge full tiers of small segments in the background; the next poll picks them up."""
-        try:
-            self.keywords.merge_all(self.store)
-        except Exception as exc:  # a merge is an optimisation: the unmerged index stays valid
-            log.warning("keyword index merge failed (%s)", exc)
-        finally:
-            self._merging.release()
-
-    def search(self, query: str, filters: Filters, k: int) -> Retrieval:
-        """Top-k passages for the query within the filters, with step timings in ms."""
+    def search(self, query: str, filters: Filters, k: int, focus: str | None = None) -> Retrieval:
+        """Top-k passages for the query within the filters, with the question's weighted terms
+        and step timings in ms."""
         result = Retrieval()
-        t0 = time.perf_counter()
         snap = self.snapshot()
         if not snap.size:
             return result
+        pool = self.pool(snap, query, filters, result)
+        t0 = time.perf_counter()
+        result.passages = self.passages(pool, rrf(pool), k)
+        result.terms = self.weighted_terms(snap, query, focus)
+        result.timings["fuse_ms"] = (time.perf_counter() - t0) * 1e3
+        return result
+
+    def weighted_terms(self, snap: Snapshot, query: str, focus: str | None) -> Terms:
+        """The search terms of the question's own words and of the query, with their IDF."""
+        own = self.terms(query if focus is None else focus)
+        context = self.terms(query) if focus is not None and focus != query else []
+        return Terms({t: snap.weight(t) for t in own}, {t: snap.weight(t) for t in context})
+
+    def pool(self, snap: Snapshot, query: str, filters: Filters, result: Retrieval) -> Pool:
+        """The dense and BM25 candidates within the filters, and the as-of week's bonus.
+
+        Step timings go to `result`, and a warning when the dense search failed."""
+        t0 = time.perf_counter()
         vector = self.embedder.embed_query(query)
         t1 = time.perf_counter()
-        use = self.components
         in_week = self._in_week(snap, filters)
-        dense = self._dense(snap, vector, filters, result, in_week) if use.dense else {}
+        dense = self._dense(snap, vector, filters, result, in_week)
         t2 = time.perf_counter()
-        sparse = self._bm25(snap, query, filters, in_week) if use.keyword else {}
-        t3 = time.perf_counter()
-        bonus = in_week * self.recency if in_week is not None else None
-        ranked = (
-            to_passage(snap, row, score, dense.get(row), sparse.get(row))
-            for row, score in self.fusion(Pool(snap, dense, sparse, bonus))
-        )
-        windows = (
-            merge_windows(
-                ranked,
-                lambda doc, n: to_passage(snap, _row(snap.row_of(doc, n)), 0.0, None, None),
-                lambda cid: snap.info(_row(snap.row(cid))).chunk,
-                limit=2 * k,
-            )
-            if use.windows
-            else list(islice(ranked, 2 * k))
-        )
-        result.passages = collapse_syndicated(windows, limit=k) if use.collapse else windows[:k]
+        sparse = self._bm25(snap, query, filters, in_week)
         result.timings.update(
             embed_ms=(t1 - t0) * 1e3,
             dense_ms=(t2 - t1) * 1e3,
-            bm25_ms=(t3 - t2) * 1e3,
-            fuse_ms=(time.perf_counter() - t3) * 1e3,
+            bm25_ms=(time.perf_counter() - t2) * 1e3,
         )
-        return result
+        bonus = in_week * self.recency if in_week is not None else None
+        return Pool(snap, dense, sparse, bonus)
+
+    def ranked(self, pool: Pool, fused: Iterable[tuple[int, float]]) -> Iterator[Passage]:
+        """Fused rows as passages, best first, with each side's own score."""
+        for row, score in fused:
+            yield to_passage(pool.snap, row, score, pool.dense.get(row), pool.sparse.get(row))
+
+    @staticmethod
+    def windows(snap: Snapshot, ranked: Iterable[Passage], limit: int) -> list[Passage]:
+        """Neighbouring chunks of an article merged into one passage, up to `limit`."""
+        return merge_windows(
+            ranked,
+            lambda doc, n: to_passage(snap, _row(snap.row_of(doc, n)), 0.0, None, None),
+            lambda cid: snap.info(_row(snap.row(cid))).chunk,
+            limit=limit,
+        )
+
+    def passages(self, pool: Pool, fused: list[tuple[int, float]], k: int) -> list[Passage]:
+        """The top-k passages of a fused ranking: windows merged, syndicated copies folded."""
+        merged = self.windows(pool.snap, self.ranked(pool, fused), 2 * k)
+        return collapse_syndicated(merged, limit=k)
 
     def _in_week(self, snap: Snapshot, filters: Filters) -> np.ndarray | None:
         """Which rows the as-of week holds, when there is a week to prefer and a weight for it.
@@ -265,7 +218,7 @@ class HybridRetriever:
         Each search then also brings its best candidates from that week.
         """
         week = as_of_week(filters) if self.recency else None
-        in_week = snap.mask(week) if week is not None else None
+        in_week = snap.mask(conditions(week)) if week is not None else None
         return in_week if in_week is not None and in_week.any() else None
 
     def _dense(
@@ -300,9 +253,9 @@ class HybridRetriever:
         """The n nearest within the filters, and with an as-of week the week's n nearest among
         the WEEK_WIDE nearest overall.
 
-        Chroma's search among the week's ids would find all of the week's, but costs about 20 ms
-        more per question at 5,000 articles; the wide search finds the ones near enough to
-        matter, and without other filters it is also the main search.
+        Chroma's search among the week's ids would find all of the week's, but costs a second
+        search through its id filter on every question; the wide search finds the ones near
+        enough to matter, and without other filters it is also the main search.
         """
         if in_week is None:
             return self._nearest(snap, vector, filters, n)
@@ -316,17 +269,17 @@ class HybridRetriever:
     ) -> list[tuple[str, float]]:
         """The n nearest chunks within the filters.
 
-        Chroma's filtered search reads the metadata first (70 ms for one outlet at 30,000
-        chunks, 160 ms at 135,000, minutes with a cold disk cache), so where the filters keep a
-        fair share of the index the nearest are taken from one wider unfiltered search instead
-        (about 10 ms for 1,000). Every chunk it keeps outranks every one it missed, so the result
-        is the same whenever n of them pass. Otherwise Chroma searches among the ids the
-        snapshot's mask allows (35 ms for 2,400 of 135,000), never through its metadata.
+        Chroma's filtered search reads the metadata first, which grows with the index and is
+        slow from a cold disk cache, so where the filters keep a fair share of the index the
+        nearest are taken from one wider unfiltered search instead. Every chunk it keeps
+        outranks every one it missed, so the result is the same whenever n of them pass.
+        Otherwise Chroma searches among the ids the snapshot's mask allows, never through its
+        metadata.
         """
         where = chroma_where(filters)
         if where is None:
             return self.store.query(vector, n, None)
-        mask = snap.mask(filters)
+        mask = snap.mask(conditions(filters))
         share = float(mask.sum()) / max(1, snap.size)
         wide = min(snap.size, int(WIDEN * n / share)) if share else 0
         if 0 < wide <= MAX_WIDE:
@@ -344,7 +297,7 @@ class HybridRetriever:
         tokens = [t for t in self.terms(query) if snap.known(t)]
         if not tokens:
             return {}
-        scores = snap.scores(tokens) * snap.mask(filters)
+        scores = snap.scores(tokens) * snap.mask(conditions(filters))
         found = _top(scores, self.candidates)
         if in_week is not None:
             found.update(_top(scores * in_week, self.candidates))

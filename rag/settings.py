@@ -16,8 +16,7 @@ class RetrievalSettings(Group):
         default=0.005,
         ge=0,
         description="Fused-score bonus for chunks of the week up to a question's as-of day "
-        "(0 = none). Chosen out of fold by `newsdesk bench realtimeqa`; a rank-1 chunk of both "
-        "searches scores 0.033.",
+        "(0 = none); a passage that matches much better still leads.",
     )
 
 
@@ -38,7 +37,7 @@ class AnswerSettings(Group):
     answer_model: str = Field(
         default="shipped",
         description="Extractive answer model: shipped (the one Newsdesk ships), a JSON file "
-        "from `newsdesk bench realtimeqa --train`, or none (choose by word coverage alone).",
+        "from `python -m bench realtimeqa --train`, or none (choose by word coverage alone).",
     )
 
 
@@ -73,4 +72,17 @@ class LLMSettings(Group):
         ge=32,
         alias="llm_max_answer_tokens",
         description="Tokens reserved for the LLM's answer.",
+    )
+    prompt_tokens: int = Field(
+        default=600,
+        ge=0,
+        alias="llm_prompt_tokens",
+        description="Tokens kept for the system prompt and the question when passages are "
+        "fitted into the context window.",
+    )
+    passage_header_tokens: int = Field(
+        default=30,
+        ge=0,
+        alias="llm_passage_header_tokens",
+        description="Tokens counted per passage for its number, outlet, date and title.",
     )

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from collections import Counter
+from collections.abc import Mapping
 from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
 from pydantic import BaseModel, Field
+
+from index.records import ArticleInfo
 
 
 class AnswerMode(StrEnum):
@@ -167,3 +172,62 @@ class StreamEvent(BaseModel):
     text: str = ""
     answer: Answer | None = None
     data: dict[str, Any] = Field(default_factory=dict)
+
+
+class CorpusDocument(BaseModel):
+    """One indexed article."""
+
+    doc_id: str
+    outlet: str | None = None
+    date: dt.date | None = None
+    title: str | None = None
+    url: str | None = None
+    chunks: int = 0
+
+
+class CorpusSummary(BaseModel):
+    """What the index holds: the one listing the API, the chat page and the CLI show."""
+
+    articles: int = 0
+    chunks: int = 0
+    outlets: list[str] = Field(default_factory=list, description="Most articles first.")
+    first_date: date | None = None
+    last_date: date | None = None
+    documents: list[CorpusDocument] = Field(default_factory=list)
+
+    @classmethod
+    def of(cls, articles: Mapping[str, ArticleInfo], chunks: int | None = None) -> CorpusSummary:
+        """The listing of these articles, by doc id; `chunks` defaults to their chunk counts'
+        sum."""
+        docs = [
+            CorpusDocument(
+                doc_id=doc_id,
+                outlet=a.outlet,
+                date=a.date,
+                title=a.title or None,
+                url=a.url,
+                chunks=a.chunks,
+            )
+            for doc_id, a in sorted(articles.items())
+        ]
+        counts = Counter(d.outlet for d in docs if d.outlet)
+        dates = sorted(d.date for d in docs if d.date)
+        return cls(
+            articles=len(docs),
+            chunks=sum(d.chunks for d in docs) if chunks is None else chunks,
+            outlets=sorted(counts, key=lambda o: (-counts[o], o)),
+            first_date=dates[0] if dates else None,
+            last_date=dates[-1] if dates else None,
+            documents=docs,
+        )
+
+
+class Health(BaseModel):
+    """Readiness of the engine and its index."""
+
+    status: Literal["ok"] = "ok"
+    index_loaded: bool
+    documents: int = 0
+    chunks: int = 0
+    mode: str
+    llm_reachable: bool | None = None

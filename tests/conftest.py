@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from evals.processes import free_port, running, wait_for_port
+from bench.processes import free_port, running, wait_for_port
 from rag.types import Passage
 from tests.fixtures.requirements import missing
 

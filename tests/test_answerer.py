@@ -9,24 +9,26 @@ from pathlib import Path
 
 import pytest
 
-from rag.answerer import (
+from bench.fit import fit_logistic
+from rag.extractive import evidence_of
+from rag.filters import as_of_week
+from rag.sentence_model import (
     AnswerModel,
     Evidence,
     ModelFileError,
     candidates,
-    fit_logistic,
     question_kind,
     shipped_model_path,
 )
-from rag.filters import as_of_week
-from rag.types import Filters
+from rag.types import AnswerMode, Filters
 from tests.conftest import make_passage
 
 DRONES = "How many drones did the Ukrainian air force say it downed?"
 
 
 def test_the_sentence_that_states_the_answer_leads(engine) -> None:  # type: ignore[no-untyped-def]
-    assert engine.answerer is not None  # the shipped model is on by default
+    extractive = engine.answerers[AnswerMode.EXTRACTIVE]
+    assert extractive.model is not None  # the shipped model is on by default
     answer = engine.ask(DRONES)
     assert "74 drones" in answer.sentences[0].text
     istanbul = engine.ask("How long did the last Istanbul session last?")
@@ -116,14 +118,14 @@ def test_a_sentence_from_the_as_of_week_leads_over_the_same_news_from_later() ->
     )
     later = make_passage(geneva, "b", "Reuters", date(2025, 10, 20), **scores)
     week_one = make_passage(istanbul, "a", "Reuters", date(2025, 9, 12), **scores)
-    focus = ["negotiators", "met", "talks"]
+    focus = {"negotiators": 1.0, "met": 1.0, "talks": 1.0}
 
     def tokenize(texts: list[str]) -> list[list[str]]:
         return [t.lower().replace(".", "").split() for t in texts]
 
     def lead(week: Filters | None) -> str:
         evidence = Evidence(question, focus, [later, week_one], week)
-        found = candidates(evidence, tokenize, lambda t: 1.0)
+        found = candidates(evidence, tokenize)
         return AnswerModel.load(shipped_model_path()).rank(found)[0].text
 
     asked = as_of_week(Filters(as_of=date(2025, 9, 12)))
@@ -134,10 +136,10 @@ def test_a_sentence_from_the_as_of_week_leads_over_the_same_news_from_later() ->
 def test_the_engine_hands_the_answerer_the_as_of_week_of_the_question(engine) -> None:  # type: ignore[no-untyped-def]
     question = "Why are the peace negotiations on pause?"
     asked = Filters(as_of=date(2025, 9, 12))
-    evidence = engine.evidence(question, asked)
-    assert evidence.week == as_of_week(asked)
-    tokenize, weight = engine.retriever.tokenize, engine.retriever.weight
-    in_week = [c.features["in_week"] for c in candidates(evidence, tokenize, weight)]
+    reading = engine.read(question, asked)
+    assert reading.week == as_of_week(asked)
+    tokenize = engine.answerers[AnswerMode.EXTRACTIVE].tokenize
+    in_week = [c.features["in_week"] for c in candidates(evidence_of(reading), tokenize)]
     assert 0.0 < sum(in_week) < len(in_week)  # the 12 September article's sentences, not the rest
-    plain = candidates(engine.evidence(question), tokenize, weight)
+    plain = candidates(evidence_of(engine.read(question)), tokenize)
     assert not any(c.features["in_week"] for c in plain)

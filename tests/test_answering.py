@@ -7,8 +7,8 @@ from datetime import date
 
 import pytest
 
-from rag.answer import llm_draft
 from rag.citations import Numbering, SupportChecker
+from rag.drafts import llm_draft
 from rag.types import Filters
 from tests.conftest import make_passage
 

@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
+from bench.training import Example, best_weight, out_of_fold_weights
 from evals.questions import load_question_set
-from evals.training import Example, best_weight, out_of_fold_weights
 from newsdesk.factory import build_ingestor, build_newsdesk
-from rag.answerer import SENTENCE_FEATURES, Candidate
+from rag.sentence_model import SENTENCE_FEATURES, Candidate
 from rag.types import Filters, Passage
 from tests.conftest import FakeEmbedder
 

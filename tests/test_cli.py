@@ -22,8 +22,9 @@ def run(args: list[str], env: dict[str, str] | None = None):  # type: ignore[no-
 
 def test_help_lists_every_subcommand() -> None:
     out = run(["--help"]).output
-    for command in ("ingest", "corpus", "ask", "serve", "eval", "bench"):
+    for command in ("ingest", "corpus", "ask", "serve", "eval"):
         assert re.search(rf"^\s+{command}\b", out, re.M), command
+    assert not re.search(r"^\s+bench\b", out, re.M)  # benchmarks run from the repo: python -m bench
 
 
 def test_corpus_json_lists_documents_with_metadata(seed_settings) -> None:  # type: ignore[no-untyped-def]

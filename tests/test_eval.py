@@ -23,8 +23,9 @@ from evals.metrics import (
 from evals.questions import load_question_set
 from evals.report import summary_lines
 from evals.run import evaluate, run_cli
-from newsdesk import evaluation
+from newsdesk import factory
 from newsdesk.cli import main
+from newsdesk.factory import build_eval_engine
 from rag.citations import SupportChecker, make_citation
 from rag.types import Answer, AnswerMode, AnswerSentence, Passage, Source
 from tests.conftest import ROOT, make_passage
@@ -405,7 +406,7 @@ def on_session_engine(engine):  # type: ignore[no-untyped-def]
 @pytest.fixture
 def cli_on_session_engine(on_session_engine, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
     """`newsdesk eval` on the session engine: the CLI's wiring hands out the opener above."""
-    monkeypatch.setattr(evaluation, "eval_engine", lambda settings: on_session_engine)
+    monkeypatch.setattr(factory, "build_eval_engine", lambda settings: on_session_engine)
     return on_session_engine
 
 
@@ -482,7 +483,7 @@ def test_user_errors_come_before_anything_runs(small_set: Path) -> None:
 
 def test_empty_index_is_a_user_error(settings_factory, small_set: Path) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(ValueError, match="is empty: run `newsdesk ingest`"):
-        run_cli(evaluation.eval_engine(settings_factory()), small_set, 5, None, None, [])
+        run_cli(build_eval_engine(settings_factory()), small_set, 5, None, None, [])
 
 
 def test_cli_end_to_end(seed_settings, small_set: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -1,4 +1,5 @@
-"""Imports between the project's packages go one way: index <- rag <- ui / evals <- newsdesk.
+"""Imports between the project's packages go one way: index <- rag <- ui / evals <- newsdesk, and
+nothing in the product imports `bench` (benchmarks, probes and training), which may import it.
 
 Every import counts: at module level, inside functions, under `if TYPE_CHECKING:`, and by name
 through `importlib.import_module("...")` or `__import__("...")`. Only `newsdesk/`, the
@@ -24,7 +25,7 @@ ALLOWED: dict[str, frozenset[str]] = {
     "evals": frozenset({"rag", "index"}),
     "newsdesk": frozenset({"index", "rag", "ui", "evals", "prompts"}),
 }
-PROJECT = frozenset({*ALLOWED, "tests"})
+PROJECT = frozenset({*ALLOWED, "tests", "bench"})
 DYNAMIC = frozenset({"import_module", "__import__"})
 
 
@@ -85,7 +86,7 @@ def test_imports_follow_the_package_direction(path: Path) -> None:
 
 
 def test_every_package_has_a_rule() -> None:
-    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests"}
+    packages = {p.parent.name for p in ROOT.glob("*/__init__.py")} - {"tests", "bench"}
     assert packages <= set(ALLOWED), "give a new package its rule in ALLOWED"
     assert all((ROOT / name).is_dir() for name in ALLOWED)
 
@@ -106,3 +107,27 @@ from ..index import store
     path = ROOT / "rag" / "example.py"  # never written: only its place in the tree matters
     found = {name for _, name in imported_modules(path, source)}
     assert found >= {"newsdesk.settings", "ui.app", "evals.run", "newsdesk", "rag", "index"}
+
+
+def test_the_product_never_imports_the_bench() -> None:
+    reached = [
+        f"{path.relative_to(ROOT)}:{line}"
+        for path in _source_files()
+        for line, module in imported_modules(path, path.read_text(encoding="utf-8"))
+        if module.split(".")[0] == "bench"
+    ]
+    assert reached == []
+    planted = "def late():\n    from bench.realtimeqa import run_benchmark\n"
+    assert violations_in(ROOT / "rag" / "example.py", planted)  # the rule would catch one
+
+
+def violations_in(path: Path, source: str) -> list[str]:
+    """`violations` for source text that is not on disk."""
+    package = _package_of(path)
+    return [
+        module
+        for _, module in imported_modules(path, source)
+        if module.split(".")[0] in PROJECT
+        and module.split(".")[0] != package
+        and module.split(".")[0] not in ALLOWED[package]
+    ]

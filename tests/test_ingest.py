@@ -22,12 +22,14 @@ from click.testing import CliRunner
 from index import workers, writer
 from index.client import open_client
 from index.ingest import Ingestor
+from index.lease import Lease
 from index.loading import Skipped, SourceDoc
 from index.prepare import PreparedDoc
 from index.records import ChunkRecord, to_metadata
 from index.settings import IngestSettings
 from index.store import ChromaStore
 from tests.conftest import ROOT, FakeEmbedder
+from tests.support import all_chunks, keyword_index
 
 
 def make_ingestor(
@@ -51,7 +53,7 @@ def make_ingestor(
 
 
 def chunk_ids(store: ChromaStore) -> list[str]:
-    return [cid for cid, _, _ in store.all_chunks()]
+    return [cid for cid, _, _ in all_chunks(store)]
 
 
 def test_jsonl_records_take_outlet_from_url_host(
@@ -105,13 +107,13 @@ def test_unchanged_corpus_embeds_nothing_and_changes_replace_chunks(
     changed = ingestor.run([corpus_copy], log=lambda m: None)
     assert changed.updated == ["003_024f1914c924e616"]
     store = ingestor.store
-    doc_chunks = [m for _, _, m in store.all_chunks() if m.doc_id == "003_024f1914c924e616"]
+    doc_chunks = [m for _, _, m in all_chunks(store) if m.doc_id == "003_024f1914c924e616"]
     assert doc_chunks and {m.digest for m in doc_chunks} == {
         store.articles()["003_024f1914c924e616"].digest
     }
     assert any(
         "brand new closing sentence" in t
-        for _, t, m in store.all_chunks()
+        for _, t, m in all_chunks(store)
         if m.doc_id.startswith("003")
     )
 
@@ -121,7 +123,7 @@ def test_prune_removes_deleted_files(
 ) -> None:
     ingestor = make_ingestor(tmp_path / "data", fake_embedder)
     ingestor.run([corpus_copy], log=lambda m: None)
-    before = sorted((c, t) for c, t, _ in ingestor.store.all_chunks() if c.startswith("004_"))
+    before = sorted((c, t) for c, t, _ in all_chunks(ingestor.store) if c.startswith("004_"))
     gone = next(corpus_copy.glob("004_*.txt"))
     removed = gone.read_text()
     gone.unlink()
@@ -135,7 +137,7 @@ def test_prune_removes_deleted_files(
     # Back again: the ids its chunks had before are written anew, not skipped as present.
     (corpus_copy / "004_6f646059a541b34c.txt").write_text(removed)
     assert ingestor.run([corpus_copy], log=lambda m: None).added == ["004_6f646059a541b34c"]
-    back = sorted((c, t) for c, t, _ in ingestor.store.all_chunks() if c.startswith("004_"))
+    back = sorted((c, t) for c, t, _ in all_chunks(ingestor.store) if c.startswith("004_"))
     assert back == before and len(back) == ingestor.store.articles()["004_6f646059a541b34c"].chunks
 
 
@@ -221,7 +223,7 @@ def test_killed_ingest_leaves_a_usable_index_that_the_next_run_completes(
 
     embedder = FakeEmbedder()
     ingestor = make_ingestor(data, embedder, batch_size=4)
-    retriever = HybridRetriever(ingestor.store, embedder)
+    retriever = HybridRetriever(ingestor.store, embedder, keyword_index(tmp_path / "keyword"))
     hits = retriever.search(
         "Kremlin peace talks", Filters(), 3
     ).passages  # the half-built index answers
@@ -231,10 +233,10 @@ def test_killed_ingest_leaves_a_usable_index_that_the_next_run_completes(
     report = ingestor.run([corpus_copy], log=lambda m: None)
     assert report.ingested == 5
     docs = ingestor.store.articles()
-    chunks = ingestor.store.all_chunks()
+    chunks = all_chunks(ingestor.store)
     assert all(meta.digest == docs[meta.doc_id].digest for _, _, meta in chunks)  # no leftovers
     assert len(chunks) == sum(a.chunks for a in docs.values())
-    assert ingestor.store.pending() == []
+    assert ingestor.store.lease.pending() == []
 
 
 def test_new_articles_are_added_and_what_an_interrupted_run_left_is_rewritten(
@@ -256,7 +258,7 @@ def test_new_articles_are_added_and_what_an_interrupted_run_left_is_rewritten(
     # A run killed after writing a chunk (here: a damaged one) and before its commit.
     store = ingestor.store
     victim = "003_024f1914c924e616"
-    chunk_id, _, info = next(c for c in store.all_chunks() if c[2].doc_id == victim)
+    chunk_id, _, info = next(c for c in all_chunks(store) if c[2].doc_id == victim)
     store.delete_docs([victim])
     store.chunks.add(
         ids=[chunk_id],
@@ -265,11 +267,11 @@ def test_new_articles_are_added_and_what_an_interrupted_run_left_is_rewritten(
         metadatas=[to_metadata(info)],
     )
     assert store.chunks.get(ids=[chunk_id])["documents"] == ["damaged"]
-    store.claim("killed")
-    store.hold("killed", [victim])
-    store.drop_lease("killed")
+    store.lease.claim("killed")
+    store.lease.hold("killed", [victim])
+    store.lease.drop("killed")
     ingestor.run([corpus_copy], log=lambda m: None)
-    texts = {cid: text for cid, text, _ in store.all_chunks()}
+    texts = {cid: text for cid, text, _ in all_chunks(store)}
     assert texts[chunk_id] != "damaged" and len(texts) == sum(
         a.chunks for a in store.articles().values()
     )
@@ -288,10 +290,10 @@ def test_a_second_ingest_waits_for_the_first(
     from index.lease import StoreBusy
 
     ingestor = make_ingestor(tmp_path / "data", fake_embedder)
-    ingestor.store.claim("someone-else")  # a live run of this process holds the lease
+    ingestor.store.lease.claim("someone-else")  # a live run of this process holds the lease
     with pytest.raises(StoreBusy, match="another ingest is writing this index"):
         ingestor.run([corpus_copy], log=lambda m: None)
-    ingestor.store.release("someone-else")
+    ingestor.store.lease.release("someone-else")
     assert ingestor.run([corpus_copy], log=lambda m: None).ingested == 5
 
 
@@ -346,7 +348,7 @@ def test_articles_prepared_in_worker_processes_are_those_prepared_in_process(
             [corpus_copy], log=lambda m: None
         )
         assert report.ingested == 5
-        stored.append(sorted((cid, text, info) for cid, text, info in store.all_chunks()))
+        stored.append(sorted((cid, text, info) for cid, text, info in all_chunks(store)))
     assert stored[0] == stored[1]
 
 
@@ -375,10 +377,10 @@ def test_a_long_ingest_holds_only_the_articles_in_flight(
     leased: list[int] = []
     alive: list[int] = []
     unlisted: list[str] = []  # articles whose chunks were written before a lease named them
-    hold, add_chunks = ChromaStore.hold, ChromaStore.add_chunks
+    hold, add_chunks = Lease.hold, ChromaStore.add_chunks
     last: set[str] = set()
 
-    def watch(self: ChromaStore, run: str, doc_ids: list[str]) -> None:
+    def watch(self: Lease, run: str, doc_ids: list[str]) -> None:
         leased.append(len(doc_ids))
         alive.append(sum(type(o) is PreparedDoc for o in gc.get_objects()))
         hold(self, run, doc_ids)
@@ -389,7 +391,7 @@ def test_a_long_ingest_holds_only_the_articles_in_flight(
         unlisted.extend(r.info.doc_id for r in records if r.info.doc_id not in last)
         add_chunks(self, records, fresh)
 
-    monkeypatch.setattr(ChromaStore, "hold", watch)
+    monkeypatch.setattr(Lease, "hold", watch)
     monkeypatch.setattr(ChromaStore, "add_chunks", write)
     monkeypatch.setattr(writer, "MERGED", 8)  # writes merge up to this many chunks
     ingestor = make_ingestor(tmp_path / "data", FakeEmbedder(), 8, embed_ahead=embed_ahead)
@@ -469,7 +471,7 @@ def test_a_failed_embedding_stops_every_write_before_the_lease_is_given_up(
     add_chunks, commit_docs, drop_lease = (
         ChromaStore.add_chunks,
         ChromaStore.commit_docs,
-        ChromaStore.drop_lease,
+        Lease.drop,
     )
     monkeypatch.setattr(
         ChromaStore,
@@ -482,7 +484,7 @@ def test_a_failed_embedding_stops_every_write_before_the_lease_is_given_up(
         lambda s, d, t=frozenset(): events.append("commit") or commit_docs(s, d, t),
     )
     monkeypatch.setattr(
-        ChromaStore, "drop_lease", lambda s, run: events.append("gave up") or drop_lease(s, run)
+        Lease, "drop", lambda s, run: events.append("gave up") or drop_lease(s, run)
     )
     failing = make_ingestor(tmp_path / "data", FailsOnCall(4), 2, embed_ahead=2)
     with pytest.raises(RuntimeError, match="endpoint down"):

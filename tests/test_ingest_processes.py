@@ -19,6 +19,7 @@ import pytest
 from index import plan, workers
 from index.ingest import Ingestor
 from tests.conftest import ROOT, FakeEmbedder
+from tests.support import all_chunks
 from tests.test_ingest import make_ingestor as ingesting
 
 
@@ -47,7 +48,7 @@ def test_a_plan_in_its_own_process_reports_and_stores_what_a_thread_plan_does(
                 sorted(second.unchanged),
                 second.updated,
                 [line.replace(str(corpus), "") for line in lines],
-                sorted(ingestor.store.all_chunks()),
+                sorted(all_chunks(ingestor.store)),
             )
         )
     assert outcomes[0] == outcomes[1]
@@ -135,7 +136,7 @@ def test_kill_9_of_an_ingest_stops_its_planning_process_and_workers(tmp_path: Pa
     ingestor = make_ingestor(data, 2)  # finishes what the killed run left
     assert ingestor.run([corpus], log=lambda m: None).ingested == len(records)
     store = ingestor.store
-    assert store.pending() == [] and len(store.all_chunks()) == sum(
+    assert store.lease.pending() == [] and len(all_chunks(store)) == sum(
         a.chunks for a in store.articles().values()
     )
 

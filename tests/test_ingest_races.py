@@ -16,7 +16,6 @@ import textwrap
 import threading
 import uuid
 from collections.abc import Sequence
-from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -24,14 +23,14 @@ import pytest
 
 from index.client import open_client
 from index.ingest import Ingestor
-from index.keywords import KeywordIndex
+from index.keyword import KeywordIndex
 from index.lease import StoreBusy
 from index.settings import IngestSettings
 from index.store import ChromaStore
-from index.terms import make_stemmer, tokenize, tokens_version
 from rag.retrieve import HybridRetriever
 from rag.types import Filters
 from tests.conftest import ROOT, FakeEmbedder, wait_for
+from tests.support import all_chunks, keyword_index
 
 BUSY = "another ingest is writing this index"
 ROUNDS = 3
@@ -46,9 +45,7 @@ def make_store(data: Path) -> ChromaStore:
 
 def make_keywords(data: Path) -> KeywordIndex:
     """The keyword index folder in `data`, as every process here opens it."""
-    return KeywordIndex(
-        data / "keyword", partial(tokenize, stemmer=make_stemmer()), tokens_version()
-    )
+    return keyword_index(data / "keyword")
 
 
 def make_ingestor(
@@ -140,11 +137,11 @@ def _assert_complete(data: Path) -> None:
     """Five articles, each with exactly its own chunks, and no unfinished work recorded."""
     store = make_store(data)
     docs = store.articles()
-    chunks = store.all_chunks()
+    chunks = all_chunks(store)
     assert len(docs) == 5
     assert all(info.digest == docs[info.doc_id].digest for _, _, info in chunks)
     assert len(chunks) == sum(a.chunks for a in docs.values())
-    assert store.pending() == [] and not store.writing()
+    assert store.lease.pending() == [] and not store.lease.writing()
 
 
 def test_of_two_ingests_started_together_on_a_new_folder_exactly_one_runs(
@@ -213,7 +210,7 @@ def _assert_keyword_index_matches(data: Path, committed: set[str]) -> None:
     snap = fresh.snapshot()
     assert set(snap.articles) == committed
     live = [snap.chunk_id(int(r)) for r in np.flatnonzero(snap.live)]
-    stored = [cid for cid, _, info in make_store(data).all_chunks() if info.doc_id in committed]
+    stored = [cid for cid, _, info in all_chunks(make_store(data)) if info.doc_id in committed]
     assert len(live) == len(set(live)) and set(live) <= set(stored)
     assert snap.size == sum(snap.articles[d].chunks for d in committed)
 
@@ -235,7 +232,7 @@ def test_a_long_ingest_is_caught_up_incrementally_without_rereading_the_store(
         return chunks_of(self, doc_ids)
 
     def counting_articles(self: ChromaStore) -> dict:
-        full_reads.append(self.revision())
+        full_reads.append(self.revisions.current())
         return articles(self)
 
     monkeypatch.setattr(ChromaStore, "chunks_of", counting_chunks)
@@ -247,7 +244,7 @@ def test_a_long_ingest_is_caught_up_incrementally_without_rereading_the_store(
         """A question arrives with every embedding batch of the ingest."""
 
         def embed_documents(self, texts: Sequence[str]) -> list[list[float]]:
-            revisions.add(store.revision())
+            revisions.add(store.revisions.current())
             seen.append(len(reader.catalogue().articles))
             return super().embed_documents(texts)
 
@@ -261,13 +258,13 @@ def test_a_long_ingest_is_caught_up_incrementally_without_rereading_the_store(
 
 def test_a_failed_run_gives_up_the_lease_and_leaves_its_work_to_the_next(tmp_path: Path) -> None:
     store = make_store(tmp_path / "data")
-    store.claim("failed")
-    store.hold("failed", ["half-written"])
+    store.lease.claim("failed")
+    store.lease.hold("failed", ["half-written"])
     with pytest.raises(StoreBusy, match=BUSY):
-        make_store(tmp_path / "data").claim("next")
-    store.drop_lease("failed")
-    assert not store.writing()
-    assert make_store(tmp_path / "data").claim("next") == ["half-written"]
+        make_store(tmp_path / "data").lease.claim("next")
+    store.lease.drop("failed")
+    assert not store.lease.writing()
+    assert make_store(tmp_path / "data").lease.claim("next") == ["half-written"]
 
 
 def _claim_together(stores: list[ChromaStore]) -> list[str]:
@@ -278,7 +275,7 @@ def _claim_together(stores: list[ChromaStore]) -> list[str]:
     def claim(store: ChromaStore, run: str) -> None:
         start.wait()
         try:
-            store.claim(run)
+            store.lease.claim(run)
             outcomes.append("won")
         except StoreBusy as exc:
             outcomes.append(str(exc))

@@ -15,20 +15,20 @@ import bm25s
 import numpy as np
 import pytest
 
-from index import keywords as keywords_module
-from index import segments
 from index.client import open_client
 from index.ingest import Ingestor
-from index.keywords import MANIFEST, STAGED, KeywordIndex, Stager, View
-from index.liveness import TIER, live_docs, live_rows, needed_tombstones
+from index.keyword import KeywordIndex, Snapshot, Stager, View, segments
+from index.keyword.index import MANIFEST
+from index.keyword.liveness import TIER, live_docs, live_rows, needed_tombstones
+from index.keyword.segments import Entry, Segment
+from index.keyword.staging import STAGED
+from index.keyword.terms import RULES, make_stemmer, tokenize, tokens_version
 from index.records import ArticleInfo, ChunkInfo, ChunkRecord, DocRecord
-from index.segments import Entry, Segment
+from index.revision import Revisions
 from index.settings import IngestSettings
 from index.store import ChromaStore
-from index.terms import RULES, make_stemmer, tokenize, tokens_version
 from rag import retrieve
-from rag.filters import chroma_where
-from rag.keyword import Snapshot
+from rag.filters import chroma_where, conditions
 from rag.retrieve import HybridRetriever
 from rag.types import Filters
 from tests.conftest import FakeEmbedder
@@ -89,7 +89,7 @@ def test_superseded_and_removed_articles_are_not_live(layered: Snapshot) -> None
     assert "d15" not in layered.articles and len(layered.articles) == 39
     d3 = [layered.locate(r)[0] for r in _live(layered) if layered.info(r).doc_id == "d3"]
     assert d3 and set(d3) == {4}  # only the newest segment's copy
-    assert not layered.mask(Filters()).sum() < layered.size
+    assert not layered.mask(conditions(Filters())).sum() < layered.size
 
 
 def test_a_merge_keeps_every_score_and_drops_dead_rows(layered: Snapshot) -> None:
@@ -214,8 +214,9 @@ def test_a_server_opening_a_level_folder_reads_no_article_or_chunk_from_the_stor
     corpus_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     _ingest(tmp_path / "data", [corpus_copy])
-    for name in ("articles", "all_chunks", "chunks_of", "changes"):
+    for name in ("articles", "chunks_of"):
         monkeypatch.setattr(ChromaStore, name, Refuse(name))
+    monkeypatch.setattr(Revisions, "changes", Refuse("changes"))
     store, keywords = _open(tmp_path / "data")
     retriever = HybridRetriever(store, FakeEmbedder(), keywords=keywords)
     assert len(retriever.catalogue().articles) == 5
@@ -271,7 +272,7 @@ def test_an_ingest_adopts_the_segments_it_staged_instead_of_reading_its_chunks_b
     monkeypatch.setattr(
         ChromaStore, "chunks_of", lambda self, ids: fetched.extend(ids) or chunks_of(self, ids)
     )
-    with caplog.at_level(logging.INFO, logger="index.keywords"):
+    with caplog.at_level(logging.INFO, logger="index.keyword"):
         _ingest(tmp_path / "data", [corpus_copy])
     assert fetched == [] and not (tmp_path / "data" / "keyword" / STAGED).exists()
     assert "adopted 1 staged segment(s), read 0 articles" in caplog.text
@@ -294,7 +295,6 @@ def test_a_staged_segment_is_adopted_only_once_every_article_in_it_is_committed_
 ) -> None:
     store, keywords = _open(tmp_path / "data")
     stager = keywords.stager()
-    assert stager is not None and KeywordIndex(None, tokens, TERMS).stager() is None
     for page in ([0, 1], [2], [3]):
         for i in page:
             _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
@@ -326,7 +326,7 @@ def test_an_ingest_merges_full_tiers_of_what_it_staged_before_its_end(
         for i, w in enumerate(WORDS * 2)
     ]
     path.write_text("\n".join(json.dumps(line) for line in lines[: 2 * TIER + 3]))
-    monkeypatch.setattr(keywords_module, "PAGE_DOCS", 1)  # one staged segment per article
+    monkeypatch.setattr(segments, "PAGE_DOCS", 1)  # one staged segment per article
     merged_at_end: list[bool] = []
     compact = KeywordIndex.compact
 
@@ -349,9 +349,8 @@ def _one_short_of_a_tier(
 ) -> tuple[ChromaStore, KeywordIndex, Stager]:
     """A store, its keyword index and a stager that staged TIER - 1 articles, one per segment."""
     store, keywords = _open(data)
-    monkeypatch.setattr(keywords_module, "PAGE_DOCS", 1)
+    monkeypatch.setattr(segments, "PAGE_DOCS", 1)
     stager = keywords.stager()
-    assert stager is not None
     for i in range(TIER - 1):
         _stage(stager, i, f"{WORDS[i % len(WORDS)]} report number {i}")
     return store, keywords, stager
@@ -402,7 +401,6 @@ def test_segments_staged_by_another_tokenizer_are_not_adopted(
     store, keywords = _open(tmp_path / "data")
     older = KeywordIndex(tmp_path / "data" / "keyword", tokens, "an older tokenizer")
     stager = older.stager()
-    assert stager is not None
     _stage(stager, 0, f"{WORDS[0]} report number 0")
     stager.flush()
     _commit(store, 0)
@@ -440,14 +438,14 @@ def test_a_folder_filled_with_other_tokens_is_refilled_and_then_reused(
     assert _scores(split, store, query) != _scores(rebuilt, store, query)
     store, keywords = _open(data)
     assert _scores(keywords, store, query) == _scores(rebuilt, store, query)
-    for name in ("articles", "all_chunks", "chunks_of"):
+    for name in ("articles", "chunks_of"):
         monkeypatch.setattr(ChromaStore, name, Refuse(name))
     store, again = _open(data)
     assert len(_snapshot(list(again.view(store).segments), {}).articles) == 5
 
 
 def test_the_tokens_of_a_fixed_text_are_pinned_to_the_rules_version() -> None:
-    # A change here changes every stored keyword index: bump index.terms.RULES with it.
+    # A change here changes every stored keyword index: bump index.keyword.terms.RULES with it.
     text = "The Ministers' talks in Istanbul lasted 40 minutes, officials said on Monday."
     assert (RULES, tokens([text])[0]) == (
         1,
@@ -474,7 +472,7 @@ class Killed(Exception):
     """A writer stopped between its records and its revision move."""
 
 
-def _no_revision(self: ChromaStore, seq: float | None = None) -> str:
+def _no_revision(self: Revisions, seq: float | None = None) -> str:
     raise Killed
 
 
@@ -486,7 +484,7 @@ def test_a_commit_or_removal_killed_before_its_revision_move_still_reaches_reade
         _commit(store, i)
     reader = HybridRetriever(store, FakeEmbedder(), poll_seconds=0, keywords=keywords)
     assert set(reader.catalogue().articles) == {"d0", "d1", "d2"}
-    monkeypatch.setattr(ChromaStore, "bump_revision", _no_revision)
+    monkeypatch.setattr(Revisions, "bump", _no_revision)
     with pytest.raises(Killed):
         _commit(store, 3)
     assert set(reader.catalogue().articles) == {"d0", "d1", "d2", "d3"}
@@ -517,5 +515,5 @@ def test_a_filtered_dense_search_finds_what_chromas_own_filter_finds(
         got = retriever._nearest(snap, vector, filters, 5)
         # Equal scores (ties may come in another order), and only chunks the filters keep.
         assert np.allclose([s for _, s in got], [s for _, s in wanted])
-        keep = snap.mask(filters)
+        keep = snap.mask(conditions(filters))
         assert all(keep[snap.row(cid)] for cid, _ in got)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from evals.processes import free_port
+from bench.processes import free_port
 from newsdesk.factory import build_newsdesk
 from rag.llm import LlamaIndexChat, LLMError
 from rag.prompts import PromptError, render
@@ -79,7 +79,7 @@ def test_llm_down_falls_back_to_extractive_with_a_notice(seed_settings, real_emb
     answer = engine.ask(QUESTION)
     assert answer.mode == "extractive" and "Sumy" in answer.answer
     assert answer.notice and "LLM could not answer" in answer.notice
-    assert engine.health()["llm_reachable"] is False
+    assert engine.health().llm_reachable is False
 
 
 def test_slow_llm_times_out_and_falls_back(seed_settings, real_embedder) -> None:  # type: ignore[no-untyped-def]
@@ -152,7 +152,9 @@ def test_llm_follow_up_is_retrieved_once(seed_settings, real_embedder) -> None: 
         first = engine.ask("When were the Istanbul talks held?", mode="extractive")
         calls: list[str] = []
         search = engine.retriever.search
-        engine.retriever.search = lambda q, f, k: calls.append(q) or search(q, f, k)  # type: ignore[method-assign]
+        engine.retriever.search = lambda q, f, k, focus=None: (
+            calls.append(q) or search(q, f, k, focus)
+        )  # type: ignore[method-assign]
         server.replies += ["How long did the July 23 Istanbul session last?", "NOT_IN_CORPUS"]
         engine.ask("And how long did that session last?", history=[first.as_turn()])
     assert calls == ["How long did the July 23 Istanbul session last?"]

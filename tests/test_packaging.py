@@ -22,7 +22,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from evals.processes import free_port, running, wait_for_url
+from bench.processes import free_port, running, wait_for_url
 from tests.conftest import MODEL_CACHE, ROOT
 
 # Well under two minutes with a warm model cache; the limit only stops a hang.
@@ -177,6 +177,18 @@ def test_wheel_holds_the_packages_and_their_data(installed: Installed) -> None:
     assert "manifest.yaml" in corpus and len(corpus) == 6
     assert {f"newsdesk/corpus/{name}" for name in corpus} <= names
     assert "rag/models/answerer.json" in names  # the learned answer model
+
+
+def test_wheel_holds_no_benchmark_probe_or_training_module(installed: Installed) -> None:
+    names = zipfile.ZipFile(installed.wheel).namelist()
+    lab = [
+        n
+        for n in names
+        if n.startswith(("bench/", "tests/", "scripts/", "docs/"))
+        or any(word in n.rsplit("/", 1)[-1] for word in ("bench", "probe", "train", "realtimeqa"))
+    ]
+    assert lab == []
+    assert any(n.startswith("evals/") for n in names)  # `newsdesk eval` is a user feature
 
 
 def test_installed_wheel_ingests_the_shipped_corpus_and_answers(installed: Installed) -> None:

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from evals.realtimeqa import contains, recall_at, run_benchmark, sample
-from evals.scoring import cited_correctly, within_budget
-from evals.stats import grouped_folds, paired_difference, question_week
+from bench.realtimeqa import contains, recall_at, run_benchmark, sample
+from bench.scoring import cited_correctly, within_budget
+from bench.stats import grouped_folds, paired_difference, question_week
 from rag.citations import make_citation
 from rag.types import Answer, AnswerSentence
 from tests.conftest import ROOT, make_passage
@@ -85,7 +85,7 @@ def test_paired_interval_covers_the_difference() -> None:
 @pytest.mark.slow
 @pytest.mark.skipif(not BENCH.exists(), reason="shared RealTimeQA data not present")
 def test_benchmark_runs_side_by_side_on_a_small_sample(tmp_path: Path) -> None:
-    from newsdesk.evaluation import realtimeqa_indexing
+    from bench.wiring import realtimeqa_indexing
     from newsdesk.settings import Settings
 
     settings = Settings(_env_file=None, data_dir=tmp_path)  # type: ignore[call-arg]

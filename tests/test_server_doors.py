@@ -18,7 +18,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from evals.processes import free_port, running, wait_for_url
+from bench.processes import free_port, running, wait_for_url
 from newsdesk.serve import proxy_options
 from tests.browser import support
 from tests.browser.support import make_settings

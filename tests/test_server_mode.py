@@ -29,7 +29,7 @@ def test_ingest_and_ask_through_a_chroma_server(
     assert not (settings.data_dir / "chroma").exists()  # nothing embedded locally
 
     engine = build_newsdesk(settings, embedder=real_embedder)
-    engine.retriever.poll_seconds = 0
+    engine.retriever.live.poll_seconds = 0
     assert "Sumy" in engine.ask("Where was equipment at a key substation hit?").answer
     before = engine.ask("How long did the last Istanbul session last?")
     assert "40 minutes" not in before.answer
@@ -44,11 +44,11 @@ def test_ingest_and_ask_through_a_chroma_server(
     assert "40 minutes" in after.answer
     ids = [p.chunk_id for p in engine.ask("Peskov security guarantees").retrieved]
     assert len(ids) == len(set(ids))
-    assert engine.summary()["articles"] == 3
+    assert engine.summary().articles == 3
 
 
 def test_unreachable_chroma_server_is_one_clear_line(settings_factory) -> None:  # type: ignore[no-untyped-def]
-    from evals.processes import free_port
+    from bench.processes import free_port
     from index.store import StoreError
     from newsdesk.factory import build_store
 

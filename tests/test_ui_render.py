@@ -7,7 +7,16 @@ from html.parser import HTMLParser
 
 import pytest
 
-from rag.types import Answer, AnswerSentence, AppliedFilters, Citation, Filters, Source
+from rag.types import (
+    Answer,
+    AnswerSentence,
+    AppliedFilters,
+    Citation,
+    CorpusDocument,
+    CorpusSummary,
+    Filters,
+    Source,
+)
 from ui import render
 from ui.corpus import EMPTY_INDEX, example_questions, summary_html, timeline_svg
 
@@ -299,7 +308,7 @@ def test_summary_and_timeline_are_escaped() -> None:
         "last_date": "2025-08-29",
         "documents": DOCS,
     }
-    html = summary_html(summary)
+    html = summary_html(CorpusSummary.model_validate(summary))
     assert_inert(html)
     assert "4 articles · 3 outlets · 27 Aug 2025 – 29 Aug 2025" in html
     assert html.count("<rect") == 3  # one bar segment per dated article here
@@ -308,26 +317,30 @@ def test_summary_and_timeline_are_escaped() -> None:
 
 
 def test_timeline_buckets_long_spans_by_month() -> None:
-    docs = [{"outlet": "Dawn", "date": f"202{y}-0{m}-1{m}"} for y in (3, 4, 5) for m in (1, 5, 9)]
+    docs = [
+        CorpusDocument(doc_id=f"{y}{m}", outlet="Dawn", date=f"202{y}-0{m}-1{m}")
+        for y in (3, 4, 5)
+        for m in (1, 5, 9)
+    ]
     svg = timeline_svg(docs)
     assert "Articles by month and outlet" in svg and svg.count("<rect") == 9
-    assert "No dated articles" in timeline_svg([{"outlet": "Dawn", "date": None}])
+    assert "No dated articles" in timeline_svg([CorpusDocument(doc_id="x", outlet="Dawn")])
 
 
 def test_empty_corpus_message_names_the_command() -> None:
-    assert "No articles yet" in summary_html({"articles": 0, "documents": []})
+    assert "No articles yet" in summary_html(CorpusSummary())
     assert "Run “newsdesk ingest”" in EMPTY_INDEX
 
 
 def test_example_questions_come_from_titles_one_per_outlet() -> None:
-    asks = example_questions({"documents": DOCS}, limit=3)
+    asks = example_questions(CorpusSummary.model_validate({"documents": DOCS}), limit=3)
     assert len(asks) == 3
     assert asks[1] == "What did Dawn report about Russia pushed back on Wednesday against the idea?"
     assert (
         "What did Al Jazeera report about Russia opposed to European security guarantees for Ukraine?"
         in asks
     )
-    assert example_questions({"documents": []}) == []
+    assert example_questions(CorpusSummary()) == []
 
 
 def test_chip_text_for_unknowns() -> None:

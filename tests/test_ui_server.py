@@ -12,9 +12,10 @@ from typing import Any
 import httpx
 import pytest
 
-from evals.processes import free_port, running, wait_for_url
+from bench.processes import free_port, running, wait_for_url
 from newsdesk import serve
 from newsdesk.serve import ensure_index
+from rag.types import CorpusSummary
 from tests.browser import support
 from tests.browser.support import EVIL_QUESTION
 from tests.conftest import FakeEmbedder
@@ -66,15 +67,15 @@ def test_ensure_index_without_corpus_warns(
 
 
 class EmptyEngine:
-    def summary(self) -> dict[str, Any]:
-        return {"articles": 0, "chunks": 0, "outlets": [], "documents": []}
+    def summary(self) -> CorpusSummary:
+        return CorpusSummary()
 
 
 def test_empty_index_start_page_says_how_to_fill_it() -> None:
     from ui.app import _start_page  # imports Gradio
 
     summary, start = _start_page(EmptyEngine())  # type: ignore[arg-type]
-    assert summary["articles"] == 0
+    assert summary.articles == 0
     assert "newsdesk ingest" in start and "nd-warn" in start
 
 

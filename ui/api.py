@@ -5,13 +5,12 @@ Gradio is not imported here; `create_app` pulls in `ui.app` only when the UI is 
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Request
 from fastapi.encoders import jsonable_encoder
@@ -21,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from rag.citations import MARKER
-from rag.types import Answer, AnswerMode, Citation, Filters, Turn
+from rag.types import Answer, AnswerMode, Citation, CorpusSummary, Filters, Health, Turn
 from ui.guards import (
     NOT_UNICODE,
     Busy,
@@ -126,39 +125,6 @@ class AskRequest(BaseModel):
     )
 
 
-class CorpusDocument(BaseModel):
-    """One indexed article."""
-
-    doc_id: str
-    outlet: str | None = None
-    date: dt.date | None = None
-    title: str | None = None
-    url: str | None = None
-    chunks: int = 0
-
-
-class CorpusSummary(BaseModel):
-    """What the index holds."""
-
-    articles: int
-    chunks: int
-    outlets: list[str]
-    first_date: dt.date | None = None
-    last_date: dt.date | None = None
-    documents: list[CorpusDocument]
-
-
-class Health(BaseModel):
-    """Readiness of the server and its index."""
-
-    status: Literal["ok"] = "ok"
-    index_loaded: bool
-    documents: int
-    chunks: int
-    mode: str
-    llm_reachable: bool | None = None
-
-
 class HealthCache:
     """The engine's health report, reused for `ttl` seconds.
 
@@ -168,18 +134,18 @@ class HealthCache:
 
     def __init__(
         self,
-        probe: Callable[[], dict[str, Any]],
+        probe: Callable[[], Health],
         ttl: float = HEALTH_TTL,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.probe = probe
         self.ttl = ttl
         self.clock = clock
-        self._value: dict[str, Any] | None = None
+        self._value: Health | None = None
         self._at = 0.0
         self._lock = threading.Lock()
 
-    def get(self) -> dict[str, Any]:
+    def get(self) -> Health:
         """The cached report, refreshed when older than `ttl`; raises what the probe raises."""
         with self._lock:
             now = self.clock()
@@ -269,7 +235,6 @@ def add_api_routes(
 ) -> None:
     """/api/ask, /api/corpus and /healthz on `app`."""
     guarded = [Depends(_guard(settings, limiter))]
-    health = HealthCache(engine.health)
 
     # Sync endpoints run in Starlette's threadpool, so slow answers do not block the event loop.
     @app.post(
@@ -290,15 +255,19 @@ def add_api_routes(
             raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
 
     @app.get("/api/corpus", response_model=CorpusSummary, dependencies=guarded, tags=["api"])
-    def corpus() -> dict[str, Any]:
+    def corpus() -> CorpusSummary:
         """Articles, outlets, date span and every indexed document."""
         return engine.summary()
 
+    _add_health_route(app, HealthCache(engine.health))
+
+
+def _add_health_route(app: FastAPI, health: HealthCache) -> None:
     @app.get("/healthz", response_model=Health, tags=["ops"])
     def healthz() -> Any:
         """Readiness: 200 once the index can be read, 503 otherwise. Reused for 30 s."""
         try:
-            return Health(**health.get())
+            return health.get()
         except Exception as exc:  # any failure means not ready; the reason goes to the log only
             log.warning("health check failed: %s", exc)
             return JSONResponse(

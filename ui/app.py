@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from fastapi import FastAPI
 
     from rag.engine import Newsdesk
+    from rag.types import CorpusSummary
 
 EXAMPLES = 3
 SOURCES_IDLE = '<div class="nd-sources"><h3>Sources</h3><p class="nd-muted">The passages an answer cites are listed here.</p></div>'
@@ -75,9 +76,9 @@ def _client(request: gr.Request | None) -> str | None:
     return str(client.host) if client and client.host else None
 
 
-def _start_page(engine: Newsdesk) -> tuple[dict[str, Any], str]:
+def _start_page(engine: Newsdesk) -> tuple[CorpusSummary, str]:
     summary = engine.summary()
-    start = render.message(EMPTY_INDEX, "warn") if not summary.get("articles") else WELCOME
+    start = render.message(EMPTY_INDEX, "warn") if not summary.articles else WELCOME
     return summary, render.transcript([], start)
 
 
@@ -219,7 +220,7 @@ def _chat_start(engine: Newsdesk) -> list[Any]:
         gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
         for i in range(EXAMPLES)
     ]
-    choices = [ALL_OUTLETS, *summary.get("outlets", [])]
+    choices = [ALL_OUTLETS, *summary.outlets]
     return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
 
 

@@ -7,9 +7,9 @@ import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
 
-from index.dates import format_day, read_day
+from index.dates import format_day
+from rag.types import CorpusDocument, CorpusSummary
 from ui.render import esc
 
 EMPTY_INDEX = (
@@ -21,32 +21,26 @@ _OTHER = "#9ca3af"
 _W, _H, _PAD, _AXIS = 320, 110, 6, 16
 
 
-def summary_html(summary: dict[str, Any]) -> str:
+def summary_html(summary: CorpusSummary) -> str:
     """Articles, outlets and date span, with the timeline chart."""
-    if not summary.get("articles"):
+    if not summary.articles:
         return (
             '<div class="nd-corpus"><h3>Corpus</h3><p class="nd-muted">No articles yet.</p></div>'
         )
-    outlets = summary.get("outlets") or []
-    span = _span(summary.get("first_date"), summary.get("last_date"))
-    head = f"{summary['articles']} articles · {len(outlets)} outlets" + (
+    span = _span(summary.first_date, summary.last_date)
+    head = f"{summary.articles} articles · {len(summary.outlets)} outlets" + (
         f" · {span}" if span else ""
     )
     return (
         f'<div class="nd-corpus"><h3>Corpus</h3><p class="nd-corpus-line">{esc(head)}</p>'
-        f"{timeline_svg(summary.get('documents') or [])}</div>"
+        f"{timeline_svg(summary.documents)}</div>"
     )
 
 
-def _span(first: str | None, last: str | None) -> str:
-    days = [read_day(first), read_day(last)]
-    if days[0] is None or days[1] is None:
+def _span(first: date | None, last: date | None) -> str:
+    if first is None or last is None:
         return ""
-    return (
-        format_day(days[0])
-        if days[0] == days[1]
-        else f"{format_day(days[0])} – {format_day(days[1])}"
-    )
+    return format_day(first) if first == last else f"{format_day(first)} – {format_day(last)}"
 
 
 def _bucket(day: date, unit: str) -> date:
@@ -62,23 +56,23 @@ def _unit(first: date, last: date) -> str:
     return "day" if days <= 90 else "week" if days <= 730 else "month"
 
 
-def _colours(documents: Sequence[dict[str, Any]]) -> dict[str, str]:
-    ranked = Counter(d.get("outlet") or "unknown outlet" for d in documents).most_common()
+def _colours(documents: Sequence[CorpusDocument]) -> dict[str, str]:
+    ranked = Counter(d.outlet or "unknown outlet" for d in documents).most_common()
     return {
         name: _PALETTE[i] if i < len(_PALETTE) else _OTHER for i, (name, _) in enumerate(ranked)
     }
 
 
-def timeline_svg(documents: Sequence[dict[str, Any]]) -> str:
+def timeline_svg(documents: Sequence[CorpusDocument]) -> str:
     """Stacked bars of articles per day (or week/month on long spans), coloured by outlet."""
-    dated = [(d, day) for d in documents if (day := read_day(d.get("date"))) is not None]
+    dated = [(d, d.date) for d in documents if d.date is not None]
     undated = len(documents) - len(dated)
     if not dated:
         return f'<p class="nd-muted">No dated articles to chart ({undated} undated).</p>'
     first, last = min(day for _, day in dated), max(day for _, day in dated)
     unit = _unit(first, last)
     start, end = _bucket(first, unit), _bucket(last, unit)
-    counts = Counter((_bucket(day, unit), d.get("outlet") or "unknown outlet") for d, day in dated)
+    counts = Counter((_bucket(day, unit), d.outlet or "unknown outlet") for d, day in dated)
     colours = _colours([d for d, _ in dated])
     bars = _bars(counts, colours, start, end, unit)
     axis = (
@@ -143,17 +137,15 @@ def _topic(title: str, words: int = 10) -> str:
     return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
 
 
-def example_questions(summary: dict[str, Any], limit: int = 3) -> list[str]:
+def example_questions(summary: CorpusSummary, limit: int = 3) -> list[str]:
     """Questions built from article titles, newest first, one per outlet where possible."""
-    docs = sorted(
-        summary.get("documents") or [], key=lambda d: str(d.get("date") or ""), reverse=True
-    )
+    docs = sorted(summary.documents, key=lambda d: str(d.date or ""), reverse=True)
     questions: list[str] = []
-    outlets_used: set[str] = set()
+    outlets_used: set[str | None] = set()
     for prefer_new_outlet in (True, False):
         for d in docs:
-            topic = _topic(str(d.get("title") or ""))
-            outlet = d.get("outlet")
+            topic = _topic(d.title or "")
+            outlet = d.outlet
             if len(topic.split()) < 3 or (prefer_new_outlet and outlet in outlets_used):
                 continue
             question = (

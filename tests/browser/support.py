@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 import uvicorn
 
-from evals.processes import free_port
+from bench.processes import free_port
 from tests.conftest import CORPUS, MODEL_CACHE
 
 if TYPE_CHECKING:

@@ -1,4 +1,4 @@
-"""The keyword side of retrieval: exact BM25 over the live rows of the keyword index's segments.
+"""BM25 over the live rows of the keyword index's segments, as of one view.
 
 A snapshot is one view of the index (one store revision). Rows are numbered across segments,
 oldest first; dead rows (superseded or removed articles) score nothing and count in no
@@ -9,22 +9,29 @@ bm25s computes it: idf = ln(1 + (N - df + 0.5) / (df + 0.5)), k1 = 1.5, b = 0.75
 from __future__ import annotations
 
 import math
+import operator
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from datetime import date
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 
-from index.keywords import View
+from index.keyword.index import View
+from index.keyword.segments import Segment, term_key
 from index.records import ArticleInfo, ChunkInfo
-from index.segments import Segment, term_key
-from index.terms import make_stemmer, query_tokens, tokenize, tokens_version
-from rag import filters as filter_rules
-from rag.types import Filters
 
-__all__ = ["Snapshot", "make_stemmer", "query_tokens", "tokenize", "tokens_version"]
 K1, B = 1.5, 0.75
+# A condition on a row's column, as Chroma's `where` writes one: (column, operator, value). The
+# columns are "outlet" and "date_int" (a publication day as an integer, 0 when undated).
+Condition = tuple[str, str, str | int]
+OPERATORS: dict[str, Callable[[Any, Any], Any]] = {
+    "$eq": operator.eq,
+    "$gte": operator.ge,
+    "$lte": operator.le,
+    "$gt": operator.gt,
+}
 
 
 class Snapshot:
@@ -91,9 +98,12 @@ class Snapshot:
         """Whether any live chunk uses the token."""
         return self._document_frequency(token) > 0
 
-    def mask(self, filters: Filters) -> np.ndarray:
-        """Which rows are live and pass the filters."""
-        return filter_rules.mask(self.columns, len(self.live), filters) & self.live
+    def mask(self, conditions: Iterable[Condition]) -> np.ndarray:
+        """Which rows are live and meet every condition."""
+        keep = self.live.copy()
+        for name, op, value in conditions:
+            keep &= OPERATORS[op](self.columns[name], value)
+        return keep
 
     # --- rows ---------------------------------------------------------------------------------
     def locate(self, row: int) -> tuple[int, int]:

@@ -1,4 +1,4 @@
-"""Training the answer model (rag/answerer.py) on RealTimeQA, and scoring it out of fold.
+"""Training the answer model (rag/sentence_model.py) on RealTimeQA, and scoring it out of fold.
 
 For every question the engine's own retrieval runs once; each candidate sentence is labelled by
 whether it contains the quiz answer (whole words), and the sentence model learns from the
@@ -9,25 +9,33 @@ week's news is both learned from and tested on.
 from __future__ import annotations
 
 import sys
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
-from evals.scoring import Row, contains
-from evals.stats import grouped_folds, question_day, question_week
-from rag.answerer import (
+from bench.fit import fit_logistic
+from bench.scoring import Row, contains
+from bench.stats import grouped_folds, question_day, question_week
+from index.keyword import make_stemmer, tokenize
+from rag.extractive import evidence_of
+from rag.sentence_model import (
     SENTENCE_FEATURES,
     AnswerModel,
     Candidate,
     answerable,
     candidates,
     choose_ranked,
-    fit_logistic,
 )
 from rag.types import Filters
 
 if TYPE_CHECKING:
     from rag.engine import Newsdesk
+
+
+def tokenizer() -> Callable[[list[str]], list[list[str]]]:
+    """The tokenizer the extractive answerer reads sentences with."""
+    return partial(tokenize, stemmer=make_stemmer())
 
 
 @dataclass
@@ -53,8 +61,8 @@ def collect(engine: Newsdesk, questions: Sequence[Row], as_of: bool = False) -> 
     """Every question's candidates from the engine's retrieval, labelled by the answer text."""
     out = []
     for q in _progress(questions):
-        evidence = engine.evidence(q["question"], asked_filters(q, as_of))
-        found = candidates(evidence, engine.retriever.tokenize, engine.retriever.weight)
+        evidence = evidence_of(engine.read(q["question"], asked_filters(q, as_of)))
+        found = candidates(evidence, tokenizer())
         labels = [int(contains(c.text, q["answer"])) for c in found]
         out.append(Example(q, found, labels))
     return out

@@ -1,10 +1,11 @@
-"""Turning picked sentences (extractive) or an LLM reply (llm) into a verified, cited answer."""
+"""The citation check: picked sentences (extractive) or an LLM reply become a verified, cited draft."""
 
 from __future__ import annotations
 
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from index.sentences import split_sentences
 from rag.citations import (
@@ -16,9 +17,13 @@ from rag.citations import (
     label,
     make_citation,
 )
-from rag.extractive import Pick
+from rag.coverage import Pick
+from rag.llm import LLMError
 from rag.syndication import carriers
 from rag.types import AnswerSentence, Citation, CitationCheck, Passage, Source
+
+if TYPE_CHECKING:
+    from rag.answerers import Written
 
 ABSTAIN_TOKEN = "NOT_IN_CORPUS"
 UNSUPPORTED = "[unsupported]"
@@ -47,6 +52,22 @@ class Draft:
         if number not in self.citations:
             also = carriers(quote, passage, passages) if quote else list(passage.also_in)
             self.citations[number] = make_citation(number, passage, quote, support, also)
+
+
+def check_citations(
+    written: Written, passages: Sequence[Passage], checker: SupportChecker, numbering: Numbering
+) -> Draft:
+    """The verified draft of what an answerer wrote (empty when it wrote nothing).
+
+    An LLM reply none of whose sentences its passages support is an `LLMError`: nothing of it
+    can be shown as cited.
+    """
+    if written.reply:
+        draft = llm_draft(written.reply, written.numbered, passages, checker, numbering)
+        if not any(s.supported for s in draft.sentences):
+            raise LLMError("none of the LLM's sentences is supported by the passages")
+        return draft
+    return extractive_draft(written.picks, passages, numbering)
 
 
 def extractive_draft(

@@ -28,6 +28,7 @@ from index.records import ArticleInfo, ChunkInfo, article_info, to_metadata
 # A term longer than this says nothing a shorter prefix does not; capping keeps terms fixed-width.
 TERM_BYTES = 48
 TOKENIZE_SLICE = 256  # texts tokenised at once while building a segment
+PAGE_DOCS = 500  # articles per new segment: bounds the memory of a fill (and of a merge of 8)
 _ARRAYS = ("doc", "start", "end", "chunk", "length", "text_at", "terms", "indptr", "rows", "tf")
 Tokenizer = Callable[[list[str]], list[list[str]]]
 

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from index.segments import Segment
+from index.keyword.segments import Segment
 
 TIER = 8  # this many segments of one size class are merged into one
 

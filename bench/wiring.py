@@ -1,7 +1,4 @@
-"""Wiring for `newsdesk eval` and `newsdesk bench`: settings become what `evals` is handed.
-
-`evals` never reads settings; these build the callables it calls from them.
-"""
+"""Wiring for `python -m bench realtimeqa`: settings become the indexes and engines it uses."""
 
 from __future__ import annotations
 
@@ -9,24 +6,16 @@ from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from evals.realtimeqa import COVERAGE, FULL, Indexing
-from evals.run import open_index
-from index.embedding import PrecomputedEmbedder, load_vectors
+from bench.ablation import Parts, Recombined
+from bench.realtimeqa import COVERAGE, FULL, Indexing
+from bench.vectors import PrecomputedEmbedder, load_vectors
 from index.prepare import PIPELINE_VERSION
-from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk
-from rag.retrieve import Components
+from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk, build_retriever
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
-
     from index.ingest import IngestReport
     from newsdesk.settings import Settings
     from rag.engine import Newsdesk
-
-
-def eval_engine(settings: Settings) -> Callable[[], Newsdesk]:
-    """Opens the configured engine when called, checked to hold articles (see `open_index`)."""
-    return partial(open_index, partial(build_newsdesk, settings), settings.data_dir)
 
 
 def _in_folder(settings: Settings, folder: Path, top_k: int | None = None) -> Settings:
@@ -50,12 +39,12 @@ def _ingest_quietly(
 
 # The benchmark's ablation: retrieval parts added one at a time, over the same index.
 VARIANTS = {
-    FULL: Components(),
-    COVERAGE: Components(),
-    "dense only": Components(keyword=False, windows=False, collapse=False),
-    "keyword only": Components(dense=False, windows=False, collapse=False),
-    "fusion (RRF)": Components(windows=False, collapse=False),
-    "fusion + windows": Components(collapse=False),
+    FULL: Parts(),
+    COVERAGE: Parts(),
+    "dense only": Parts(keyword=False, windows=False, collapse=False),
+    "keyword only": Parts(dense=False, windows=False, collapse=False),
+    "fusion (RRF)": Parts(windows=False, collapse=False),
+    "fusion + windows": Parts(collapse=False),
 }
 
 
@@ -66,7 +55,10 @@ def _engine_in(
     chosen = settings if variant == FULL else settings.replace(answer_model="none")
     if recency is not None:
         chosen = chosen.replace(recency_weight=recency)
-    return build_newsdesk(_in_folder(chosen, folder, top_k), components=VARIANTS[variant])
+    chosen = _in_folder(chosen, folder, top_k)
+    embedder = build_embedder(chosen)
+    retriever = Recombined(build_retriever(chosen, embedder), VARIANTS[variant])
+    return build_newsdesk(chosen, embedder, retriever)
 
 
 def index_fingerprint(settings: Settings) -> str:
@@ -80,7 +72,7 @@ def index_fingerprint(settings: Settings) -> str:
 
 
 def realtimeqa_indexing(settings: Settings, vectors: Path | None = None) -> Indexing:
-    """How `newsdesk bench realtimeqa` builds and opens its index under the data folder.
+    """How `python -m bench realtimeqa` builds and opens its index under the data folder.
 
     `vectors`: a folder of document vectors computed elsewhere for the same texts and model
     (see bench/gpu_vectors.py); texts it lacks are embedded here as usual.

@@ -13,8 +13,8 @@ from collections.abc import Callable, Mapping, Sequence
 from operator import itemgetter
 from typing import Any
 
+from bench.stats import Estimate, bootstrap, paired_difference
 from evals.metrics import fact_found
-from evals.stats import Estimate, bootstrap, paired_difference
 from index.chunking import count_tokens
 from rag.types import Answer
 

@@ -5,12 +5,10 @@ Every candidate sentence of the retrieved passages is described by a few numbers
 it holds the kind of thing the question asks for (a name for "who", a date for "when", a number
 for "how many"), and, when the question has an as-of day, whether its article is from that
 week. A logistic regression scores each sentence as stating the answer; the best one
-leads. Whether to answer at all stays with the word-coverage rule of `rag.extractive` (a learned
-question model did no better there at the same rate of wrong abstentions, out of fold).
+leads. Whether to answer at all stays with the word-coverage rule of `rag.coverage`.
 
-Trained on RealTimeQA's public split, scored out of fold with folds grouped by question week
-(`newsdesk bench realtimeqa --cv K --train FILE`, which trains on every question asked both
-plainly and as of its day), and shipped as readable JSON coefficients.
+Trained by `python -m bench realtimeqa --train FILE` (every question asked both plainly and as of
+its day) and shipped as readable JSON coefficients.
 """
 
 from __future__ import annotations
@@ -26,11 +24,10 @@ import numpy as np
 
 from index.sentences import split_sentences
 from rag.citations import content_words
-from rag.extractive import confident
+from rag.coverage import confident
 from rag.types import Filters, Passage
 
 Tokenize = Callable[[list[str]], list[list[str]]]
-Weight = Callable[[str], float]
 KINDS = ("person", "date", "place", "number", "other")
 SENTENCE_FEATURES = (
     "coverage",
@@ -86,14 +83,14 @@ class _Sentence:
     passage: Passage
 
 
-def candidates(evidence: Evidence, tokenize: Tokenize, weight: Weight) -> list[Candidate]:
+def candidates(evidence: Evidence, tokenize: Tokenize) -> list[Candidate]:
     """Every answer-like sentence of the evidence's passages, described for the sentence model.
 
     With an as-of week, whether a sentence's article is from it counts: a quiz's "this week" is
     answered by that week's articles more often than by later ones.
     """
     question, passages, week = evidence.question, evidence.passages, evidence.week
-    weights = {t: weight(t) for t in evidence.focus}
+    weights = dict(evidence.focus)
     found = [
         _Sentence(s.text, rank, position, passage)
         for rank, passage in enumerate(passages)
@@ -160,17 +157,17 @@ def _shape(text: str, asked: set[str], kind: str) -> dict[str, float]:
 
 @dataclass
 class Evidence:
-    """What the answerer reads for one question: its search terms, the retrieved passages and
-    the as-of week (`rag.filters.as_of_week`), if it has an as-of day."""
+    """What the sentence model reads for one question: its search terms with their weights, the
+    retrieved passages and the as-of week (`rag.filters.as_of_week`), if it has an as-of day."""
 
     question: str
-    focus: list[str]
+    focus: dict[str, float]
     passages: list[Passage]
     week: Filters | None = None
 
 
 def answerable(found: Sequence[Candidate]) -> bool:
-    """Whether some sentence covers enough of the question (the rule `rag.extractive` applies)."""
+    """Whether some sentence covers enough of the question (the rule `rag.coverage` applies)."""
     return any(confident(c.coverage, c.passage) for c in found)
 
 
@@ -237,35 +234,6 @@ class Logistic:
         return cls(names, mean, scale, coef, float(data["intercept"]))
 
 
-def fit_logistic(
-    rows: Sequence[dict[str, float]],
-    labels: Sequence[int],
-    names: Sequence[str],
-    l2: float = 1.0,
-    weights: Sequence[float] | None = None,
-) -> Logistic:
-    """A logistic regression fitted by Newton's method with an L2 penalty (rows weighted 1 each
-    unless `weights` says otherwise)."""
-    x = np.array([[row[n] for n in names] for row in rows], dtype=np.float64)
-    y = np.asarray(labels, dtype=np.float64)
-    weight = np.ones(len(y)) if weights is None else np.asarray(weights, dtype=np.float64)
-    mean, scale = x.mean(axis=0), x.std(axis=0)
-    scale[scale < 1e-9] = 1.0
-    x = np.hstack([(x - mean) / scale, np.ones((len(x), 1))])
-    w = np.zeros(x.shape[1])
-    penalty = np.full(x.shape[1], l2)
-    penalty[-1] = 0.0  # the intercept is not shrunk
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-(x @ w)))
-        gradient = x.T @ (weight * (p - y)) + penalty * w
-        hessian = (x * (weight * p * (1 - p))[:, None]).T @ x + np.diag(penalty)
-        step = np.linalg.solve(hessian, gradient)
-        w -= step
-        if np.abs(step).max() < 1e-8:
-            break
-    return Logistic(tuple(names), tuple(mean), tuple(scale), tuple(w[:-1]), float(w[-1]))
-
-
 def rank(sentence: Logistic, found: list[Candidate]) -> list[Candidate]:
     """Candidates scored by a sentence model (their `score` set), best first."""
     for candidate, p in zip(
@@ -289,7 +257,7 @@ class AnswerModel:
     def save(self, path: Path) -> None:
         """Write the model as readable JSON."""
         data = {
-            "about": "Newsdesk answer model: a logistic regression, see rag/answerer.py",
+            "about": "Newsdesk answer model: a logistic regression, see rag/sentence_model.py",
             "trained_on": self.trained_on,
             "sentence": self.sentence.as_dict(),
         }
@@ -298,7 +266,7 @@ class AnswerModel:
     @classmethod
     def load(cls, path: Path) -> AnswerModel:
         """The model in `path`; ModelFileError naming the file and the fix when it cannot be."""
-        fix = "reinstall Newsdesk, or retrain it with `newsdesk bench realtimeqa --train FILE`"
+        fix = "reinstall Newsdesk, or retrain it with `python -m bench realtimeqa --train FILE`"
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
             model = cls(Logistic.from_dict(data["sentence"]), str(data.get("trained_on", "")))

@@ -1,4 +1,4 @@
-"""`newsdesk bench realtimeqa`: RealTimeQA's public split, next to a plain llama-index pipeline.
+"""`python -m bench realtimeqa`: RealTimeQA's public split, next to a plain llama-index pipeline.
 
 By default every question over every article; `--sample N --seed S` draws N questions and
 indexes their candidate articles plus random others up to `--articles-total`. For answerable
@@ -23,9 +23,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from evals import baseline as llama_baseline  # `baseline` is run_benchmark's on/off flag
-from evals.metrics import fact_in_folded, fold_for_matching
-from evals.scoring import (
+from bench import baseline as llama_baseline  # `baseline` is run_benchmark's on/off flag
+from bench.scoring import (
     KS,
     Row,
     ablation_table,
@@ -37,8 +36,8 @@ from evals.scoring import (
     side_by_side,
     summarise,
 )
-from evals.stats import Estimate, question_week
-from evals.training import (
+from bench.stats import Estimate, question_week
+from bench.training import (
     asked_filters,
     best_weight,
     collect,
@@ -46,6 +45,7 @@ from evals.training import (
     out_of_fold,
     out_of_fold_weights,
 )
+from evals.metrics import fact_in_folded, fold_for_matching
 
 if TYPE_CHECKING:
     from index.ingest import IngestReport
