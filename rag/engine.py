@@ -167,19 +167,24 @@ class Newsdesk:
             question, catalogue.outlets, explicit.as_of or catalogue.newest
         )
         applied = AppliedFilters(explicit=explicit, from_question=parsed, understood=phrases)
-        focus = query
+        prep = Asked(question, applied, query, focus=query)
         if follow_up.is_follow_up(question, history):
-            parsed = follow_up.carried_filters(parsed, history)
-            query = follow_up.follow_up_query(query, history)
-        prep = Asked(question, applied, query, focus)
-        wanted = question_filters.merge(explicit, parsed)
+            prep.query = follow_up.follow_up_query(query, history)
+            applied.carried = follow_up.carried_filters(parsed, history)
+        wanted = question_filters.merge(explicit, applied.carried.or_(parsed))
         applied.effective = self._resolve(wanted, catalogue.outlets, applied)
+        if not applied.carried.is_empty() and not self.retriever.matches(applied.effective):
+            # What a conversation carried over must never leave a question with nothing.
+            prep.notices.append(_dropped_notice(applied.carried))
+            applied.carried, applied.note = Filters(), None
+            wanted = question_filters.merge(explicit, parsed)
+            applied.effective = self._resolve(wanted, catalogue.outlets, applied)
         if not catalogue.chunks:
             applied.note = "The index is empty: run `newsdesk ingest` to add articles."
         elif not applied.note and not self.retriever.matches(applied.effective):
             applied.note = _empty_filter_note(applied.effective, catalogue.dates)
         if not applied.note and search:
-            self._search(prep, query)
+            self._search(prep, prep.query)
         return prep
 
     def _search(self, prep: Asked, query: str) -> None:
@@ -252,6 +257,8 @@ class Newsdesk:
 
     def _final(self, prep: Asked, draft: Draft, mode: str) -> Iterator[StreamEvent]:
         abstained = not draft.sentences
+        if abstained and not prep.applied.carried.is_empty():
+            prep.notices.append(_carried_notice(prep.applied.carried))
         closest = closest_articles(prep.passages) if abstained else []
         text = abstain_text(prep.applied.note, closest) if abstained else draft.text()
         if abstained:
@@ -273,6 +280,20 @@ class Newsdesk:
             timings=prep.timings,
         )
         yield StreamEvent(type="final", answer=answer)
+
+
+def _dropped_notice(carried: Filters) -> str:
+    return (
+        f"No articles match the filters carried from the previous question "
+        f"({carried.describe()}), so this answer searched without them."
+    )
+
+
+def _carried_notice(carried: Filters) -> str:
+    return (
+        f"The filters {carried.describe()} came from the previous question; ask again naming "
+        "your own, or start a new conversation, to search without them."
+    )
 
 
 def _empty_filter_note(effective: Filters, dates: list[date]) -> str:

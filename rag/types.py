@@ -39,6 +39,10 @@ class Filters(BaseModel):
         """True when nothing is restricted (`as_of` restricts nothing)."""
         return self.outlet is None and self.since is None and self.until is None
 
+    def or_(self, other: Filters) -> Filters:
+        """These filters when any is set (`as_of` included), else `other`."""
+        return self if self != Filters() else other
+
     def describe(self) -> str:
         """A short human description, e.g. 'outlet Dawn, from 2025-09-01'."""
         parts = []
@@ -63,6 +67,11 @@ class AppliedFilters(BaseModel):
     from_question: Filters = Field(default_factory=Filters)
     effective: Filters = Field(default_factory=Filters)
     understood: list[str] = Field(default_factory=list, description="Phrases read as filters.")
+    carried: Filters = Field(
+        default_factory=Filters,
+        description="Filters carried over from the previous question of the conversation "
+        "(a follow-up that names none of its own); empty when none were carried.",
+    )
     note: str | None = Field(default=None, description="Why a filter matched nothing, etc.")
 
 

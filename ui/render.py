@@ -195,6 +195,8 @@ def filters_line(applied: AppliedFilters | None) -> str:
     if applied.understood:
         phrases = ", ".join(f"“{p}”" for p in applied.understood)
         text += f" (understood from the question: {phrases})"
+    if not applied.carried.is_empty():
+        text += f"; {applied.carried.describe()} — from the previous question"
     note = f'<div class="nd-note">{esc(applied.note)}</div>' if applied.note else ""
     return f'<div class="nd-filters">{esc(text)}</div>{note}'
 
