@@ -58,6 +58,18 @@ def exposure_warnings(server: ServerSettings) -> list[str]:
     return warnings
 
 
+def framing_line(server: ServerSettings) -> str:
+    """Which sites may frame the chat, and the setting that allows another: a page framed from
+    elsewhere shows only the browser's blank refusal."""
+    allowed = server.frame_ancestors.strip()
+    if allowed in ("'self'", ""):
+        return (
+            "only pages of this server's own origin may frame /embed; to embed the chat in a wiki "
+            "on another origin, set NEWSDESK_FRAME_ANCESTORS=\"'self' https://wiki.example.com\""
+        )
+    return f"pages of {allowed} may frame /embed (NEWSDESK_FRAME_ANCESTORS)"
+
+
 def ensure_index(settings: Settings, embedder: Embedder) -> None:
     """Ingest `settings.corpus_dir` when the index has no articles."""
     if build_store(settings).count():
@@ -120,6 +132,7 @@ def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
         settings.server.port,
     )
     server = settings.server
+    log.info(framing_line(server))
     if server.trusted_proxies:
         log.info("client addresses from X-Forwarded-For of %s", ", ".join(server.trusted_proxies))
     uvicorn.run(

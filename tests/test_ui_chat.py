@@ -8,7 +8,7 @@ from datetime import date
 
 import pytest
 
-from newsdesk.serve import exposure_warnings, is_loopback
+from newsdesk.serve import exposure_warnings, framing_line, is_loopback
 from rag.types import Answer, AnswerSentence, AppliedFilters, Citation, Filters, StreamEvent, Turn
 from ui.chat import ALL_OUTLETS, Conversation, TurnRunner, parse_filters
 from ui.guards import Busy, Gate, RateLimiter, bearer_ok, client_key
@@ -235,3 +235,12 @@ def test_loopback_and_exposure_warning() -> None:
     assert "NEWSDESK_AUTH" not in login_only
     assert warned(api_token="t", auth="a:b") == ""
     assert warned(host="127.0.0.1") == "" and warned(host="localhost") == ""
+
+
+def test_the_framing_line_names_the_allowed_origins_or_the_setting_to_add_one() -> None:
+    from newsdesk.settings import Settings
+
+    default = Settings(_env_file=None)  # type: ignore[call-arg]
+    assert "NEWSDESK_FRAME_ANCESTORS=" in framing_line(default.server)
+    wiki = default.replace(frame_ancestors="'self' https://wiki.example.com").server
+    assert "https://wiki.example.com may frame /embed" in framing_line(wiki)

@@ -95,7 +95,19 @@ def served(planted_data: Path, tmp_path: Path) -> Iterator[str]:
             wait_for_url(f"{url}/healthz", proc, timeout=SERVE_TIMEOUT, interval=0.2)
         except (RuntimeError, TimeoutError) as exc:  # the server log says why
             pytest.fail(f"`newsdesk serve` did not come up: {exc}:\n{log_path.read_text()}")
+        served_logs[url] = log_path
         yield url
+
+
+served_logs: dict[str, Path] = {}
+
+
+def test_serve_says_at_start_who_may_frame_the_chat_and_which_setting_allows_more(
+    served: str,
+) -> None:
+    log = served_logs[served].read_text()
+    assert "only pages of this server's own origin may frame /embed" in log
+    assert "NEWSDESK_FRAME_ANCESTORS=\"'self' https://wiki.example.com\"" in log
 
 
 def test_serve_cli_serves_chat_and_api(served: str) -> None:
