@@ -1,11 +1,14 @@
 """Retrieval recombined for the ablation and the fusion probe, behind the `Retriever` interface.
 
 `Recombined` runs a `HybridRetriever`'s own steps (pool, fusion, windows, collapse), with parts
-switched off or another fusion in place of RRF; the product's retriever has no such switches.
+switched off or another fusion in place of RRF; the product's retriever has no such switches. A
+part switched off still runs inside the pool (its candidates are dropped), so the ablation's
+answers are exact but its timings are not the smaller system's.
 """
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from itertools import islice
@@ -56,8 +59,10 @@ class Recombined:
             pool.sparse if parts.keyword else {},
             pool.bonus,
         )
+        t0 = time.perf_counter()
         ranked = inner.ranked(pool, self.fusion(pool))
         shown = inner.windows(snap, ranked, 2 * k) if parts.windows else list(islice(ranked, 2 * k))
         result.passages = collapse_syndicated(shown, limit=k) if parts.collapse else shown[:k]
         result.terms = inner.weighted_terms(snap, query, focus)
+        result.timings["fuse_ms"] = (time.perf_counter() - t0) * 1e3
         return result

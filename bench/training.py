@@ -9,15 +9,14 @@ week's news is both learned from and tested on.
 from __future__ import annotations
 
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from bench.fit import fit_logistic
 from bench.scoring import Row, contains
 from bench.stats import grouped_folds, question_day, question_week
-from index.keyword import make_stemmer, tokenize
+from index.keyword import tokenizer
 from rag.extractive import evidence_of
 from rag.sentence_model import (
     SENTENCE_FEATURES,
@@ -31,11 +30,6 @@ from rag.types import Filters
 
 if TYPE_CHECKING:
     from rag.engine import Newsdesk
-
-
-def tokenizer() -> Callable[[list[str]], list[list[str]]]:
-    """The tokenizer the extractive answerer reads sentences with."""
-    return partial(tokenize, stemmer=make_stemmer())
 
 
 @dataclass

@@ -78,8 +78,8 @@ class Ingestor:
         *,
         batch_size: int,
         prune: bool = False,
+        keywords: KeywordIndex,
         progress: bool = True,
-        keywords: KeywordIndex | None = None,
         embed_ahead: int = 1,
     ) -> None:
         self.store = store
@@ -110,10 +110,9 @@ class Ingestor:
             self.store.lease.drop(run)
             raise
         self.store.lease.release(run)
-        if self.keywords is not None:
-            with report.timing("keyword index"):
-                self.keywords.level(self.store)
-                self.keywords.unstage()
+        with report.timing("keyword index"):
+            self.keywords.level(self.store)
+            self.keywords.unstage()
         report.seconds = time.perf_counter() - started
         return report
 

@@ -49,7 +49,7 @@ class Planner:
         settings: IngestSettings,
         embedder_name: str,
         workers: int,
-        keywords: KeywordIndex | None = None,
+        keywords: KeywordIndex,
         progress: bool = True,
     ) -> None:
         self.settings = settings
@@ -77,18 +77,17 @@ class Planner:
                     yield self._take(item, manifests[root], seen, existing)
 
         results: Iterator[PreparedDoc | Skipped | Unchanged] = prepared(tasks(), self.workers)
-        stager = self.keywords.stager() if self.keywords is not None else None
+        stager = self.keywords.stager()
         for taken in results:
             if isinstance(taken, PreparedDoc) and len(taken.record.text) > MAX_CHUNKED_CHARS:
                 yield Note(
                     f"{_source_of(taken)}: only the first {MAX_CHUNKED_CHARS:,} characters "
                     "are indexed (the cap on one article's work)"
                 )
-            if isinstance(taken, PreparedDoc) and stager is not None:
+            if isinstance(taken, PreparedDoc):
                 stager.add(taken.record, taken.chunks)
             yield taken
-        if stager is not None:
-            stager.flush()
+        stager.flush()
 
     def _take(
         self,

@@ -11,7 +11,7 @@ from evals.run import open_index
 from index.client import open_client
 from index.embedding import Embedder, make_embedder
 from index.ingest import Ingestor
-from index.keyword import KeywordIndex, make_stemmer, tokenize, tokens_version
+from index.keyword import KeywordIndex, tokenizer, tokens_version
 from index.settings import EmbeddingSettings
 from index.store import ChromaStore
 from newsdesk.settings import Settings
@@ -43,7 +43,7 @@ def build_keywords(settings: Settings) -> KeywordIndex:
     if store.chroma_host:
         name = re.sub(r"[^A-Za-z0-9.-]", "_", f"{store.chroma_host}-{store.chroma_port}-{name}")
     folder = store.resolved_data_dir() / "keyword" / name
-    return KeywordIndex(folder, partial(tokenize, stemmer=make_stemmer()), tokens_version())
+    return KeywordIndex(folder, tokenizer(), tokens_version())
 
 
 def build_embedder(settings: Settings) -> Embedder:
@@ -102,7 +102,7 @@ def build_answerers(settings: Settings) -> dict[AnswerMode, Answerer]:
     answer = settings.answer
     answerers: dict[AnswerMode, Answerer] = {
         AnswerMode.EXTRACTIVE: ExtractiveAnswerer(
-            partial(tokenize, stemmer=make_stemmer()),
+            tokenizer(),
             answer.answer_sentences,
             build_answer_model(settings),
         )

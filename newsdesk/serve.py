@@ -62,7 +62,12 @@ def framing_line(server: ServerSettings) -> str:
     """Which sites may frame the chat, and the setting that allows another: a page framed from
     elsewhere shows only the browser's blank refusal."""
     allowed = server.frame_ancestors.strip()
-    if allowed in ("'self'", ""):
+    if allowed in ("", "'none'"):
+        return (
+            "no page may frame /embed; to embed the chat in a wiki, set "
+            "NEWSDESK_FRAME_ANCESTORS=\"'self' https://wiki.example.com\""
+        )
+    if allowed == "'self'":
         return (
             "only pages of this server's own origin may frame /embed; to embed the chat in a wiki "
             "on another origin, set NEWSDESK_FRAME_ANCESTORS=\"'self' https://wiki.example.com\""

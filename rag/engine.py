@@ -168,17 +168,13 @@ class Newsdesk:
         )
         applied = AppliedFilters(explicit=explicit, from_question=parsed, understood=phrases)
         prep = Asked(question, applied, query, focus=query)
-        if follow_up.is_follow_up(question, history):
+        if follow_up.is_follow_up(question, history, query):
             prep.query = follow_up.follow_up_query(query, history)
-            applied.carried = follow_up.carried_filters(parsed, history)
+            applied.carried = follow_up.carried_filters(parsed, explicit, history)
         wanted = question_filters.merge(explicit, applied.carried.or_(parsed))
         applied.effective = self._resolve(wanted, catalogue.outlets, applied)
-        if not applied.carried.is_empty() and not self.retriever.matches(applied.effective):
-            # What a conversation carried over must never leave a question with nothing.
-            prep.notices.append(_dropped_notice(applied.carried))
-            applied.carried, applied.note = Filters(), None
-            wanted = question_filters.merge(explicit, parsed)
-            applied.effective = self._resolve(wanted, catalogue.outlets, applied)
+        if applied.carried != Filters() and not self.retriever.matches(applied.effective):
+            self._drop_carried(prep, catalogue.outlets, searched=False)
         if not catalogue.chunks:
             applied.note = "The index is empty: run `newsdesk ingest` to add articles."
         elif not applied.note and not self.retriever.matches(applied.effective):
@@ -186,6 +182,28 @@ class Newsdesk:
         if not applied.note and search:
             self._search(prep, prep.query)
         return prep
+
+    def _drop_carried(self, prep: Asked, outlets: list[str], searched: bool) -> bool:
+        """Search without the filters a conversation carried over, when they left nothing and
+        the question's own filters find something; with a notice saying so."""
+        applied = prep.applied
+        own = self._resolve(
+            question_filters.merge(applied.explicit, applied.from_question), outlets, applied
+        )
+        if not self.retriever.matches(own):
+            return False
+        prep.notices.append(_dropped_notice(applied.carried, searched))
+        applied.carried, applied.effective, applied.note = Filters(), own, None
+        return True
+
+    def _widened(self, prep: Asked) -> bool:
+        """Searched again without carried filters, when nothing within them answered."""
+        if prep.applied.carried == Filters():
+            return False
+        if not self._drop_carried(prep, self.retriever.catalogue().outlets, searched=True):
+            return False
+        self._search(prep, prep.query)
+        return bool(prep.passages)
 
     def _search(self, prep: Asked, query: str) -> None:
         found = self.retriever.search(query, prep.applied.effective, self.top_k, prep.focus)
@@ -228,6 +246,10 @@ class Newsdesk:
                 self._search(prep, prep.query)
             yield from self._answer(prep, history, self.answerers[AnswerMode.EXTRACTIVE])
             return
+        if not draft.sentences and self._widened(prep):
+            yield StreamEvent(type="status", text=prep.notices[-1], data={"reset": True})
+            yield from self._answer(prep, history, answerer)
+            return
         if written.picks:  # verbatim sentences stream once their citations are numbered
             for sentence in draft.sentences:
                 markers = " ".join(draft.citations[n].marker for n in sentence.citations)
@@ -257,8 +279,6 @@ class Newsdesk:
 
     def _final(self, prep: Asked, draft: Draft, mode: str) -> Iterator[StreamEvent]:
         abstained = not draft.sentences
-        if abstained and not prep.applied.carried.is_empty():
-            prep.notices.append(_carried_notice(prep.applied.carried))
         closest = closest_articles(prep.passages) if abstained else []
         text = abstain_text(prep.applied.note, closest) if abstained else draft.text()
         if abstained:
@@ -282,17 +302,11 @@ class Newsdesk:
         yield StreamEvent(type="final", answer=answer)
 
 
-def _dropped_notice(carried: Filters) -> str:
+def _dropped_notice(carried: Filters, searched: bool) -> str:
+    left = "nothing that answers this" if searched else "no articles"
     return (
-        f"No articles match the filters carried from the previous question "
-        f"({carried.describe()}), so this answer searched without them."
-    )
-
-
-def _carried_notice(carried: Filters) -> str:
-    return (
-        f"The filters {carried.describe()} came from the previous question; ask again naming "
-        "your own, or start a new conversation, to search without them."
+        f"The filters carried from the previous question ({carried.describe()}) left {left}, "
+        "so this answer searched without them."
     )
 
 

@@ -78,7 +78,6 @@ class ExtractiveAnswerer:
         best = choose_ranked(self.model.rank(found), self.limit)
         return [Pick(c.text, c.passage, c.coverage, c.score) for c in best]
 
-
 def evidence_of(reading: Reading) -> Evidence:
     """What the sentence model reads of a question's retrieval."""
     retrieval = reading.retrieval

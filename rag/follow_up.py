@@ -26,19 +26,37 @@ _BACK_REFERENCES = re.compile(
     re.I,
 )
 _CARRIED_WORDS = 30
-_NAME = re.compile(r"(?<!^)(?<![.?!]\s)\b[A-Z][\w'-]*")  # a capitalised word, not the first
+_WORD = re.compile(r"[a-z][a-z'-]{2,}")
+_QUESTION_WORDS = frozenset(
+    "and but also then what about how who whom whose when where which why did does was were "
+    "are is has have had can could would will should may might ask say said tell the".split()
+)
+_OWN_SUBJECT = 3  # new content words before a back-reference that make a question stand alone
 
 
-def is_follow_up(question: str, history: Sequence[Turn]) -> bool:
-    """True when the question probably depends on the previous turn."""
+def _content(text: str) -> set[str]:
+    return {w for w in _WORD.findall(text.lower()) if w not in _QUESTION_WORDS}
+
+
+def is_follow_up(question: str, history: Sequence[Turn], query: str | None = None) -> bool:
+    """True when the question probably depends on the previous turn.
+
+    `query` is the question without the phrases read as filters ("According to Dawn, "): a
+    back-reference counts unless what comes before it in the query names a subject of its own,
+    words the previous turn did not use.
+    """
     if not history:
         return False
     words = re.findall(r"\w+", question)
     if _OPENERS.search(question) or len(words) <= 4:
         return True
-    asked = question.strip()
+    asked = (question if query is None else query).strip()
     back = _BACK_REFERENCES.search(asked)
-    return back is not None and not _NAME.search(asked[: back.start()])
+    if back is None:
+        return False
+    previous = history[-1]
+    known = _content(f"{previous.question} {previous.retrieval_query or ''}")
+    return len(_content(asked[: back.start()]) - known) < _OWN_SUBJECT
 
 
 def follow_up_query(question: str, history: Sequence[Turn]) -> str:
@@ -48,9 +66,15 @@ def follow_up_query(question: str, history: Sequence[Turn]) -> str:
     return f"{question} {' '.join(carried)}"
 
 
-def carried_filters(question_filters: Filters, history: Sequence[Turn]) -> Filters:
-    """The previous turn's filters, when the question names none of its own (else none)."""
+def carried_filters(question: Filters, explicit: Filters, history: Sequence[Turn]) -> Filters:
+    """What of the previous turn's filters a follow-up keeps: nothing when the question names
+    filters of its own, and never what the asker set explicitly this turn."""
     previous = history[-1].filters if history else None
-    if previous is None or not question_filters.is_empty():
+    if previous is None or not question.is_empty():
         return Filters()
-    return previous
+    return Filters(
+        outlet=None if explicit.outlet else previous.outlet,
+        since=None if explicit.since else previous.since,
+        until=None if explicit.until else previous.until,
+        as_of=None if explicit.as_of else previous.as_of,
+    )

@@ -156,11 +156,13 @@ class HybridRetriever:
     def search(self, query: str, filters: Filters, k: int, focus: str | None = None) -> Retrieval:
         """Top-k passages for the query within the filters, with the question's weighted terms
         and step timings in ms."""
-        result = Retrieval()
+        result, started = Retrieval(), time.perf_counter()
         snap = self.snapshot()
         if not snap.size:
             return result
+        waited = (time.perf_counter() - started) * 1e3
         pool = self.pool(snap, query, filters, result)
+        result.timings["embed_ms"] += waited  # a catch-up of the snapshot delays the first step
         t0 = time.perf_counter()
         result.passages = self.passages(pool, rrf(pool), k)
         result.terms = self.weighted_terms(snap, query, focus)

@@ -2,18 +2,17 @@
 
 from __future__ import annotations
 
-from functools import partial
 from pathlib import Path
 
 from index.client import pages
-from index.keyword import KeywordIndex, make_stemmer, tokenize, tokens_version
+from index.keyword import KeywordIndex, tokenizer, tokens_version
 from index.records import ChunkInfo, chunk_info
 from index.store import ChromaStore
 
 
 def keyword_index(folder: Path) -> KeywordIndex:
     """A keyword index in `folder` with the product's tokens, as the factory builds one."""
-    return KeywordIndex(folder, partial(tokenize, stemmer=make_stemmer()), tokens_version())
+    return KeywordIndex(folder, tokenizer(), tokens_version())
 
 
 def all_chunks(store: ChromaStore) -> list[tuple[str, str, ChunkInfo]]:

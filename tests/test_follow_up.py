@@ -18,10 +18,18 @@ EARLIER = [Turn(question="According to Dawn, how many people were killed?", answ
         "that session last?",
         "What did the Kremlin say about European peacekeepers?",
         "Why did the Ukrainian air force say the drones came from the north?",
+        "where did russian and ukrainian negotiators last meet face to face, and how long did "
+        "that session last?",
     ],
 )
 def test_a_question_that_names_its_own_subject_starts_fresh(question: str) -> None:
     assert not is_follow_up(question, EARLIER)
+
+
+def test_a_filter_phrase_is_not_a_subject_of_its_own() -> None:
+    asked = "According to Reuters, what did they say about it?"
+    assert is_follow_up(asked, EARLIER, query="what did they say about it?")
+    assert is_follow_up("Can I ask what they agreed on in the end?", EARLIER)
 
 
 @pytest.mark.parametrize(
@@ -66,8 +74,30 @@ def test_a_carried_filter_that_leaves_nothing_is_dropped_with_a_notice(engine) -
     )
     answer = engine.ask("And how long did the last Istanbul session last?", history=[earlier])
     assert answer.filters.effective.since is None and answer.filters.carried.is_empty()
-    assert answer.notice and "carried from the previous question" in answer.notice
+    assert answer.notice and "left no articles" in answer.notice
     assert "40 minutes" in answer.answer
+
+
+def test_nothing_within_a_carried_filter_answers_so_the_answer_searches_without_it(engine) -> None:  # type: ignore[no-untyped-def]
+    first = engine.ask("According to Dawn, how many households were left without power?")
+    events = list(
+        engine.stream("And how long did the last Istanbul session last?", [first.as_turn()])
+    )
+    answer = events[-1].answer
+    assert answer is not None and not answer.abstained and "40 minutes" in answer.answer
+    assert answer.filters.effective.outlet is None
+    assert answer.notice and "carried from the previous question (outlet Dawn)" in answer.notice
+    assert any(e.type == "status" and e.data.get("reset") for e in events)
+
+
+def test_a_filter_set_this_turn_is_never_reported_as_carried(engine) -> None:  # type: ignore[no-untyped-def]
+    first = engine.ask(
+        "How many households were left without power?", filters=Filters(outlet="Dawn")
+    )
+    second = engine.ask(
+        "And what did Zelensky say?", [first.as_turn()], filters=Filters(outlet="Dawn")
+    )
+    assert second.filters.effective.outlet == "Dawn" and second.filters.carried.outlet is None
 
 
 def test_the_filters_line_names_no_carried_filter_when_none_was_carried() -> None:

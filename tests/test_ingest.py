@@ -48,6 +48,7 @@ def make_ingestor(
         batch_size=batch_size,
         prune=prune,
         progress=False,
+        keywords=keyword_index(data / "keyword"),
         embed_ahead=embed_ahead,
     )
 
@@ -344,9 +345,11 @@ def test_articles_prepared_in_worker_processes_are_those_prepared_in_process(
     for n in (0, 1):
         store = ChromaStore(open_client(tmp_path / f"data-{n}", None, 0), "test")
         settings = IngestSettings(ingest_workers=n)
-        report = Ingestor(store, FakeEmbedder(), settings, batch_size=4, progress=False).run(
-            [corpus_copy], log=lambda m: None
+        keywords = keyword_index(tmp_path / f"keyword-{n}")
+        ingestor = Ingestor(
+            store, FakeEmbedder(), settings, batch_size=4, progress=False, keywords=keywords
         )
+        report = ingestor.run([corpus_copy], log=lambda m: None)
         assert report.ingested == 5
         stored.append(sorted((cid, text, info) for cid, text, info in all_chunks(store)))
     assert stored[0] == stored[1]

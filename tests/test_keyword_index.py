@@ -242,7 +242,7 @@ def test_an_added_article_is_fetched_alone_and_a_removed_one_leaves(
     )
     (tmp_path / "later" / first[-1].name).rename(corpus_copy / first[-1].name)
     # An ingest that staged nothing (as a server catching up does) fetches the article itself.
-    monkeypatch.setattr(KeywordIndex, "stager", lambda self: None)
+    monkeypatch.setattr(KeywordIndex, "stager", lambda self: StagesNothing())
     _ingest(data, [corpus_copy])
     after = set(reader.catalogue().articles)
     assert len(after - before) == 1 and fetched == list(after - before)
@@ -281,6 +281,16 @@ def test_an_ingest_adopts_the_segments_it_staged_instead_of_reading_its_chunks_b
     for query in ("Istanbul session minutes", "Dawn peacekeepers", "election vote court"):
         assert _scores(staged, store, query) == _scores(rebuilt, store, query)
     assert fetched  # the rebuilt index did read them: the count above is not vacuous
+
+
+class StagesNothing:
+    """A stager that keeps nothing it is handed."""
+
+    def add(self, *args: object) -> None:
+        pass
+
+    def flush(self) -> None:
+        pass
 
 
 def _stage(stager: Stager, i: int, text: str, digest: str = "x") -> None:

@@ -99,3 +99,23 @@ def test_benchmark_runs_side_by_side_on_a_small_sample(tmp_path: Path) -> None:
     recall = result["newsdesk"]["recall@5"]
     assert 0.0 <= recall["low"] <= recall["value"] <= recall["high"] <= 1.0
     assert set(result["difference"]) >= {"recall@1", "recall@5", "recall@budget"}
+
+
+def test_the_ablation_with_every_part_on_is_the_product_retriever(engine) -> None:  # type: ignore[no-untyped-def]
+    from bench.ablation import Parts, Recombined
+    from rag.types import Filters
+
+    inner = engine.retriever
+    for question, filters in [
+        ("How long did the last Istanbul session last?", Filters()),
+        ("What did Peskov say about NATO?", Filters(as_of="2025-08-28")),
+        ("What did Dawn report?", Filters(outlet="Dawn")),
+    ]:
+        product = inner.search(question, filters, 6, focus=question)
+        ablated = Recombined(inner, Parts()).search(question, filters, 6, focus=question)
+        assert [p.chunk_id for p in ablated.passages] == [p.chunk_id for p in product.passages]
+        assert [p.score for p in ablated.passages] == [p.score for p in product.passages]
+        assert ablated.terms == product.terms
+        assert set(ablated.timings) == set(product.timings)
+    dense_only = Recombined(inner, Parts(keyword=False)).search("Istanbul session", Filters(), 6)
+    assert all(p.bm25 is None for p in dense_only.passages)

@@ -14,7 +14,7 @@ from urllib.parse import urlsplit
 
 from index.dates import format_day
 from rag.citations import MARKER, label
-from rag.types import Answer, AppliedFilters, Citation, Source
+from rag.types import Answer, AppliedFilters, Citation, Filters, Source
 
 CHIP_SEPARATOR = " · "
 
@@ -195,7 +195,7 @@ def filters_line(applied: AppliedFilters | None) -> str:
     if applied.understood:
         phrases = ", ".join(f"“{p}”" for p in applied.understood)
         text += f" (understood from the question: {phrases})"
-    if not applied.carried.is_empty():
+    if applied.carried != Filters():
         text += f"; {applied.carried.describe()} — from the previous question"
     note = f'<div class="nd-note">{esc(applied.note)}</div>' if applied.note else ""
     return f'<div class="nd-filters">{esc(text)}</div>{note}'

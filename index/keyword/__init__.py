@@ -31,7 +31,7 @@ from index.keyword.index import KeywordIndex, View
 from index.keyword.live import LiveKeywords
 from index.keyword.scoring import Condition, Snapshot
 from index.keyword.staging import Stager
-from index.keyword.terms import make_stemmer, query_tokens, tokenize, tokens_version
+from index.keyword.terms import make_stemmer, query_tokens, tokenize, tokenizer, tokens_version
 
 __all__ = [
     "Condition",
@@ -43,5 +43,6 @@ __all__ = [
     "make_stemmer",
     "query_tokens",
     "tokenize",
+    "tokenizer",
     "tokens_version",
 ]

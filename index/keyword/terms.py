@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from importlib.metadata import version
 from typing import Any
 
@@ -40,6 +42,12 @@ def tokenize(texts: list[str], stemmer: Any) -> list[list[str]]:
         texts, stopwords="en", stemmer=stemmer, show_progress=False, return_ids=False
     )
     return [list(tokens) for tokens in out]
+
+
+def tokenizer() -> Callable[[list[str]], list[list[str]]]:
+    """`tokenize` with a stemmer of its own: how the index, retrieval and the answerers read
+    texts."""
+    return partial(tokenize, stemmer=make_stemmer())
 
 
 def query_tokens(query: str, stemmer: Any) -> list[str]:
