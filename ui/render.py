@@ -191,12 +191,19 @@ def filters_line(applied: AppliedFilters | None) -> str:
     """'Filters applied: outlet Dawn (understood from the question: “Dawn”)' plus any note."""
     if applied is None:
         return '<div class="nd-filters">Filters applied: none</div>'
-    text = f"Filters applied: {applied.effective.describe()}"
+    carried = applied.carried
+    if carried == Filters():
+        text = f"Filters applied: {applied.effective.describe()}"
+    else:
+        kept = {name for name in Filters.model_fields if getattr(carried, name) is not None}
+        own = applied.effective.model_copy(update=dict.fromkeys(kept))
+        parts = [own.describe()] if own != Filters() else []
+        text = "Filters applied: " + "; ".join(
+            [*parts, f"{carried.describe()} — from the previous question"]
+        )
     if applied.understood:
         phrases = ", ".join(f"“{p}”" for p in applied.understood)
         text += f" (understood from the question: {phrases})"
-    if applied.carried != Filters():
-        text += f"; {applied.carried.describe()} — from the previous question"
     note = f'<div class="nd-note">{esc(applied.note)}</div>' if applied.note else ""
     return f'<div class="nd-filters">{esc(text)}</div>{note}'
 

@@ -124,7 +124,7 @@ def test_outlet_filter_follow_up_and_new_conversation(server: LiveServer, open_p
     chips = chip_texts(final_answer(page, 2))
     expect(page.locator(".nd-turn")).to_have_count(2)
     # The follow-up names no outlet: Dawn is carried over from the history the page sent.
-    expect(filters).to_have_text("Filters applied: outlet Dawn")
+    expect(filters).to_have_text("Filters applied: outlet Dawn — from the previous question")
     assert chips and all(" Dawn · " in c for c in chips), chips
     assert_not_pwned(page)
 
