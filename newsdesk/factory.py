@@ -21,6 +21,7 @@ from rag.engine import Newsdesk
 from rag.extractive import ExtractiveAnswerer
 from rag.generative import LLMAnswerer
 from rag.llm import ChatModel, LlamaIndexChat
+from rag.reader import Reader, shipped_reader_dir
 from rag.retrieve import HybridRetriever, Retriever
 from rag.sentence_model import AnswerModel, shipped_model_path
 from rag.types import AnswerMode
@@ -97,6 +98,14 @@ def build_answer_model(settings: Settings) -> AnswerModel | None:
     return AnswerModel.load(shipped_model_path() if choice == "shipped" else Path(choice))
 
 
+def build_reader(settings: Settings) -> Reader | None:
+    """The reader the settings choose, or None when it is off."""
+    choice = settings.answer.reader
+    if choice == "off":
+        return None
+    return Reader(shipped_reader_dir() if choice == "shipped" else Path(choice))
+
+
 def build_answerers(settings: Settings) -> dict[AnswerMode, Answerer]:
     """The extractive answerer, and the LLM answerer when an LLM answer mode is configured."""
     answer = settings.answer
@@ -105,6 +114,8 @@ def build_answerers(settings: Settings) -> dict[AnswerMode, Answerer]:
             tokenizer(),
             answer.answer_sentences,
             build_answer_model(settings),
+            build_reader(settings),
+            answer.reader_candidates,
         )
     }
     chat = build_llm(settings)

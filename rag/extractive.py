@@ -12,8 +12,12 @@ import time
 from collections.abc import Sequence
 from typing import Literal
 
+import numpy as np
+
 from rag.answerers import Reading, Writing, Written
+from rag.citations import content_words
 from rag.coverage import Pick, Tokenize, choose, score_sentences
+from rag.reader import Reader, Sentence, candidate_text, sentence_pool
 from rag.retrieve import Terms
 from rag.sentence_model import AnswerModel, Evidence, answerable, candidates, choose_ranked
 from rag.types import Passage, Turn
@@ -30,10 +34,14 @@ class ExtractiveAnswerer:
         tokenize: Tokenize,
         limit: int,
         model: AnswerModel | None = None,
+        reader: Reader | None = None,
+        candidates: int = 24,
     ) -> None:
         self.tokenize = tokenize
         self.limit = limit
         self.model = model
+        self.reader = reader  # when set, it reads standalone questions instead of `model`
+        self.candidates = candidates  # the most sentences the reader scores per question
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str | None:
         """None: follow-ups are searched by the follow-up rules' query."""
@@ -55,7 +63,9 @@ class ExtractiveAnswerer:
         said = " ".join(turn.answer for turn in reading.history) if terms.context else ""
         # The model learned from standalone questions: follow-ups, and questions of filters
         # alone, keep the choice by word coverage, which weighs carried-over words for them.
-        if self.model is not None and terms.focus and not terms.context:
+        if self.reader is not None and terms.focus and not terms.context:
+            picks = self._read(reading)
+        elif self.model is not None and terms.focus and not terms.context:
             picks = self._learned(reading)
         else:
             picks = self._by_coverage(terms, reading.retrieval.passages, said)
@@ -77,6 +87,53 @@ class ExtractiveAnswerer:
             return []
         best = choose_ranked(self.model.rank(found), self.limit)
         return [Pick(c.text, c.passage, c.coverage, c.score) for c in best]
+
+    def _read(self, reading: Reading) -> list[Pick]:
+        """Sentences by the reader: the best leads, and a close runner-up that adds something
+        (the second part of a two-part question) follows; none when no sentence reaches the
+        reader's threshold."""
+        assert self.reader is not None
+        retrieval = reading.retrieval
+        pool = sentence_pool(
+            retrieval.passages, retrieval.terms.focus, self.tokenize, self.candidates
+        )
+        texts = [candidate_text(s.text, s.passage.title, s.previous) for s in pool]
+        scores = self.reader.score(reading.question, texts)
+        if not len(scores) or scores.max() < self.reader.threshold:
+            return []
+        # The reader and word coverage each see what the other misses: both orders count.
+        order = _z(scores) + _z(np.array([s.lexical for s in pool]))
+        ranked = sorted(
+            zip(order.tolist(), scores.tolist(), pool, strict=True), key=lambda x: -x[0]
+        )
+        return _lead_and_runner_up(ranked, self.reader.threshold, self.limit)
+
+
+RUNNER_UP_MARGIN = 1.0  # a second sentence scores within this much of the lead (reader logits)
+
+
+def _z(values: np.ndarray) -> np.ndarray:
+    return (values - values.mean()) / (float(values.std()) or 1.0)
+
+
+def _lead_and_runner_up(
+    ranked: list[tuple[float, float, Sentence]], threshold: float, limit: int
+) -> list[Pick]:
+    """The lead, then a sentence the reader scores above its threshold that adds new words and
+    is not a piece of one already chosen (the second part of a two-part question)."""
+    chosen = [ranked[0]]
+    seen = content_words(ranked[0][2].text)
+    floor = max(threshold, ranked[0][1] - RUNNER_UP_MARGIN)
+    for rank, score, sentence in ranked[1:]:
+        if len(chosen) >= min(limit, 2):
+            break
+        words = content_words(sentence.text)
+        overlapping = any(sentence.text in c.text or c.text in sentence.text for *_, c in chosen)
+        if score >= floor and not overlapping and len(words - seen) >= max(3, len(words) // 2):
+            chosen.append((rank, score, sentence))
+            seen |= words
+    return [Pick(s.text, s.passage, s.lexical, score) for _, score, s in chosen]
+
 
 def evidence_of(reading: Reading) -> Evidence:
     """What the sentence model reads of a question's retrieval."""

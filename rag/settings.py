@@ -34,6 +34,15 @@ class AnswerSettings(Group):
     support_threshold: float = Field(
         default=0.5, ge=0, le=1, description="Minimum support score for a citation to pass."
     )
+    reader: str = Field(
+        default="off",
+        description="The reader that picks an extractive answer's sentences and decides whether "
+        "the corpus answers: shipped (the one Newsdesk ships), a folder with its model.onnx, "
+        "tokenizer.json and card.json, or off (the answer model and word coverage instead).",
+    )
+    reader_candidates: int = Field(
+        default=24, ge=1, description="The most candidate sentences the reader scores per question."
+    )
     answer_model: str = Field(
         default="shipped",
         description="Extractive answer model: shipped (the one Newsdesk ships), a JSON file "

@@ -1,0 +1,169 @@
+"""The reader: a cross-encoder that scores how well one sentence states the answer to a question.
+
+It reads the question against the sentence, its article's title and the sentence before it, so a
+sentence that answers in other words than the question's can lead over one that only repeats
+them. It runs on ONNX Runtime from files shipped in the package (`rag/models/reader/`: the int8
+model, its tokenizer and a card with the abstention threshold chosen on training data), scoring
+all of a question's candidates in one batch. Trained by `python -m bench.train_reader`.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from index.sentences import split_sentences
+from rag.types import Passage
+
+MAX_TOKENS = 128
+Tokenize = Callable[[list[str]], list[list[str]]]
+SEPARATOR = " || "
+
+
+class ReaderFileError(RuntimeError):
+    """A reader file is missing or cannot be read."""
+
+
+def candidate_text(sentence: str, title: str, previous: str) -> str:
+    """What the reader reads beside the question: the sentence first, so a long context is
+    what truncation cuts."""
+    return SEPARATOR.join(part for part in (sentence, title, previous) if part)
+
+
+@dataclass(frozen=True)
+class Card:
+    """What the shipped reader was trained on and the threshold chosen for it."""
+
+    threshold: float
+    about: dict[str, Any]
+
+
+def shipped_reader_dir() -> Path:
+    """The reader shipped with Newsdesk."""
+    return Path(__file__).resolve().parent / "models" / "reader"
+
+
+class Reader:
+    """Scores (question, candidate) pairs with the ONNX cross-encoder in `folder`."""
+
+    def __init__(self, folder: Path, threads: int = 0) -> None:
+        self.folder = folder
+        self.card = _card(folder / "card.json")
+        self._tokenizer = _tokenizer(folder / "tokenizer.json")
+        self._session = _session(folder / "model.onnx", threads)
+        self._lock = threading.Lock()  # the tokenizer's padding state is shared
+
+    @property
+    def threshold(self) -> float:
+        """The score below which no sentence is taken to state the answer."""
+        return self.card.threshold
+
+    def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
+        """One score per candidate text, higher for a sentence that states the answer."""
+        if not texts:
+            return np.zeros(0, dtype=np.float32)
+        with self._lock:
+            encoded = self._tokenizer.encode_batch([(question, t) for t in texts])
+        feed = {
+            "input_ids": np.array([e.ids for e in encoded], dtype=np.int64),
+            "attention_mask": np.array([e.attention_mask for e in encoded], dtype=np.int64),
+            "token_type_ids": np.array([e.type_ids for e in encoded], dtype=np.int64),
+        }
+        (scores,) = self._session.run(None, feed)
+        return np.asarray(scores, dtype=np.float32).reshape(-1)
+
+
+def _fix(path: Path) -> str:
+    return f"reinstall Newsdesk, or set NEWSDESK_READER=off ({path})"
+
+
+def _card(path: Path) -> Card:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return Card(float(data["threshold"]), data)
+    except FileNotFoundError:
+        raise ReaderFileError(f"reader card {path} is missing; {_fix(path)}") from None
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ReaderFileError(f"reader card {path} is corrupt ({exc}); {_fix(path)}") from None
+
+
+def _tokenizer(path: Path) -> Any:
+    from tokenizers import Tokenizer
+
+    if not path.exists():
+        raise ReaderFileError(f"reader tokenizer {path} is missing; {_fix(path)}")
+    try:
+        tokenizer = Tokenizer.from_file(str(path))
+    except Exception as exc:
+        raise ReaderFileError(f"reader tokenizer {path} is corrupt ({exc}); {_fix(path)}") from None
+    tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="only_second")
+    tokenizer.enable_padding()
+    return tokenizer
+
+
+def _session(path: Path, threads: int) -> Any:
+    import onnxruntime as ort
+
+    if not path.exists():
+        raise ReaderFileError(f"reader model {path} is missing; {_fix(path)}")
+    options = ort.SessionOptions()
+    if threads:
+        options.intra_op_num_threads = threads
+    try:
+        return ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+    except Exception as exc:
+        reason = str(exc).splitlines()[0][:160]
+        raise ReaderFileError(f"reader model {path} is corrupt ({reason}); {_fix(path)}") from None
+
+
+@dataclass(frozen=True)
+class Sentence:
+    """A candidate answer sentence of a retrieved passage, with what the reader reads beside it."""
+
+    text: str
+    passage: Passage
+    previous: str
+    lexical: float  # the word-coverage order's score (`rag.coverage`)
+
+
+def sentence_pool(
+    passages: Sequence[Passage], weights: Mapping[str, float], tokenize: Tokenize, cap: int
+) -> list[Sentence]:
+    """The `cap` candidate sentences of the passages that share most of the question's words.
+
+    Only whole body sentences: a line without closing punctuation (a headline, a caption), one
+    that repeats its article's title, and a second copy of a sentence are left out.
+    """
+    found: dict[str, tuple[str, Passage, str, float]] = {}
+    for rank, passage in enumerate(passages):
+        sentences = [s.text for s in split_sentences(passage.text)]
+        for i, text in enumerate(sentences):
+            key = " ".join(text.lower().split())
+            if key in found or not _body_sentence(text, passage.title):
+                continue
+            found[key] = (text, passage, sentences[i - 1] if i else "", 1.0 / (rank + 2))
+    if not found:
+        return []
+    rows = list(found.values())
+    total = sum(weights.values()) or 1.0
+    pool = []
+    for (text, passage, previous, prior), tokens in zip(
+        rows, tokenize([r[0] for r in rows]), strict=True
+    ):
+        coverage = sum(weights[t] for t in set(tokens) if t in weights) / total
+        pool.append(Sentence(text, passage, previous, 0.8 * coverage + 0.2 * prior))
+    pool.sort(key=lambda s: -s.lexical)
+    return pool[:cap]
+
+
+def _body_sentence(text: str, title: str) -> bool:
+    if len(text.split()) < 6 or text[-1] not in '.!?"”’)':
+        return False
+    core = " ".join(text.lower().split()).rstrip(".")
+    return not title or core != " ".join(title.lower().split()).rstrip(".")

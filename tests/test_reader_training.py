@@ -1,0 +1,108 @@
+"""The reader's training command, end to end on a tiny sample, and the files it ships."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from bench import reader_data
+from bench.export_reader import load_torch
+from rag.reader import Reader, ReaderFileError, candidate_text
+from tests.conftest import ROOT
+
+FILLER = [
+    "The committee met again on Tuesday to review the budget for next year.",
+    "Officials said the weather had delayed several flights across the region.",
+    "A spokesperson declined to comment on the matter when asked by reporters.",
+    "The company reported higher sales in its third quarter than a year before.",
+    "Residents gathered in the square to celebrate the festival on Sunday night.",
+    "Analysts expect the central bank to keep interest rates steady this month.",
+    "The museum will reopen its east wing after two years of renovation work.",
+    "Local schools will close early on Friday because of the expected storm.",
+]
+
+
+def _example(n: int, date: str) -> reader_data.Example:
+    city = ["Geneva", "Istanbul", "Doha", "Riyadh", "Oslo", "Vienna"][n % 6]
+    answer = reader_data.Candidate(
+        f"The negotiators met in {city} on Monday for a new round of talks.", "Talks", "", 1, 0.6
+    )
+    others = [reader_data.Candidate(t, "Other news", "", 0, 0.1) for t in FILLER]
+    return reader_data.Example(f"q{n}", "Where did the negotiators meet?", date, [answer, *others])
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A reader trained for one epoch on ten handmade questions, exported as Newsdesk ships it."""
+    base = tmp_path_factory.mktemp("reader")
+    examples = [_example(n, "2023/05/01") for n in range(8)]
+    examples += [_example(n, "2024/11/01") for n in range(8, 10)]
+    reader_data.save(examples, base / "examples.jsonl")
+    command = [
+        sys.executable, "-m", "bench.train_reader", "--examples", str(base / "examples.jsonl"),
+        "--out", str(base / "run"), "--model-dir", str(base / "model"), "--epochs", "1",
+        "--batch-groups", "2", "--top", "9", "--seed", "0",
+    ]  # fmt: skip
+    done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "reader written to" in done.stdout
+    return base
+
+
+def test_the_training_command_writes_a_model_a_tokenizer_and_a_card(trained: Path) -> None:
+    model = trained / "model"
+    assert sorted(p.name for p in model.iterdir()) == ["card.json", "model.onnx", "tokenizer.json"]
+    card = json.loads((model / "card.json").read_text())
+    assert {"threshold", "training_data", "command", "commit", "dev_lead_accuracy"} <= set(card)
+    assert "epoch 0: dev lead" in (trained / "run" / "train.log").read_text()
+
+
+def test_onnx_and_pytorch_scores_agree(trained: Path) -> None:
+    import torch
+
+    reader = Reader(trained / "model")
+    torch_model = load_torch(trained / "run" / "best.pt")
+    question = "Where did the negotiators meet?"
+    texts = [candidate_text(t, "Talks", "") for t in FILLER[:4]]
+    onnx = reader.score(question, texts)
+    batch = reader_tokens(reader, question, texts)
+    with torch.no_grad():
+        expected = torch_model(**batch).numpy()
+    assert np.allclose(onnx, expected, atol=0.15)  # int8 weights: close, not equal
+    assert np.argsort(onnx)[-1] == np.argsort(expected)[-1]
+
+
+def reader_tokens(reader: Reader, question: str, texts: list[str]) -> dict[str, object]:
+    """The reader's own tokens of the pairs, as PyTorch tensors."""
+    import torch
+
+    encoded = reader._tokenizer.encode_batch([(question, t) for t in texts])
+    return {
+        "input_ids": torch.tensor([e.ids for e in encoded]),
+        "attention_mask": torch.tensor([e.attention_mask for e in encoded]),
+        "token_type_ids": torch.tensor([e.type_ids for e in encoded]),
+    }
+
+
+@pytest.mark.parametrize("damage", ["missing", "corrupt"])
+def test_a_broken_reader_file_fails_with_one_line_naming_it(
+    trained: Path, tmp_path: Path, damage: str
+) -> None:
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    for name in ("card.json", "tokenizer.json", "model.onnx"):
+        (folder / name).write_bytes((trained / "model" / name).read_bytes())
+    if damage == "missing":
+        (folder / "model.onnx").unlink()
+    else:
+        (folder / "model.onnx").write_bytes(b"\x00not a model" * 100)
+    with pytest.raises(ReaderFileError) as raised:
+        Reader(folder)
+    message = str(raised.value)
+    assert "\n" not in message and str(folder / "model.onnx") in message
+    assert damage in message and "NEWSDESK_READER=off" in message
