@@ -58,9 +58,9 @@ def main() -> None:
 @click.option(
     "--cv",
     type=int,
-    default=5,
-    help="Score the learned answerer out of fold, K folds grouped by question week "
-    "(default 5; 0 scores the shipped model in-sample).",
+    default=0,
+    help="Score the learned sentence model out of fold, K folds grouped by question week, "
+    "and choose the as-of week's weight out of fold (default 0: the shipped models).",
 )
 @click.option(
     "--train",
@@ -71,8 +71,12 @@ def main() -> None:
 @click.option(
     "--as-of/--no-as-of",
     default=True,
-    help="Also ask every question as of its own day, with the as-of week's weight chosen "
-    "out of fold (default on).",
+    help="Also ask every question as of its own day (default on).",
+)
+@click.option(
+    "--reader/--no-reader",
+    default=True,
+    help="Also answer with the shipped reader, paired against the answerers without it.",
 )
 @data_dir_option
 def realtimeqa(
@@ -89,6 +93,7 @@ def realtimeqa(
     cv: int,
     train: Path | None,
     as_of: bool,
+    reader: bool,
     data_dir: Path | None,
 ) -> None:
     """RealTimeQA's public split next to a plain llama-index pipeline, with 95% intervals.
@@ -113,6 +118,7 @@ def realtimeqa(
         cv=cv,
         train=train,
         as_of=as_of,
+        reader=reader,
     )
 
 

@@ -65,6 +65,7 @@ def answer_row(question: Row, answer: Answer, ms: float) -> Row:
         **_question_fields(question),
         **recall_at(texts, question["answer"]),
         "cited": cited_correctly(answer, question["answer"]),
+        "lead": bool(answer.sentences) and contains(answer.sentences[0].text, question["answer"]),
         "abstained": answer.abstained,
         "ms": ms,
         "response": " ".join(s.text for s in answer.sentences) or answer.answer,
@@ -81,6 +82,7 @@ def passages_row(question: Row, texts: Sequence[str], ms: float) -> Row:
         **_question_fields(question),
         **recall_at(texts, question["answer"]),
         "cited": None,
+        "lead": None,
         "abstained": False,
         "ms": ms,
         "passages": [{"text": t} for t in texts],
@@ -94,6 +96,7 @@ def _question_fields(question: Row) -> Row:
         "answer": question["answer"],
         "in_corpus": bool(question["answer_in_corpus"]),
         "findable": bool(question.get("findable", question["answer_in_corpus"])),
+        "evidence": bool(question.get("evidence")),
     }
 
 
@@ -111,6 +114,9 @@ def summarise(rows: Sequence[Row]) -> dict[str, Estimate | float | int | None]:
     }
     answers = answerable and answerable[0]["cited"] is not None
     out["cited_answer_rate"] = rate(answerable, lambda r: r["cited"]) if answers else None
+    # The answer's first sentence states the answer, where the quiz names an evidence sentence.
+    evidenced = [r for r in answerable if r.get("evidence")]
+    out["lead_holds_answer"] = rate(evidenced, lambda r: r["lead"]) if answers else None
     out["abstention_not_in_corpus"] = rate(others, lambda r: r["abstained"])
     out["abstention_answer_nowhere"] = rate(absent, lambda r: r["abstained"])
     out["false_abstention"] = rate(answerable, lambda r: r["abstained"])
@@ -124,17 +130,23 @@ def summarise(rows: Sequence[Row]) -> dict[str, Estimate | float | int | None]:
     return out
 
 
-def differences(ours: Sequence[Row], theirs: Sequence[Row]) -> dict[str, Estimate]:
-    """Recall differences (ours - theirs) on the answerable questions, paired by question."""
+ANSWERS = ("cited", "lead")
+
+
+def differences(
+    ours: Sequence[Row], theirs: Sequence[Row], names: Sequence[str] = RECALLS
+) -> dict[str, Estimate]:
+    """Differences (ours - theirs) on the answerable questions, paired by question: recall by
+    default, or `ANSWERS` (cited answer; lead sentence holds it, where there is evidence)."""
     mine = {r["id"]: r for r in ours if r["in_corpus"]}
     other = {r["id"]: r for r in theirs if r["in_corpus"] and r["id"] in mine}
-    ids = sorted(other)
-    return {
-        name: paired_difference(
+    out = {}
+    for name in names:
+        ids = sorted(i for i in other if name != "lead" or other[i].get("evidence"))
+        out[name] = paired_difference(
             [float(mine[i][name]) for i in ids], [float(other[i][name]) for i in ids]
         )
-        for name in RECALLS
-    }
+    return out
 
 
 def side_by_side(

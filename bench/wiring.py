@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.ablation import Parts, Recombined
-from bench.realtimeqa import COVERAGE, FULL, Indexing
+from bench.realtimeqa import COVERAGE, FULL, READER, Indexing
 from bench.vectors import PrecomputedEmbedder, load_vectors
 from index.prepare import PIPELINE_VERSION
 from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk, build_retriever
@@ -41,6 +41,7 @@ def _ingest_quietly(
 VARIANTS = {
     FULL: Parts(),
     COVERAGE: Parts(),
+    READER: Parts(),
     "dense only": Parts(keyword=False, windows=False, collapse=False),
     "keyword only": Parts(dense=False, windows=False, collapse=False),
     "fusion (RRF)": Parts(windows=False, collapse=False),
@@ -51,8 +52,10 @@ VARIANTS = {
 def _engine_in(
     settings: Settings, folder: Path, top_k: int, variant: str, recency: float | None
 ) -> Newsdesk:
-    # Only the full system has the learned answerer: the ablation adds it last.
+    # Only the full system has the learned answerer: the ablation adds it last. The reader's
+    # row reads with the shipped reader whatever the settings say.
     chosen = settings if variant == FULL else settings.replace(answer_model="none")
+    chosen = chosen.replace(reader="shipped" if variant == READER else "off")
     if recency is not None:
         chosen = chosen.replace(recency_weight=recency)
     chosen = _in_folder(chosen, folder, top_k)

@@ -8,7 +8,6 @@ thread (`index.writer`).
 
 from __future__ import annotations
 
-import sys
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,13 +15,13 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import chain as _chain
 from pathlib import Path
-from typing import Any
 
 from index.embedding import Embedder
 from index.keyword import KeywordIndex
 from index.loading import Skipped
 from index.plan import Event, Note, Planner, Unchanged
 from index.prepare import PreparedDoc, embedding_text
+from index.progress import Progress
 from index.records import ArticleInfo, ChunkRecord, DocRecord
 from index.settings import IngestSettings
 from index.store import ChromaStore
@@ -128,13 +127,15 @@ class Ingestor:
         # Articles are read, cleaned and chunked ahead of this thread, which embeds, so the model
         # is busy from the first batch on; with workers, in a process of its own, so the plan
         # also runs on while Chroma writes (which holds this process's GIL).
-        plan = Planner(
-            self.settings, self.embedder.name, self.workers, self.keywords, self.progress
-        )
+        plan = Planner(self.settings, self.embedder.name, self.workers, self.keywords)
         run_plan = elsewhere if self.workers > 0 else background
+        progress = Progress(paths, self.progress)
         events = run_plan(lambda: plan(paths, existing))
-        planned = _recorded(events, report, log)
-        todo = self._embed_and_write(planned, report, run, existing, interrupted)
+        planned = _recorded(events, report, log, progress)
+        try:
+            todo = self._embed_and_write(planned, report, run, existing, interrupted, progress)
+        finally:
+            progress.close()
         for doc_id in set(interrupted) - set(todo):
             old = existing.get(doc_id)
             self.store.drop_stale(doc_id, old.digest if old else None)
@@ -148,6 +149,7 @@ class Ingestor:
         run: str,
         existing: dict[str, ArticleInfo],
         interrupted: list[str],
+        progress: Progress,
     ) -> list[str]:
         """Embed chunks in batches that span articles, ahead of the writer, and hand them to it;
         the doc ids done.
@@ -159,7 +161,6 @@ class Ingestor:
         writer = Writer(self.store, {*existing, *interrupted})
         in_flight: dict[str, None] = {}  # handed over for embedding, not committed yet
         held, beat = 0, time.monotonic()
-        bar = _progress_bar("chunks", self.progress)
         batches = self._batches(_waited(planned, report), report, ids, in_flight)
         embedded = ahead(batches, self._embed, self.embed_ahead)
         try:
@@ -173,13 +174,13 @@ class Ingestor:
                 with report.timing("waiting for Chroma"):
                     writer.put(batch, done)
                 report.chunks += len(batch)
-                if bar is not None:
-                    bar.update(len(batch))
+                progress.embedded(len(batch))
+                progress.articles(len(done))
         except BaseException:
             embedded.close()  # no more embedding calls
             writer.abort()
             raise
-        _finish(writer, report, bar)
+        _finish(writer, report)
         return ids
 
     def _batches(
@@ -238,16 +239,19 @@ class Ingestor:
 
 
 def _recorded(
-    events: Iterator[Event], report: IngestReport, log: Callable[[str], None]
+    events: Iterator[Event], report: IngestReport, log: Callable[[str], None], progress: Progress
 ) -> Iterator[PreparedDoc]:
-    """The prepared articles of a plan; its other events go to the report and the log."""
+    """The prepared articles of a plan; its other events go to the report, the log and the
+    progress bar."""
     for event in events:
         if isinstance(event, Unchanged):
             report.unchanged.append(event.doc_id)
+            progress.articles(1)
         elif isinstance(event, Note):
             log(event.text)
         elif isinstance(event, Skipped):
             report.skipped.append(event)
+            progress.articles(1)
             log(str(event))
         else:
             yield event
@@ -282,19 +286,9 @@ def _under(source: Path, roots: list[Path]) -> bool:
     return any(source == r or source.is_relative_to(r) for r in roots)
 
 
-def _progress_bar(unit: str, enabled: bool) -> Any:
-    if not enabled:
-        return None
-    from tqdm import tqdm
-
-    return tqdm(unit=unit, desc="embedding", file=sys.stderr, delay=2.0)
-
-
-def _finish(writer: Writer, report: IngestReport, bar: Any) -> None:
+def _finish(writer: Writer, report: IngestReport) -> None:
     """Wait for the writer's last writes and record where its time went."""
     with report.timing("waiting for Chroma"):
         writer.close()
     for step, seconds in writer.busy.items():
         report.steps[f"{step} (background)"] = seconds
-    if bar is not None:
-        bar.close()

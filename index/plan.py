@@ -8,7 +8,6 @@ in a forked process of its own.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -50,13 +49,11 @@ class Planner:
         embedder_name: str,
         workers: int,
         keywords: KeywordIndex,
-        progress: bool = True,
     ) -> None:
         self.settings = settings
         self.embedder_name = embedder_name
         self.workers = workers  # preparing processes
         self.keywords = keywords  # stages the keyword segments of what is prepared
-        self.progress = progress
 
     def __call__(self, paths: list[Path], existing: dict[str, ArticleInfo]) -> Iterator[Event]:
         """Prepared articles, and what else the report and the log need, in input order.
@@ -68,7 +65,7 @@ class Planner:
         manifests: dict[Path, dict[str, dict[str, Any]]] = {}
 
         def tasks() -> Iterator[Task | Skipped | Unchanged]:
-            for file, root in _progress(discover(paths), "files", self.progress):
+            for file, root in discover(paths):
                 if root not in manifests:
                     manifests[root], skip = _manifest(root)
                     if skip is not None:
@@ -151,11 +148,3 @@ def _clash(item: SourceDoc, seen: set[str], existing: dict[str, ArticleInfo]) ->
             f"{item.where}doc id {item.doc_id!r} already belongs to {owner}; rename one of them",
         )
     return None
-
-
-def _progress(items: list[Any], unit: str, enabled: bool) -> Any:
-    if not enabled or len(items) < 20:
-        return items
-    from tqdm import tqdm
-
-    return tqdm(items, unit=unit, desc="reading", file=sys.stderr, leave=False)

@@ -103,7 +103,8 @@ def build_reader(settings: Settings) -> Reader | None:
     choice = settings.answer.reader
     if choice == "off":
         return None
-    return Reader(shipped_reader_dir() if choice == "shipped" else Path(choice))
+    folder = shipped_reader_dir() if choice == "shipped" else Path(choice)
+    return Reader(folder, settings.answer.reader_tokens)
 
 
 def build_answerers(settings: Settings) -> dict[AnswerMode, Answerer]:

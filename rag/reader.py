@@ -21,7 +21,6 @@ import numpy as np
 from index.sentences import split_sentences
 from rag.types import Passage
 
-MAX_TOKENS = 128
 Tokenize = Callable[[list[str]], list[list[str]]]
 SEPARATOR = " || "
 
@@ -52,10 +51,12 @@ def shipped_reader_dir() -> Path:
 class Reader:
     """Scores (question, candidate) pairs with the ONNX cross-encoder in `folder`."""
 
-    def __init__(self, folder: Path, threads: int = 0) -> None:
+    def __init__(self, folder: Path, max_tokens: int = 64, threads: int = 0) -> None:
         self.folder = folder
         self.card = _card(folder / "card.json")
-        self._tokenizer = _tokenizer(folder / "tokenizer.json")
+        # Truncation cuts the context after the sentence first (`candidate_text`); the cost of a
+        # batch grows with its longest pair, so this bounds the reader's latency.
+        self._tokenizer = _tokenizer(folder / "tokenizer.json", max_tokens)
         self._session = _session(folder / "model.onnx", threads)
         self._lock = threading.Lock()  # the tokenizer's padding state is shared
 
@@ -93,7 +94,7 @@ def _card(path: Path) -> Card:
         raise ReaderFileError(f"reader card {path} is corrupt ({exc}); {_fix(path)}") from None
 
 
-def _tokenizer(path: Path) -> Any:
+def _tokenizer(path: Path, max_tokens: int) -> Any:
     from tokenizers import Tokenizer
 
     if not path.exists():
@@ -102,7 +103,8 @@ def _tokenizer(path: Path) -> Any:
         tokenizer = Tokenizer.from_file(str(path))
     except Exception as exc:
         raise ReaderFileError(f"reader tokenizer {path} is corrupt ({exc}); {_fix(path)}") from None
-    tokenizer.enable_truncation(max_length=MAX_TOKENS, strategy="only_second")
+    # A question longer than the budget is cut too, rather than failing the whole batch.
+    tokenizer.enable_truncation(max_length=max_tokens, strategy="longest_first")
     tokenizer.enable_padding()
     return tokenizer
 

@@ -41,7 +41,14 @@ class AnswerSettings(Group):
         "tokenizer.json and card.json, or off (the answer model and word coverage instead).",
     )
     reader_candidates: int = Field(
-        default=24, ge=1, description="The most candidate sentences the reader scores per question."
+        default=12, ge=1, description="The most candidate sentences the reader scores per question."
+    )
+    reader_tokens: int = Field(
+        default=64,
+        ge=16,
+        le=512,
+        description="The most tokens of question, sentence and context the reader reads per "
+        "candidate (the context is cut first).",
     )
     answer_model: str = Field(
         default="shipped",

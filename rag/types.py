@@ -86,14 +86,9 @@ class Source(BaseModel):
     url: str | None
 
 
-class Passage(Source):
-    """A retrieved chunk with its scores."""
+class PassageRef(Source):
+    """A retrieved chunk's place and scores, without its text."""
 
-    def source(self) -> Source:
-        """The article reference of this passage, without text or scores."""
-        return Source(**self.model_dump(include=set(Source.model_fields)))
-
-    text: str
     start: int
     end: int
     score: float = Field(description="Fused relevance score.")
@@ -102,18 +97,33 @@ class Passage(Source):
     also_in: list[Source] = Field(default_factory=list, description="Syndicated copies.")
 
 
-class Citation(Source):
-    """One inline marker and the one passage it points at."""
+class Passage(PassageRef):
+    """A retrieved chunk with its text and scores."""
+
+    text: str
+
+    def source(self) -> Source:
+        """The article reference of this passage, without text or scores."""
+        return Source(**self.model_dump(include=set(Source.model_fields)))
+
+
+class CitationRef(Source):
+    """One inline marker and the passage it points at, named by `chunk_id`."""
 
     number: int
     marker: str = Field(description="The marker as it appears in the answer text.")
     label: str = Field(description="'Outlet, 28 Aug 2025' as shown to the reader.")
-    passage: str
     span: tuple[int, int] = Field(description="Passage span in the article's cleaned text.")
     quote: str = Field(default="", description="The passage sentence the answer rests on.")
     quote_span: tuple[int, int] | None = Field(default=None, description="Quote span in passage.")
     support: float = Field(default=1.0, description="Support score of the cited sentence.")
     also_in: list[Source] = Field(default_factory=list)
+
+
+class Citation(CitationRef):
+    """A citation with its passage's text."""
+
+    passage: str
 
 
 class AnswerSentence(BaseModel):
@@ -139,36 +149,41 @@ class Turn(BaseModel):
 
     question: str
     answer: str = ""
-    citations: list[Citation] = Field(default_factory=list)
+    citations: list[CitationRef] = Field(default_factory=list)
     filters: Filters | None = None
     retrieval_query: str | None = None
 
 
-class Answer(BaseModel):
-    """Everything about one answered question."""
+class AnswerBase(BaseModel):
+    """What every form of an answer holds besides its citations and passages."""
 
     question: str
     answer: str
     sentences: list[AnswerSentence] = Field(default_factory=list)
-    citations: list[Citation] = Field(default_factory=list)
     abstained: bool = False
     mode: Literal["extractive", "llm"] = "extractive"
     notice: str | None = Field(default=None, description="Shown to the user, e.g. a fallback.")
     filters: AppliedFilters = Field(default_factory=AppliedFilters)
     retrieval_query: str = ""
-    retrieved: list[Passage] = Field(default_factory=list)
     closest: list[Source] = Field(
         default_factory=list, description="Nearest articles when abstaining."
     )
     citation_check: CitationCheck = Field(default_factory=CitationCheck)
     timings: dict[str, float] = Field(default_factory=dict, description="Milliseconds per step.")
 
+
+class Answer(AnswerBase):
+    """Everything about one answered question."""
+
+    citations: list[Citation] = Field(default_factory=list)
+    retrieved: list[Passage] = Field(default_factory=list)
+
     def as_turn(self) -> Turn:
         """This answer as history for a follow-up question."""
         return Turn(
             question=self.question,
             answer=self.answer,
-            citations=self.citations,
+            citations=list[CitationRef](self.citations),
             filters=self.filters.effective,
             retrieval_query=self.retrieval_query,
         )

@@ -46,11 +46,13 @@ def test_openapi_schema_and_docs(client: TestClient) -> None:
     assert {"/api/ask", "/api/corpus", "/healthz"} <= set(schema["paths"])
     ask = schema["paths"]["/api/ask"]["post"]
     assert ask["responses"]["200"]["content"]["application/json"]["schema"]["$ref"].endswith(
-        "/Answer"
+        "/AskResponse"
     )
-    assert {"Answer", "AskRequest", "Citation", "CorpusSummary"} <= set(
+    assert {"AskResponse", "AskRequest", "CitationRef", "RetrievedPassage", "CorpusSummary"} <= set(
         schema["components"]["schemas"]
     )
+    include = next(p for p in ask["parameters"] if p["name"] == "include")
+    assert "retrieved[].text" in include["description"]
     assert client.get("/docs").status_code == 200
     # History turns document what a client must send back for filters to carry over.
     schemas = schema["components"]["schemas"]
@@ -74,7 +76,24 @@ def test_ask_returns_citations_with_outlet_and_date(client: TestClient) -> None:
     assert body["citations"], body
     for c in body["citations"]:
         assert c["outlet"] and DATE.match(c["date"]) and c["marker"] in body["answer"]
-        assert c["quote"] in c["passage"]
+        assert c["quote"] and "passage" not in c
+
+
+def test_a_passage_is_sent_once_and_only_when_asked_for(
+    client: TestClient, api_engine: Any
+) -> None:
+    full = api_engine.ask(QUESTION).model_dump_json()
+    lean = client.post("/api/ask", json={"question": QUESTION})
+    assert 3 * len(lean.content) <= len(full), (len(lean.content), len(full))
+    assert all(p["text"] is None for p in lean.json()["retrieved"])
+    body = client.post("/api/ask?include=passages", json={"question": QUESTION}).json()
+    texts = {p["chunk_id"]: p["text"] for p in body["retrieved"]}
+    for c in body["citations"]:  # each citation's passage is the retrieved one it names
+        assert c["quote"] in texts[c["chunk_id"]] and "passage" not in c
+    raw = json.dumps(body)
+    assert all(raw.count(json.dumps(t)[1:-1]) == 1 for t in texts.values())
+    refused = client.post("/api/ask?include=everything", json={"question": QUESTION})
+    assert refused.status_code == 422
 
 
 def test_ask_with_filters_and_follow_up_history(client: TestClient) -> None:
@@ -160,7 +179,7 @@ def test_history_turn_fields_are_bounded(client: TestClient) -> None:
         ("answer", big),
         ("retrieval_query", big),
         ("citations", [citation] * (MAX_TURN_CITATIONS + 1)),
-        ("citations", [{**citation, "passage": big * 3}]),
+        ("citations", [{**citation, "quote": big * 3}]),
     ]:
         response = client.post("/api/ask", json={**follow, "history": [{**turn, field: value}]})
         assert response.status_code == 422, (field, response.text[:300])

@@ -496,3 +496,22 @@ def test_a_failed_embedding_stops_every_write_before_the_lease_is_given_up(
     assert "write" in events and events[-1] == "gave up"  # nothing after the lease went
     report = make_ingestor(tmp_path / "data", FakeEmbedder()).run([corpus_copy], log=print)
     assert report.ingested == 5
+
+
+def test_ingest_progress_counts_articles_of_every_kind_of_file(tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    import gzip
+
+    from index.progress import Progress, count_articles
+
+    with gzip.open(tmp_path / "archive.jsonl.gz", "wt") as out:
+        out.write('{"text": "a"}\n\n{"text": "b"}\n{"text": "c"}\n')
+    (tmp_path / "list.json").write_text('[{"text": "d"}, {"text": "e"}]')
+    (tmp_path / "one.txt").write_text("An article.")
+    (tmp_path / "broken.jsonl.gz").write_bytes(b"not gzip")
+    assert count_articles([tmp_path]) == 3 + 2 + 1 + 1
+    progress = Progress([tmp_path], True, delay=0)
+    progress.embedded(1200)
+    progress.articles(4)
+    progress.close()
+    shown = capsys.readouterr().err
+    assert "4/7 articles, 1,200 chunks embedded" in shown and "left]" in shown

@@ -91,3 +91,9 @@ def test_a_two_part_question_gets_both_parts(engine) -> None:  # type: ignore[no
     said = " ".join(s.text for s in answer.sentences)
     assert "Istanbul" in said and "40 minutes" in said
     assert len(content_words(said)) > 8
+
+
+def test_a_question_longer_than_the_reader_reads_is_cut_not_refused(reader: Reader) -> None:
+    question = "Which of these " + "long and winding clauses " * 40 + "was it?"
+    scores = reader.score(question, [candidate_text("A short sentence.", "A title", "")])
+    assert scores.shape == (1,)

@@ -99,6 +99,9 @@ def test_benchmark_runs_side_by_side_on_a_small_sample(tmp_path: Path) -> None:
     recall = result["newsdesk"]["recall@5"]
     assert 0.0 <= recall["low"] <= recall["value"] <= recall["high"] <= 1.0
     assert set(result["difference"]) >= {"recall@1", "recall@5", "recall@budget"}
+    reader = result["reader"]["newsdesk + reader"]
+    assert set(reader["paired"]["newsdesk"]) == {"cited", "lead"}
+    assert "lead_holds_answer" in reader["figures"]
 
 
 def test_the_ablation_with_every_part_on_is_the_product_retriever(engine) -> None:  # type: ignore[no-untyped-def]

@@ -10,9 +10,9 @@ import logging
 import threading
 import time
 from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -20,7 +20,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field, field_validator
 
 from rag.citations import MARKER
-from rag.types import Answer, AnswerMode, Citation, CorpusSummary, Filters, Health, Turn
+from rag.types import AnswerMode, CitationRef, CorpusSummary, Filters, Health, Turn
 from ui.guards import (
     NOT_UNICODE,
     Busy,
@@ -35,6 +35,7 @@ from ui.guards import (
     client_key,
     valid_unicode,
 )
+from ui.responses import AskResponse
 from ui.settings import ServerSettings
 
 if TYPE_CHECKING:
@@ -44,7 +45,7 @@ log = logging.getLogger("newsdesk.api")
 
 MAX_TURN_CHARS = 20_000  # per text field of a history turn (question, answer, retrieval_query)
 MAX_TURN_CITATIONS = 50  # citations per history turn
-MAX_CITATION_CHARS = 50_000  # one history citation as JSON (its passage is a single chunk)
+MAX_CITATION_CHARS = 50_000  # one history citation as JSON (a passage sent with it is one chunk)
 # Numbers start at 1 and grow by the passages a conversation cites; even the longest history the
 # limits allow (20 turns of 50 citations) stays far below this.
 MAX_CITATION_NUMBER = 10_000
@@ -58,11 +59,11 @@ class HistoryTurn(Turn):
 
     question: str = Field(max_length=MAX_TURN_CHARS, description="The earlier question.")
     answer: str = Field(default="", max_length=MAX_TURN_CHARS, description="Its answer text.")
-    citations: list[Citation] = Field(
+    citations: list[CitationRef] = Field(
         default_factory=list,
         max_length=MAX_TURN_CITATIONS,
         description=f"The answer's citations (keeps citation numbers stable across turns); each "
-        f"at most {MAX_CITATION_CHARS} characters as JSON.",
+        f"at most {MAX_CITATION_CHARS} characters as JSON. Their passages need not be sent.",
     )
     filters: Filters | None = Field(
         default=None, description="The filters that answer used: its `filters.effective`."
@@ -73,7 +74,7 @@ class HistoryTurn(Turn):
 
     @field_validator("citations")
     @classmethod
-    def _citations_valid(cls, citations: list[Citation]) -> list[Citation]:
+    def _citations_valid(cls, citations: list[CitationRef]) -> list[CitationRef]:
         # The numbers carry on into the follow-up's numbering (it continues after the highest),
         # so each must be one the server could have given.
         numbers = [c.number for c in citations]
@@ -86,7 +87,7 @@ class HistoryTurn(Turn):
         return citations
 
 
-def _citation_problem(citation: Citation) -> str | None:
+def _citation_problem(citation: CitationRef) -> str | None:
     """Why a history citation cannot be one of the server's own, or None."""
     number = citation.number
     if not 1 <= number <= MAX_CITATION_NUMBER:
@@ -239,20 +240,28 @@ def add_api_routes(
     # Sync endpoints run in Starlette's threadpool, so slow answers do not block the event loop.
     @app.post(
         "/api/ask",
-        response_model=Answer,
+        response_model=AskResponse,
         dependencies=guarded,
         tags=["api"],
         responses={401: {}, 413: {}, 422: {}, 429: {}, 503: {}},
     )
-    def ask(body: AskRequest) -> Answer:
+    def ask(
+        body: AskRequest,
+        include: Literal["passages"] | None = Query(
+            default=None,
+            description="`passages`: also send each retrieved passage's text, once, in "
+            "`retrieved[].text` (citations name their passage by `chunk_id`).",
+        ),
+    ) -> AskResponse:
         """Answer a question from the corpus; every sentence cites outlet and date."""
         _check_limits(body, settings)
         _check_unicode(body)
         try:
             with gate.slot():
-                return engine.ask(body.question, body.history, body.filters, body.mode)
+                answer = engine.ask(body.question, body.history, body.filters, body.mode)
         except Busy as exc:
             raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
+        return AskResponse.of(answer, passages=include == "passages")
 
     @app.get("/api/corpus", response_model=CorpusSummary, dependencies=guarded, tags=["api"])
     def corpus() -> CorpusSummary:
