@@ -58,6 +58,7 @@ COVERAGE = "all parts, coverage answer"  # the full retrieval with the unlearned
 AS_OF = "newsdesk, as of its day"  # each question asked with its own date as `as_of`
 READER = "newsdesk + reader"  # the shipped reader picks sentences and decides to abstain
 READER_AS_OF = "newsdesk + reader, as of its day"
+READER_CHOICE = "reader: sentence choice only"  # no reader threshold: coverage alone abstains
 RECENCY_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.02)  # as-of week weights tried out of fold
 
 
@@ -149,8 +150,10 @@ def run_benchmark(
         f"{os.cpu_count()} cores; index {workdir}"
     )
     ingest_sample(indexing, workdir, articles, echo)
-    names = [n for n in indexing.variants if ablation or n in (FULL, COVERAGE, READER)]
-    names = [n for n in names if reader or n != READER]
+    names = [
+        n for n in indexing.variants if ablation or n in (FULL, COVERAGE, READER, READER_CHOICE)
+    ]
+    names = [n for n in names if reader or n not in (READER, READER_CHOICE)]
     cv = _folds(cv, questions, echo)
     # Out of fold, the full system's answers come from models that never saw the question's week.
     run = [n for n in names if not (cv and n == FULL)]

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from functools import partial
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.ablation import Parts, Recombined
-from bench.realtimeqa import COVERAGE, FULL, READER, Indexing
+from bench.realtimeqa import COVERAGE, FULL, READER, READER_CHOICE, Indexing
 from bench.vectors import PrecomputedEmbedder, load_vectors
 from index.prepare import PIPELINE_VERSION
 from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk, build_retriever
+from rag.reader import shipped_reader_dir
 
 if TYPE_CHECKING:
     from index.ingest import IngestReport
@@ -42,6 +44,7 @@ VARIANTS = {
     FULL: Parts(),
     COVERAGE: Parts(),
     READER: Parts(),
+    READER_CHOICE: Parts(),
     "dense only": Parts(keyword=False, windows=False, collapse=False),
     "keyword only": Parts(dense=False, windows=False, collapse=False),
     "fusion (RRF)": Parts(windows=False, collapse=False),
@@ -55,13 +58,30 @@ def _engine_in(
     # Only the full system has the learned answerer: the ablation adds it last. The reader's
     # row reads with the shipped reader whatever the settings say.
     chosen = settings if variant == FULL else settings.replace(answer_model="none")
-    chosen = chosen.replace(reader="shipped" if variant == READER else "off")
+    chosen = chosen.replace(reader=_reader_for(variant, settings))
     if recency is not None:
         chosen = chosen.replace(recency_weight=recency)
     chosen = _in_folder(chosen, folder, top_k)
     embedder = build_embedder(chosen)
     retriever = Recombined(build_retriever(chosen, embedder), VARIANTS[variant])
     return build_newsdesk(chosen, embedder, retriever)
+
+
+def _reader_for(variant: str, settings: Settings) -> str:
+    """The reader a variant reads with: the shipped one; for READER_CHOICE a copy whose card
+    sets no threshold, so only word coverage decides whether to answer."""
+    if variant == READER:
+        return "shipped"
+    if variant != READER_CHOICE:
+        return "off"
+    folder = settings.store.resolved_data_dir() / "reader-without-threshold"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("model.onnx", "tokenizer.json"):
+        if not (folder / name).exists():
+            (folder / name).symlink_to(shipped_reader_dir() / name)
+    card = json.loads((shipped_reader_dir() / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, "threshold": -1e9}))
+    return str(folder)
 
 
 def index_fingerprint(settings: Settings) -> str:

@@ -16,7 +16,7 @@ import numpy as np
 
 from rag.answerers import Reading, Writing, Written
 from rag.citations import content_words
-from rag.coverage import Pick, Tokenize, choose, score_sentences
+from rag.coverage import Pick, Tokenize, choose, confident, score_sentences
 from rag.reader import Reader, Sentence, candidate_text, sentence_pool
 from rag.retrieve import Terms
 from rag.sentence_model import AnswerModel, Evidence, answerable, candidates, choose_ranked
@@ -91,12 +91,16 @@ class ExtractiveAnswerer:
     def _read(self, reading: Reading) -> list[Pick]:
         """Sentences by the reader: the best leads, and a close runner-up that adds something
         (the second part of a two-part question) follows; none when no sentence reaches the
-        reader's threshold."""
+        reader's threshold, or none covers enough of the question's words."""
         assert self.reader is not None
         retrieval = reading.retrieval
         pool = sentence_pool(
             retrieval.passages, retrieval.terms.focus, self.tokenize, self.candidates
         )
+        # The reader alone answers too many questions the corpus cannot: word coverage must
+        # also find the question's subject in what was retrieved.
+        if not any(confident(s.coverage, s.passage) for s in pool[:5]):
+            return []
         texts = [candidate_text(s.text, s.passage.title, s.previous) for s in pool]
         scores = self.reader.score(reading.question, texts)
         if not len(scores) or scores.max() < self.reader.threshold:

@@ -131,7 +131,8 @@ class Sentence:
     text: str
     passage: Passage
     previous: str
-    lexical: float  # the word-coverage order's score (`rag.coverage`)
+    coverage: float  # the share of the question's weighted words it holds (`rag.coverage`)
+    lexical: float  # the word-coverage order's score: coverage, and its passage's rank
 
 
 def sentence_pool(
@@ -159,7 +160,7 @@ def sentence_pool(
         rows, tokenize([r[0] for r in rows]), strict=True
     ):
         coverage = sum(weights[t] for t in set(tokens) if t in weights) / total
-        pool.append(Sentence(text, passage, previous, 0.8 * coverage + 0.2 * prior))
+        pool.append(Sentence(text, passage, previous, coverage, 0.8 * coverage + 0.2 * prior))
     pool.sort(key=lambda s: -s.lexical)
     return pool[:cap]
 

@@ -18,7 +18,7 @@ from rag.types import (
     Source,
 )
 from ui import render
-from ui.corpus import EMPTY_INDEX, example_questions, summary_html, timeline_svg
+from ui.corpus import EMPTY_INDEX, summary_html, timeline_svg
 
 HOSTILE = (
     'Kremlin spokesman said <script>window.__pwned=1</script> and <img src=x onerror="x()"> and '
@@ -330,17 +330,6 @@ def test_timeline_buckets_long_spans_by_month() -> None:
 def test_empty_corpus_message_names_the_command() -> None:
     assert "No articles yet" in summary_html(CorpusSummary())
     assert "Run “newsdesk ingest”" in EMPTY_INDEX
-
-
-def test_example_questions_come_from_titles_one_per_outlet() -> None:
-    asks = example_questions(CorpusSummary.model_validate({"documents": DOCS}), limit=3)
-    assert len(asks) == 3
-    assert asks[1] == "What did Dawn report about Russia pushed back on Wednesday against the idea?"
-    assert (
-        "What did Al Jazeera report about Russia opposed to European security guarantees for Ukraine?"
-        in asks
-    )
-    assert example_questions(CorpusSummary()) == []
 
 
 def test_chip_text_for_unknowns() -> None:

@@ -22,10 +22,11 @@ from fastapi.responses import FileResponse, RedirectResponse
 
 from ui import render
 from ui.chat import ALL_OUTLETS, WELCOME, Conversation, TurnRunner, View, parse_filters
-from ui.corpus import EMPTY_INDEX, example_questions, summary_html
+from ui.corpus import EMPTY_INDEX, summary_html
 from ui.guards import Gate, RateLimiter
 from ui.settings import ServerSettings
 from ui.style import STYLE
+from ui.suggest import Suggestions
 
 if TYPE_CHECKING:
     from fastapi import FastAPI
@@ -173,6 +174,7 @@ def _chat_layout() -> tuple[Column, Extras]:
 def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr.Blocks:
     """The full chat page: conversation, filters, sources panel and corpus summary."""
     runner = _runner(engine, settings, guards, inline=False)
+    suggestions = Suggestions(engine, EXAMPLES)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False) as demo:
         c, x = _chat_layout()
 
@@ -205,17 +207,17 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
             reset, outputs=[c.conv, c.transcript, x.sources, c.filters, c.status], **PRIVATE
         )
         demo.load(
-            lambda: _chat_start(engine),
+            lambda: _chat_start(engine, suggestions),
             outputs=[x.corpus, x.outlet, c.transcript, *x.examples],
             **PRIVATE,
         )
     return demo
 
 
-def _chat_start(engine: Newsdesk) -> list[Any]:
+def _chat_start(engine: Newsdesk, suggestions: Suggestions) -> list[Any]:
     """Per page load: corpus panel, outlet choices, start message and example questions."""
     summary, start = _start_page(engine)
-    asks = example_questions(summary, EXAMPLES)
+    asks = suggestions.for_corpus(summary)
     buttons = [
         gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
         for i in range(EXAMPLES)

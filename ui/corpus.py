@@ -3,7 +3,6 @@ questions drawn from article titles. Titles and outlets are untrusted and escape
 
 from __future__ import annotations
 
-import re
 from collections import Counter
 from collections.abc import Sequence
 from datetime import date, timedelta
@@ -127,35 +126,3 @@ def _legend(colours: dict[str, str]) -> str:
     if len(shown) < len(colours):
         items += f'<span class="nd-key"><i style="background:{_OTHER}"></i>other outlets</span>'
     return f'<div class="nd-legend">{items}</div>'
-
-
-def _topic(title: str, words: int = 10) -> str:
-    """A title trimmed to a topic phrase: no ellipsis, no trailing attribution, at most `words`."""
-    text = re.sub(r"[\s\u00a0]+", " ", title).strip().rstrip("….").strip()
-    text = re.split(r",\s*(?:says|said|reports?)\b|\s[–—|]\s|:\s", text)[0]
-    cut = text.split()
-    return " ".join(cut[:words]) + ("…" if len(cut) > words else "")
-
-
-def example_questions(summary: CorpusSummary, limit: int = 3) -> list[str]:
-    """Questions built from article titles, newest first, one per outlet where possible."""
-    docs = sorted(summary.documents, key=lambda d: str(d.date or ""), reverse=True)
-    questions: list[str] = []
-    outlets_used: set[str | None] = set()
-    for prefer_new_outlet in (True, False):
-        for d in docs:
-            topic = _topic(d.title or "")
-            outlet = d.outlet
-            if len(topic.split()) < 3 or (prefer_new_outlet and outlet in outlets_used):
-                continue
-            question = (
-                f"What did {outlet} report about {topic}?"
-                if outlet
-                else f"What is reported about {topic}?"
-            )
-            if question not in questions:
-                questions.append(question)
-                outlets_used.add(outlet)
-            if len(questions) >= limit:
-                return questions
-    return questions

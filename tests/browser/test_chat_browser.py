@@ -154,7 +154,8 @@ def test_chat_page_keeps_planted_script_inert(
     expect(page.locator(".nd-legend")).to_contain_text(
         "<b onmouseover=window.__pwned=4>Evil Gazette</b>"
     )
-    expect(page.locator(".nd-example").nth(1)).to_contain_text("<script>window.__pwned=5</script>")
+    expect(page.locator(".nd-example").first).to_contain_text("What did")
+    assert page.locator(".nd-example script, .nd-example b, .nd-example img").count() == 0
     ask(page, EVIL_QUESTION)
     answer = final_answer(page, 1)
     expect(answer).to_contain_text("said <script>window.__pwned=1</script> and <img src=x")
