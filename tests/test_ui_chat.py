@@ -244,3 +244,20 @@ def test_the_framing_line_names_the_allowed_origins_or_the_setting_to_add_one() 
     assert "NEWSDESK_FRAME_ANCESTORS=" in framing_line(default.server)
     wiki = default.replace(frame_ancestors="'self' https://wiki.example.com").server
     assert "https://wiki.example.com may frame /embed" in framing_line(wiki)
+
+
+def test_a_kept_conversation_comes_back_whole_and_a_tampered_one_starts_afresh() -> None:
+    import json
+
+    runner = TurnRunner(ScriptedEngine(), Gate(1, 1.0))
+    conv = Conversation()
+    list(runner.run(conv, "What did Peskov say?", Filters()))
+    list(runner.run(conv, "And then?", Filters()))
+    kept = json.loads(json.dumps(conv.kept))  # what localStorage holds
+    assert len(kept) == 2 and all("retrieved" not in item for item in kept)
+    back = Conversation.restored(kept, inline_sources=False, keep=20)
+    assert back.blocks == conv.blocks and back.turns == conv.turns
+    assert back.last is not None and back.last.question == "And then?"
+    assert len(Conversation.restored(kept, False, keep=1).blocks) == 1
+    for tampered in ([{"question": 3}], "not a list", [None]):
+        assert Conversation.restored(tampered, False, keep=20).blocks == []

@@ -88,6 +88,7 @@ class Column:
     """The conversation column both pages share."""
 
     conv: gr.State
+    kept: gr.BrowserState
     transcript: gr.HTML
     filters: gr.HTML
     status: gr.HTML
@@ -119,8 +120,11 @@ class Form:
     as_of: str = ""
 
 
-def _conversation_column(scroll: bool) -> Column:
+def _conversation_column(scroll: bool, storage_key: str) -> Column:
     conv = gr.State(Conversation())
+    # The browser keeps the conversation (localStorage), so a reload shows it again; the server
+    # stores nothing.
+    kept = gr.BrowserState([], storage_key=storage_key)
     # In the embed the transcript scrolls inside the frame so the question box stays in view.
     extra = {"elem_classes": "nd-embed-scroll"} if scroll else {}
     transcript = _html(render.transcript([], WELCOME), "nd-transcript", autoscroll=True, **extra)
@@ -134,14 +138,14 @@ def _conversation_column(scroll: bool) -> Column:
             elem_id="nd-question",
         )
         ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="nd-ask")
-    return Column(conv, transcript, filters, status, question, ask)
+    return Column(conv, kept, transcript, filters, status, question, ask)
 
 
 def _chat_layout() -> tuple[Column, Extras]:
     _html(HEADER)
     with gr.Row(equal_height=False):
         with gr.Column(scale=3, min_width=320):
-            col = _conversation_column(scroll=False)
+            col = _conversation_column(scroll=False, storage_key="newsdesk-chat")
             with gr.Row(elem_classes="nd-examples"):
                 examples = [
                     gr.Button(visible=False, size="sm", elem_classes="nd-example")
@@ -186,12 +190,13 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
             as_of: str,
             state: Conversation,
             request: gr.Request,
-        ) -> Iterator[tuple[str, str, str, str, Conversation, str]]:
+        ) -> Iterator[tuple[str, str, str, str, Conversation, list[Any], str]]:
             fields = Form(outlet, since, until, as_of)
             for v in _turn(runner, state, text, fields, _client(request)):
-                yield v.transcript, v.sources or SOURCES_IDLE, v.filters, v.status, state, ""
+                sources = v.sources or SOURCES_IDLE
+                yield v.transcript, sources, v.filters, v.status, state, state.kept, ""
 
-        outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.question]
+        outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.kept, c.question]
         form = [x.outlet, x.since, x.until, x.as_of, c.conv]
         for trigger, text in [
             (c.question.submit, c.question),
@@ -200,54 +205,73 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
         ]:
             trigger(respond, [text, *form], outputs, **PRIVATE)
 
-        def reset() -> tuple[Conversation, str, str, str, str]:
-            return Conversation(), render.transcript([], WELCOME), SOURCES_IDLE, "", ""
+        def reset() -> tuple[Conversation, list[Any], str, str, str, str]:
+            return Conversation(), [], render.transcript([], WELCOME), SOURCES_IDLE, "", ""
 
         x.new.click(
-            reset, outputs=[c.conv, c.transcript, x.sources, c.filters, c.status], **PRIVATE
+            reset,
+            outputs=[c.conv, c.kept, c.transcript, x.sources, c.filters, c.status],
+            **PRIVATE,
         )
         demo.load(
-            lambda: _chat_start(engine, suggestions),
-            outputs=[x.corpus, x.outlet, c.transcript, *x.examples],
+            lambda kept: _chat_start(engine, suggestions, runner, kept),
+            inputs=[c.kept],
+            outputs=[x.corpus, x.outlet, c.conv, c.transcript, x.sources, *x.examples],
             **PRIVATE,
         )
     return demo
 
 
-def _chat_start(engine: Newsdesk, suggestions: Suggestions) -> list[Any]:
-    """Per page load: corpus panel, outlet choices, start message and example questions."""
+def _chat_start(
+    engine: Newsdesk, suggestions: Suggestions, runner: TurnRunner, kept: Any
+) -> list[Any]:
+    """Per page load: corpus panel, outlet choices, the conversation this browser kept (or the
+    start message), its last sources, and example questions."""
     summary, start = _start_page(engine)
+    conv, transcript = _restored(runner, kept, start)
+    sources = render.sources_list(conv.last) if conv.last else SOURCES_IDLE
     asks = suggestions.for_corpus(summary)
     buttons = [
         gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)
         for i in range(EXAMPLES)
     ]
     choices = [ALL_OUTLETS, *summary.outlets]
-    return [summary_html(summary), gr.Dropdown(choices=choices, value=ALL_OUTLETS), start, *buttons]
+    outlets = gr.Dropdown(choices=choices, value=ALL_OUTLETS)
+    return [summary_html(summary), outlets, conv, transcript, sources, *buttons]
+
+
+def _restored(runner: TurnRunner, kept: Any, start: str) -> tuple[Conversation, str]:
+    """The kept conversation and its transcript; the start page when none was kept."""
+    conv = Conversation.restored(kept, runner.inline_sources, runner.max_history_turns or 1)
+    return conv, render.transcript(conv.blocks, WELCOME) if conv.blocks else start
 
 
 def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr.Blocks:
     """The compact view for iframes and web components: conversation with sources inline."""
     runner = _runner(engine, settings, guards, inline=True)
     with gr.Blocks(title="Newsdesk", analytics_enabled=False, fill_width=True) as demo:
-        c = _conversation_column(scroll=True)
+        c = _conversation_column(scroll=True, storage_key="newsdesk-embed")
         new = gr.Button("New conversation", size="sm", elem_id="nd-new")
 
         def respond(
             text: str, state: Conversation, request: gr.Request
-        ) -> Iterator[tuple[str, str, str, Conversation, str]]:
+        ) -> Iterator[tuple[str, str, str, Conversation, list[Any], str]]:
             for v in _turn(runner, state, text, Form(), _client(request)):
-                yield v.transcript, v.filters, v.status, state, ""
+                yield v.transcript, v.filters, v.status, state, state.kept, ""
 
-        outputs = [c.transcript, c.filters, c.status, c.conv, c.question]
+        outputs = [c.transcript, c.filters, c.status, c.conv, c.kept, c.question]
         for trigger in (c.question.submit, c.ask.click):
             trigger(respond, [c.question, c.conv], outputs, **PRIVATE)
 
-        def reset() -> tuple[Conversation, str, str, str]:
-            return Conversation(), render.transcript([], WELCOME), "", ""
+        def reset() -> tuple[Conversation, list[Any], str, str, str]:
+            return Conversation(), [], render.transcript([], WELCOME), "", ""
 
-        new.click(reset, outputs=[c.conv, c.transcript, c.filters, c.status], **PRIVATE)
-        demo.load(lambda: _start_page(engine)[1], outputs=[c.transcript], **PRIVATE)
+        new.click(reset, outputs=[c.conv, c.kept, c.transcript, c.filters, c.status], **PRIVATE)
+
+        def start(kept: Any) -> tuple[Conversation, str]:
+            return _restored(runner, kept, _start_page(engine)[1])
+
+        demo.load(start, inputs=[c.kept], outputs=[c.conv, c.transcript], **PRIVATE)
     return demo
 
 

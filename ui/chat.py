@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
+
+from pydantic import ValidationError
 
 from index.dates import parse_optional_day
 from rag.types import Answer, AnswerMode, AppliedFilters, Filters, StreamEvent, Turn
@@ -32,10 +34,35 @@ class Engine(Protocol):
 
 @dataclass
 class Conversation:
-    """Per-browser-session chat state: history for follow-ups and the rendered transcript."""
+    """Per-browser-session chat state: history for follow-ups, the rendered transcript, and
+    the answers as the browser keeps them (so the conversation survives a reload)."""
 
     turns: list[Turn] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
+    kept: list[dict[str, Any]] = field(default_factory=list)
+    last: Answer | None = None
+
+    def add(self, answer: Answer, inline_sources: bool, keep: int) -> None:
+        """One answered turn: its history entry, its rendered exchange, and its kept form
+        (without the retrieved passages, which nothing shows), the newest `keep` of them."""
+        extra = render.inline_sources(answer) if inline_sources else ""
+        self.blocks.append(render.exchange(answer.question, render.answer_html(answer), extra))
+        self.turns.append(answer.as_turn())
+        self.kept = [*self.kept, answer.model_dump(mode="json", exclude={"retrieved"})][-keep:]
+        self.last = answer
+
+    @classmethod
+    def restored(cls, kept: Any, inline_sources: bool, keep: int) -> Conversation:
+        """The conversation a browser kept; a fresh one if what it kept cannot be read (an
+        older format, or edited by hand): everything is rendered again here, never trusted."""
+        conversation = cls()
+        try:
+            answers = [Answer.model_validate(item) for item in kept or []]
+        except (ValidationError, TypeError):
+            return conversation
+        for answer in answers[-keep:]:
+            conversation.add(answer, inline_sources, keep)
+        return conversation
 
 
 @dataclass
@@ -144,9 +171,7 @@ class TurnRunner:
         return applied, text, status
 
     def _finish(self, conv: Conversation, answer: Answer) -> View:
-        extra = render.inline_sources(answer) if self.inline_sources else ""
-        conv.blocks.append(render.exchange(answer.question, render.answer_html(answer), extra))
-        conv.turns.append(answer.as_turn())
+        conv.add(answer, self.inline_sources, self.max_history_turns or 1)
         check = answer.citation_check
         status = render.status_line(
             answer.mode, answer.timings.get("total_ms"), check.passed, check.total, answer.notice

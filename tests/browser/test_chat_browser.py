@@ -229,3 +229,42 @@ def test_phone_width_layout(server: LiveServer, open_page: Any, screenshot_dir: 
     expect(page.locator("#nd-question textarea")).to_be_in_viewport()
     page.screenshot(path=screenshot_dir / "embed-phone.png")
     assert_not_pwned(page)
+
+
+def test_a_conversation_survives_a_reload_until_a_new_one_is_started(
+    server: LiveServer, open_page: Any, screenshot_dir: Path
+) -> None:
+    page = open_page()
+    page.goto(server.url + "/")
+    expect(page.locator(".nd-welcome")).to_be_visible()
+    ask(page, QUESTION)
+    before = chip_texts(final_answer(page, 1))
+    ask(page, "And what about security guarantees?")
+    final_answer(page, 2)
+    page.reload()
+    expect(page.locator(".nd-turn")).to_have_count(2)
+    assert chip_texts(final_answer(page, 1)) == before  # citations and their numbers kept
+    expect(page.locator("#nd-sources .nd-card").first).to_be_attached()
+    ask(page, "And what did Peskov say about Zelensky?")  # the kept history still carries
+    final_answer(page, 3)
+    page.screenshot(path=screenshot_dir / "chat-after-reload.png", full_page=True)
+    page.locator("#nd-new").click()
+    expect(page.locator(".nd-turn")).to_have_count(0)
+    page.reload()
+    expect(page.locator(".nd-welcome")).to_be_visible()
+    expect(page.locator(".nd-turn")).to_have_count(0)
+    assert_not_pwned(page)
+
+
+def test_the_embed_keeps_its_own_conversation_across_a_reload(
+    server: LiveServer, open_page: Any
+) -> None:
+    page = open_page(900, 760)
+    page.goto(server.url + "/embed/")
+    ask(page, QUESTION)
+    final_answer(page, 1)
+    page.reload()
+    expect(page.locator(".nd-turn")).to_have_count(1)
+    expect(page.locator(".nd-inline-sources").first).to_be_attached()
+    page.goto(server.url + "/")  # the chat page keeps a conversation of its own
+    expect(page.locator(".nd-welcome")).to_be_visible()
