@@ -335,3 +335,34 @@ def test_empty_corpus_message_names_the_command() -> None:
 def test_chip_text_for_unknowns() -> None:
     source = Source(doc_id="x", chunk_id="x::0", outlet=None, date=None, title="t", url=None)
     assert render.chip_text(source) == "unknown outlet · unknown date"
+
+
+def test_a_card_opens_on_the_cited_sentence_and_its_neighbours_with_the_whole_passage_on_demand() -> (
+    None
+):
+    passage = " ".join(f"Sentence number {i} of a long report." for i in range(1, 13))
+    quote = "Sentence number 6 of a long report."
+    c = citation(passage=passage, quote=quote)
+    card = render.citation_card(c, [quote])
+    excerpt = card.split('class="nd-passage nd-excerpt">')[1].split("</blockquote>")[0]
+    assert excerpt == (
+        "… Sentence number 5 of a long report. <mark>Sentence number 6 of a long report.</mark> "
+        "Sentence number 7 of a long report. …"
+    )
+    whole = card.split('<details class="nd-whole"><summary>Whole passage</summary>')[1]
+    assert "Sentence number 1 of" in whole and "Sentence number 12 of" in whole
+    short = citation(passage="One here. Two here. Three.", quote="Two here.")
+    assert "nd-whole" not in render.citation_card(short, ["Two here."])
+
+
+def test_the_sources_panel_lists_one_line_per_source_that_opens_its_card() -> None:
+    answer = Answer(
+        question="q",
+        answer="a",
+        sentences=[AnswerSentence(text="Peskov spoke.", citations=[1])],
+        citations=[citation(passage="Peskov spoke.", quote="Peskov spoke.")],
+    )
+    panel = render.sources_list(answer)
+    line = panel.split('<details class="nd-source"><summary>')[1].split("</summary>")[0]
+    assert "Dawn · 28 Aug 2025" in line and "nd-card" not in line
+    assert panel.count('class="nd-card"') == 1

@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from urllib.parse import urlsplit
 
 from index.dates import format_day
+from index.sentences import split_sentences
 from rag.citations import MARKER, label
 from rag.types import Answer, AppliedFilters, Citation, Filters, Source
 
@@ -84,18 +85,55 @@ def _spans(c: Citation, sentences: Sequence[str]) -> list[tuple[int, int]]:
     return merged
 
 
-def highlighted_passage(c: Citation, sentences: Sequence[str] = ()) -> str:
-    """The cited passage, escaped, with the cited sentences wrapped in <mark>.
+def highlighted_passage(
+    c: Citation, sentences: Sequence[str] = (), window: tuple[int, int] | None = None
+) -> str:
+    """The cited passage (or its `window`), escaped, with the cited sentences in <mark>.
 
     `sentences` are the answer sentences resting on this passage; an extractive answer quotes
     them verbatim. When none is found (a paraphrase) the citation's own quote is marked.
     """
-    text, out, pos = c.passage, [], 0
+    low, high = window or (0, len(c.passage))
+    text, out, pos = c.passage, [], low
     for start, end in _spans(c, sentences):
-        out.append(f"{esc(text[pos:start])}<mark>{esc(text[start:end])}</mark>")
-        pos = end
-    out.append(esc(text[pos:]))
+        start, end = max(start, low), min(end, high)
+        if start < end:
+            out.append(f"{esc(text[pos:start])}<mark>{esc(text[start:end])}</mark>")
+            pos = end
+    out.append(esc(text[pos:high]))
     return "".join(out)
+
+
+NEIGHBOURS = 1  # sentences shown on each side of the cited ones before "Whole passage"
+
+
+def excerpt_window(c: Citation, sentences: Sequence[str] = ()) -> tuple[int, int] | None:
+    """The cited sentences and one neighbour on each side, as a span of the passage; None when
+    that would be the whole passage anyway."""
+    marked = _spans(c, sentences)
+    spans = [(s.start, s.end) for s in split_sentences(c.passage)]
+    if not marked or len(spans) <= 1 + 2 * NEIGHBOURS:
+        return None
+    first = next((i for i, (_, e) in enumerate(spans) if e > marked[0][0]), 0)
+    last = next((i for i, (_, e) in enumerate(spans) if e >= marked[-1][1]), len(spans) - 1)
+    low = spans[max(first - NEIGHBOURS, 0)][0]
+    high = spans[min(last + NEIGHBOURS, len(spans) - 1)][1]
+    return None if (low, high) == (spans[0][0], spans[-1][1]) else (low, high)
+
+
+def _passage_html(c: Citation, sentences: Sequence[str]) -> str:
+    """The cited sentences with a neighbour each side, the whole passage a click away."""
+    window = excerpt_window(c, sentences)
+    whole = f'<blockquote class="nd-passage">{highlighted_passage(c, sentences)}</blockquote>'
+    if window is None:
+        return whole
+    before = "… " if window[0] > 0 else ""
+    after = " …" if window[1] < len(c.passage.rstrip()) else ""
+    excerpt = highlighted_passage(c, sentences, window)
+    return (
+        f'<blockquote class="nd-passage nd-excerpt">{before}{excerpt}{after}</blockquote>'
+        f'<details class="nd-whole"><summary>Whole passage</summary>{whole}</details>'
+    )
 
 
 def _also_in(sources: Iterable[Source]) -> str:
@@ -112,8 +150,7 @@ def citation_card(c: Citation, sentences: Sequence[str] = ()) -> str:
         f'<span class="nd-outlet">{esc(c.outlet or "unknown outlet")}</span> · '
         f'<span class="nd-date">{esc(format_day(c.date))}</span></div>'
         f'<div class="nd-title">{title}</div>'
-        f'<blockquote class="nd-passage">{highlighted_passage(c, sentences)}</blockquote>'
-        f"{_also_in(c.also_in)}</div>"
+        f"{_passage_html(c, sentences)}{_also_in(c.also_in)}</div>"
     )
 
 
@@ -162,9 +199,13 @@ def plain_answer(text: str) -> str:
 
 
 def _cards(answer: Answer) -> str:
-    """A card per citation, marking every answer sentence that rests on it."""
+    """One line per cited source that opens to its card, marking every answer sentence that
+    rests on it."""
     return "".join(
-        citation_card(c, [s.text for s in answer.sentences if c.number in s.citations])
+        f'<details class="nd-source"><summary><span class="nd-num">{c.number}</span> '
+        f"{esc(chip_text(c))} — {esc(c.title or 'Untitled article')}</summary>"
+        f"{citation_card(c, [s.text for s in answer.sentences if c.number in s.citations])}"
+        "</details>"
         for c in answer.citations
     )
 

@@ -39,6 +39,11 @@ details.nd-cite[open] > .nd-card { display: block; margin: .35rem 0 .6rem; }
 .nd-passage { margin: 0; padding: .1rem 0 .1rem .6rem; border-left: 3px solid var(--border-color-accent);
   white-space: pre-line; overflow-wrap: anywhere; }
 .nd-passage mark { background: #fde68a; color: #111827; padding: 0 .1em; border-radius: .2em; }
+.nd-whole > summary, details.nd-source > summary { cursor: pointer; font-size: .85em;
+  color: var(--body-text-color-subdued); margin-top: .25rem; }
+details.nd-source > summary { font-size: .9rem; color: var(--body-text-color); padding: .2rem 0;
+  overflow-wrap: anywhere; }
+details.nd-source[open] > .nd-card { margin: .2rem 0 .5rem; }
 .nd-also, .nd-muted { font-size: .85em; color: var(--body-text-color-subdued); }
 .nd-unsupported { font-size: .75em; color: #b45309; border: 1px solid #d97706; border-radius: .3em;
   padding: 0 .3em; }

@@ -81,15 +81,23 @@ def test_streams_answer_with_chips_and_opens_passage(
     assert chips and all(CHIP.match(c) for c in chips), chips
     answer.locator("summary.nd-chip").first.click()
     card = answer.locator("details.nd-cite[open] .nd-card").first
-    mark = card.locator("mark")
+    mark = card.locator(".nd-passage").first.locator("mark")
     expect(mark).to_have_count(1)  # the sentence this chip belongs to
+    expect(mark).to_be_in_viewport()  # the card opens on it, not at the top of the article
+    if card.locator("details.nd-whole").count():  # the whole passage is one click away
+        expect(card.locator("details.nd-whole blockquote")).to_be_hidden()
+        card.locator("details.nd-whole > summary").click()
+        expect(card.locator("details.nd-whole blockquote")).to_be_visible()
     assert " ".join(mark.inner_text().split()) in " ".join(
         answer.locator(".nd-sent").first.inner_text().split()
     )
     expect(card.locator(".nd-title")).not_to_be_empty()
     expect(card.locator(".nd-card-head")).to_contain_text(re.compile(r"\d{1,2} [A-Z][a-z]{2} 2025"))
     cited = set(answer.locator(".nd-card").evaluate_all("cards => cards.map(c => c.dataset.cite)"))
-    expect(page.locator("#nd-sources .nd-card")).to_have_count(len(cited))
+    lines = page.locator("#nd-sources details.nd-source")
+    expect(lines).to_have_count(len(cited))  # one line per source; its card on demand
+    expect(page.locator("#nd-sources .nd-card").first).to_be_hidden()
+    lines.first.locator("> summary").click()
     expect(page.locator("#nd-sources .nd-card mark").first).to_be_visible()
     expect(page.locator("#nd-status")).to_contain_text("Answer mode: extractive")
     expect(page.locator("#nd-filters .nd-filters")).to_have_text("Filters applied: none")
