@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 
 setup:
 	test -x $(BIN)/python || python3.11 -m venv $(VENV)
+	@echo "set-up: installing torch 2.13.0 (CPU build), then Newsdesk and its dependencies"
 	$(BIN)/pip install -q torch==2.13.0 && $(BIN)/pip install -q -e ".[dev]"
 
 run:
