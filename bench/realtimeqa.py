@@ -247,7 +247,11 @@ def _reader_report(
 ) -> dict[str, Any]:
     """The reader's rows next to the plain pipeline, and paired against the answerers without it."""
     out: dict[str, Any] = {}
-    for mine, without in ((READER, FULL), (READER_AS_OF, AS_OF)):
+    # Each reader row against the answerers asked the same way (plainly, or as of the day).
+    for mine, without, others in (
+        (READER, FULL, (FULL, COVERAGE)),
+        (READER_AS_OF, AS_OF, (AS_OF,)),
+    ):
         if mine not in systems or without not in systems:
             continue
         figures = summarise(systems[mine])
@@ -257,7 +261,7 @@ def _reader_report(
             echo(line)
         paired = {
             other: differences(systems[mine], systems[other], ANSWERS)
-            for other in (without, COVERAGE)
+            for other in others
             if other in systems
         }
         for other, diffs in paired.items():
