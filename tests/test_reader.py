@@ -78,7 +78,6 @@ def test_the_seed_answers_lead_with_a_body_sentence_and_repeat_nothing(engine) -
         assert not any(t.rstrip(".") in titles for t in texts)
 
 
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
 def test_a_question_the_corpus_cannot_answer_abstains(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask("Who won the 2025 Nobel Prize in Chemistry?")
     assert answer.abstained and not answer.citations

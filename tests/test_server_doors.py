@@ -230,14 +230,14 @@ def _turn(earlier: dict[str, Any], **changes: Any) -> dict[str, Any]:
 
 def test_a_lone_surrogate_is_a_422_not_a_500(api: TestClient, first_answer: dict[str, Any]) -> None:
     bad = "peace \ud800 talks"
-    citation = {**first_answer["citations"][0], "passage": bad}
+    citation = {**first_answer["citations"][0], "quote": bad}
     for body, where in [
         ({"question": bad}, "question"),
         ({"question": QUESTION, "filters": {"outlet": bad}}, "filters.outlet"),
         ({"question": QUESTION, "history": [_turn(first_answer, answer=bad)]}, "history.0.answer"),
         (
             {"question": QUESTION, "history": [_turn(first_answer, citations=[citation])]},
-            "history.0.citations.0.passage",
+            "history.0.citations.0.quote",
         ),
         # Beside another error (no question) FastAPI echoes the whole body, surrogate included.
         ({"history": [{"question": bad}]}, "history.0.question"),

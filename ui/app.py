@@ -11,7 +11,7 @@ against the client's rate limit like an `/api/ask` request.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -205,21 +205,25 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
         ]:
             trigger(respond, [text, *form], outputs, **PRIVATE)
 
-        def reset() -> tuple[Conversation, list[Any], str, str, str, str]:
-            return Conversation(), [], render.transcript([], WELCOME), SOURCES_IDLE, "", ""
-
-        x.new.click(
-            reset,
-            outputs=[c.conv, c.kept, c.transcript, x.sources, c.filters, c.status],
-            **PRIVATE,
-        )
-        demo.load(
-            lambda kept: _chat_start(engine, suggestions, runner, kept),
-            inputs=[c.kept],
-            outputs=[x.corpus, x.outlet, c.conv, c.transcript, x.sources, *x.examples],
-            **PRIVATE,
-        )
+        _new_and_start(demo, c, x, lambda kept: _chat_start(engine, suggestions, runner, kept))
     return demo
+
+
+def _new_and_start(demo: gr.Blocks, c: Column, x: Extras, start: Callable[[Any], Any]) -> None:
+    """The chat page's "New conversation" (which forgets the kept one) and its page load."""
+
+    def reset() -> tuple[Conversation, list[Any], str, str, str, str]:
+        return Conversation(), [], render.transcript([], WELCOME), SOURCES_IDLE, "", ""
+
+    x.new.click(
+        reset, outputs=[c.conv, c.kept, c.transcript, x.sources, c.filters, c.status], **PRIVATE
+    )
+    demo.load(
+        start,
+        inputs=[c.kept],
+        outputs=[x.corpus, x.outlet, c.conv, c.transcript, x.sources, *x.examples],
+        **PRIVATE,
+    )
 
 
 def _chat_start(
