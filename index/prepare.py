@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
+from index import roles
 from index.chunking import chunk_text
 from index.cleaning import clean_text
 from index.loading import SourceDoc
@@ -21,7 +22,7 @@ from index.records import ArticleInfo, ChunkInfo, ChunkRecord, DocRecord
 from index.settings import IngestSettings
 
 # Bump when cleaning, metadata or chunk layout changes so existing indexes re-ingest.
-PIPELINE_VERSION = "2"
+PIPELINE_VERSION = "3"
 
 
 def embedding_text(text: str, info: ChunkInfo) -> str:
@@ -68,6 +69,7 @@ def prepare(
         agency=meta.agency,
         dateline=meta.dateline,
         offsets=json.dumps(cleaned.segments, separators=(",", ":")),
+        roles=roles.encode(roles.sentence_roles(cleaned.text, meta.title or "")),
     )
     return PreparedDoc(DocRecord(source.doc_id, cleaned.text, info), chunks, is_new=True)
 

@@ -45,6 +45,7 @@ class ArticleInfo(ArticleRef):
     agency: str | None = None
     dateline: str | None = None
     offsets: str = "[]"
+    roles: str = "[]"  # `index.roles`: spans of the cleaned text that are not body sentences
 
 
 def to_metadata(record: ArticleRef) -> dict[str, Any]:
@@ -76,6 +77,7 @@ def article_info(meta: dict[str, Any]) -> ArticleInfo:
         agency=meta.get("agency") or None,
         dateline=meta.get("dateline") or None,
         offsets=str(meta.get("offsets") or "[]"),
+        roles=str(meta.get("roles") or "[]"),
     )
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
-from index.sentences import split_sentences
+from rag.body import body_sentences, distinct
 from rag.citations import content_words
 from rag.types import Passage
 
@@ -39,6 +39,14 @@ class Pick:
     passage: Passage
     coverage: float
     score: float
+    # The share of the question its article's headline holds, when higher: the headline is not
+    # quoted, but it still tells that the article is about the question.
+    support: float = 0.0
+
+    @property
+    def vouched(self) -> float:
+        """What decides whether the corpus answers: the sentence's coverage or its headline's."""
+        return max(self.coverage, self.support)
 
 
 def score_sentences(
@@ -58,10 +66,12 @@ def score_sentences(
     total = sum(weights.values()) or 1.0
     candidates: list[tuple[str, Passage, float]] = []
     for rank, passage in enumerate(passages):
-        for position, sentence in enumerate(split_sentences(passage.text)):
+        for position, sentence in enumerate(body_sentences(passage)):
             if len(sentence.text.split()) >= 6 and sentence.text[-1] in '.!?"”’)':
                 prior = 1.0 / (rank + 2) + (0.0 if weights else 0.1 / (position + 1))
                 candidates.append((sentence.text, passage, prior))
+    keep = distinct([c[0] for c in candidates])
+    candidates = [c for c, kept in zip(candidates, keep, strict=True) if kept]
     if not candidates:
         return []
     if not weights:
@@ -70,17 +80,27 @@ def score_sentences(
             (Pick(t, p, 1.0, prior) for t, p, prior in candidates), key=lambda p: -p.score
         )
     picks = []
-    for (text, passage, prior), tokens in zip(
-        candidates, tokenize([c[0] for c in candidates]), strict=True
-    ):
-        coverage = sum(weights[t] for t in set(tokens) if t in weights) / total
-        picks.append(Pick(text, passage, coverage, 0.8 * coverage + 0.2 * prior))
+    texts = [c[0] for c in candidates] + [p.title for p in passages]
+    tokens = [set(t) for t in tokenize(texts)]
+    headline = {
+        id(p): share(t, weights, total)
+        for p, t in zip(passages, tokens[len(candidates) :], strict=True)
+    }
+    for (text, passage, prior), words in zip(candidates, tokens, strict=False):
+        coverage = share(words, weights, total)
+        score = 0.8 * coverage + 0.2 * prior
+        picks.append(Pick(text, passage, coverage, score, headline[id(passage)]))
     return sorted(picks, key=lambda p: -p.score)
+
+
+def share(tokens: set[str], weights: Mapping[str, float], total: float) -> float:
+    """The share of the question's weighted terms among `tokens`."""
+    return sum(weights[t] for t in tokens if t in weights) / total
 
 
 def choose(picks: list[Pick], limit: int) -> list[Pick]:
     """The lead sentence and up to limit-1 close runners-up that add something new."""
-    if not any(confident(p.coverage, p.passage) for p in picks[:5]):
+    if not any(confident(p.vouched, p.passage) for p in picks[:5]):
         return []
     chosen = [picks[0]]
     seen = content_words(picks[0].text)

@@ -86,7 +86,7 @@ class ExtractiveAnswerer:
         if not answerable(found):
             return []
         best = choose_ranked(self.model.rank(found), self.limit)
-        return [Pick(c.text, c.passage, c.coverage, c.score) for c in best]
+        return [Pick(c.text, c.passage, c.coverage, c.score, c.vouched) for c in best]
 
     def _read(self, reading: Reading) -> list[Pick]:
         """Sentences by the reader: the best leads, and a close runner-up that adds something
@@ -99,7 +99,7 @@ class ExtractiveAnswerer:
         )
         # The reader alone answers too many questions the corpus cannot: word coverage must
         # also find the question's subject in what was retrieved.
-        if not any(confident(s.coverage, s.passage) for s in pool[:5]):
+        if not any(confident(s.vouched, s.passage) for s in pool[:5]):
             return []
         texts = [candidate_text(s.text, s.passage.title, s.previous) for s in pool]
         scores = self.reader.score(reading.question, texts)

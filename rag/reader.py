@@ -18,7 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from index.sentences import split_sentences
+from rag.body import body_sentences
+from rag.coverage import share
 from rag.types import Passage
 
 Tokenize = Callable[[list[str]], list[list[str]]]
@@ -133,6 +134,12 @@ class Sentence:
     previous: str
     coverage: float  # the share of the question's weighted words it holds (`rag.coverage`)
     lexical: float  # the word-coverage order's score: coverage, and its passage's rank
+    support: float = 0.0  # the share its article's headline holds (`rag.coverage.Pick.support`)
+
+    @property
+    def vouched(self) -> float:
+        """What decides whether the corpus answers (`rag.coverage.Pick.vouched`)."""
+        return max(self.coverage, self.support)
 
 
 def sentence_pool(
@@ -145,7 +152,7 @@ def sentence_pool(
     """
     found: dict[str, tuple[str, Passage, str, float]] = {}
     for rank, passage in enumerate(passages):
-        sentences = [s.text for s in split_sentences(passage.text)]
+        sentences = [s.text for s in body_sentences(passage)]
         for i, text in enumerate(sentences):
             key = " ".join(text.lower().split())
             if key in found or not _body_sentence(text, passage.title):
@@ -155,12 +162,15 @@ def sentence_pool(
         return []
     rows = list(found.values())
     total = sum(weights.values()) or 1.0
+    tokens = [set(t) for t in tokenize([r[0] for r in rows] + [p.title for p in passages])]
+    headline = {
+        id(p): share(t, weights, total) for p, t in zip(passages, tokens[len(rows) :], strict=True)
+    }
     pool = []
-    for (text, passage, previous, prior), tokens in zip(
-        rows, tokenize([r[0] for r in rows]), strict=True
-    ):
-        coverage = sum(weights[t] for t in set(tokens) if t in weights) / total
-        pool.append(Sentence(text, passage, previous, coverage, 0.8 * coverage + 0.2 * prior))
+    for (text, passage, previous, prior), words in zip(rows, tokens, strict=False):
+        coverage = share(words, weights, total)
+        lexical = 0.8 * coverage + 0.2 * prior
+        pool.append(Sentence(text, passage, previous, coverage, lexical, headline[id(passage)]))
     pool.sort(key=lambda s: -s.lexical)
     return pool[:cap]
 

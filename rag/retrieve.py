@@ -25,6 +25,7 @@ from index.keyword import (
     query_tokens,
 )
 from index.records import ArticleInfo
+from index.roles import within
 from index.store import ChromaStore
 from rag.filters import as_of_week, chroma_where, conditions
 from rag.syndication import collapse_syndicated
@@ -328,6 +329,7 @@ def to_passage(
 ) -> Passage:
     """A snapshot row as a typed passage."""
     info = snap.info(row)
+    article = snap.article(info.doc_id)
     return Passage(
         doc_id=info.doc_id,
         chunk_id=snap.chunk_id(row),
@@ -341,4 +343,5 @@ def to_passage(
         score=score,
         dense=dense,
         bm25=bm25,
+        roles=within(article.roles, info.start, info.end) if article else [],
     )

@@ -22,7 +22,7 @@ from typing import Any
 
 import numpy as np
 
-from index.sentences import split_sentences
+from rag.body import body_sentences, distinct
 from rag.citations import content_words
 from rag.coverage import confident
 from rag.types import Filters, Passage
@@ -74,6 +74,12 @@ class Candidate:
     features: dict[str, float]
     score: float = 0.0  # the sentence model's probability, once scored
 
+    @property
+    def vouched(self) -> float:
+        """What decides whether the corpus answers: the sentence's coverage or its headline's
+        (`rag.coverage.Pick.vouched`)."""
+        return max(self.coverage, self.features.get("title_coverage", 0.0))
+
 
 @dataclass(frozen=True)
 class _Sentence:
@@ -94,9 +100,10 @@ def candidates(evidence: Evidence, tokenize: Tokenize) -> list[Candidate]:
     found = [
         _Sentence(s.text, rank, position, passage)
         for rank, passage in enumerate(passages)
-        for position, s in enumerate(split_sentences(passage.text))
+        for position, s in enumerate(body_sentences(passage))
         if len(s.text.split()) >= 6
     ]
+    found = [f for f, kept in zip(found, distinct([f.text for f in found]), strict=True) if kept]
     if not found:
         return []
     tokens = [set(t) for t in tokenize([f.text for f in found] + [p.title for p in passages])]
@@ -168,7 +175,7 @@ class Evidence:
 
 def answerable(found: Sequence[Candidate]) -> bool:
     """Whether some sentence covers enough of the question (the rule `rag.coverage` applies)."""
-    return any(confident(c.coverage, c.passage) for c in found)
+    return any(confident(c.vouched, c.passage) for c in found)
 
 
 RUNNER_UP = 0.5  # a further sentence joins the lead only if it scores at least half as high

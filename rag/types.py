@@ -101,6 +101,11 @@ class Passage(PassageRef):
     """A retrieved chunk with its text and scores."""
 
     text: str
+    roles: list[tuple[int, int, str]] = Field(
+        default_factory=list,
+        description="Spans of `text` that are not body sentences, found at ingest: headline, "
+        "standfirst, heading, caption, byline, dateline.",
+    )
 
     def source(self) -> Source:
         """The article reference of this passage, without text or scores."""

@@ -59,12 +59,30 @@ def _stitch(window: _Window, chunk_of: ChunkLookup) -> Passage:
     if window.lo == window.hi:
         return window.best
     parts = [chunk_of(window.doc_id, i) for i in range(window.lo, window.hi + 1)]
-    text, end = parts[0].text, parts[0].end
+    first = parts[0].start
+    text, end, roles = parts[0].text, parts[0].end, set(parts[0].roles)
     for part in parts[1:]:
-        # Chunks overlap by whole sentences; a gap between them is the whitespace that split them.
-        text += part.text[end - part.start :] if part.start < end else " " + part.text
+        # Chunks overlap by whole sentences; a gap between them is the whitespace that split
+        # them, kept as long as it was so that offsets into the window are the article's.
+        text += (
+            part.text[end - part.start :]
+            if part.start < end
+            else " " * (part.start - end) + part.text
+        )
         end = part.end
+        shift = part.start - first
+        roles.update((s + shift, e + shift, role) for s, e, role in part.roles)
     chunk_id = f"{parts[0].chunk_id}+{window.hi - window.lo}"
-    return window.best.model_copy(
-        update={"text": text, "start": parts[0].start, "end": end, "chunk_id": chunk_id}
-    )
+    update = {"text": text, "start": first, "end": end, "chunk_id": chunk_id}
+    return window.best.model_copy(update={**update, "roles": _merged(roles)})
+
+
+def _merged(roles: set[tuple[int, int, str]]) -> list[tuple[int, int, str]]:
+    """Roles in order, a span cut at a chunk's edge joined to the rest of it."""
+    out: list[tuple[int, int, str]] = []
+    for start, end, role in sorted(roles):
+        if out and out[-1][2] == role and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(end, out[-1][1]), role)
+        else:
+            out.append((start, end, role))
+    return out

@@ -85,9 +85,10 @@ def test_a_passage_is_sent_once_and_only_when_asked_for(
     full = api_engine.ask(QUESTION).model_dump_json()
     lean = client.post("/api/ask", json={"question": QUESTION})
     assert 3 * len(lean.content) <= len(full), (len(lean.content), len(full))
-    assert all(p["text"] is None for p in lean.json()["retrieved"])
+    assert all(p["text"] is None and p["roles"] is None for p in lean.json()["retrieved"])
     body = client.post("/api/ask?include=passages", json={"question": QUESTION}).json()
     texts = {p["chunk_id"]: p["text"] for p in body["retrieved"]}
+    assert all(isinstance(p["roles"], list) for p in body["retrieved"])
     for c in body["citations"]:  # each citation's passage is the retrieved one it names
         assert c["quote"] in texts[c["chunk_id"]] and "passage" not in c
     raw = json.dumps(body)

@@ -15,6 +15,11 @@ class RetrievedPassage(PassageRef):
     text: str | None = Field(
         default=None, description="The passage's text: sent with `?include=passages`."
     )
+    roles: list[tuple[int, int, str]] | None = Field(
+        default=None,
+        description="Spans of `text` that are not body sentences (headline, standfirst, "
+        "heading, caption, byline, dateline): sent with `?include=passages`.",
+    )
 
 
 class AskResponse(AnswerBase):
@@ -33,5 +38,5 @@ class AskResponse(AnswerBase):
         """The API's form of `answer`, with the passages' texts when `passages`."""
         leave_out: dict[str, Any] = {"citations": {"__all__": {"passage"}}}
         if not passages:
-            leave_out["retrieved"] = {"__all__": {"text"}}
+            leave_out["retrieved"] = {"__all__": {"text", "roles"}}
         return cls.model_validate(answer.model_dump(exclude=leave_out))

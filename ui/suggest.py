@@ -13,7 +13,7 @@ import threading
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
-from index.sentences import split_sentences
+from rag.body import body_sentences
 from rag.citations import format_day
 from rag.types import CorpusDocument, CorpusSummary, Filters
 
@@ -73,8 +73,8 @@ class Suggestions:
         """The article's sentences that retrieval hands out for its title."""
         scope = Filters(outlet=doc.outlet, since=doc.date, until=doc.date)
         reading = self.engine.read(doc.title or doc.doc_id, scope)
-        texts = [p.text for p in reading.retrieval.passages if p.doc_id == doc.doc_id]
-        return [s.text for text in texts for s in split_sentences(text)]
+        passages = [p for p in reading.retrieval.passages if p.doc_id == doc.doc_id]
+        return [s.text for p in passages for s in body_sentences(p)]
 
     def _answers(self, question: str, doc: CorpusDocument) -> bool:
         answer = self.engine.ask(question)

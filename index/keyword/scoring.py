@@ -153,6 +153,11 @@ class Snapshot:
             for d in np.flatnonzero(docs)
         }
 
+    def article(self, doc_id: str) -> ArticleInfo | None:
+        """A live article's record."""
+        where = self._where.get(doc_id)
+        return self.segments[where[0]].articles[where[1]][1] if where else None
+
     @cached_property
     def articles(self) -> dict[str, ArticleInfo]:
         """Every live article's record, keyed by doc id."""
