@@ -261,3 +261,21 @@ def test_a_kept_conversation_comes_back_whole_and_a_tampered_one_starts_afresh()
     assert len(Conversation.restored(kept, False, keep=1).blocks) == 1
     for tampered in ([{"question": 3}], "not a list", [None]):
         assert Conversation.restored(tampered, False, keep=20).blocks == []
+
+
+def test_asking_again_without_carried_filters_replaces_the_last_exchange() -> None:
+    engine = ScriptedEngine()
+    runner = TurnRunner(engine, Gate(1, 1.0))
+    conv = Conversation()
+    list(runner.run(conv, "According to Dawn, what did Peskov say?", Filters(outlet="Dawn")))
+    list(runner.run(conv, "And about Zelensky?", Filters()))
+    assert engine.calls[-1][1][-1].filters == Filters(outlet="Dawn")  # carried by default
+    last = conv.undo()
+    assert last is not None and last.question == "And about Zelensky?" and len(conv.blocks) == 1
+    list(runner.run(conv, last.question, Filters(), carry=False))
+    question, history, _ = engine.calls[-1]
+    assert question == "And about Zelensky?" and history[-1].filters is None
+    assert history[-1].question == "According to Dawn, what did Peskov say?"
+    assert conv.turns[0].filters == Filters(outlet="Dawn")  # the kept history is unchanged
+    assert len(conv.turns) == len(conv.blocks) == len(conv.kept) == 2
+    assert Conversation().undo() is None

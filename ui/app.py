@@ -35,6 +35,7 @@ if TYPE_CHECKING:
     from rag.types import CorpusSummary
 
 EXAMPLES = 3
+DROP_CARRIED = "Ask again without the previous question's filters"
 SOURCES_IDLE = '<div class="nd-sources"><h3>Sources</h3><p class="nd-muted">The passages an answer cites are listed here.</p></div>'
 HEADER = (
     '<div class="nd-header"><h1>Newsdesk</h1><p>Answers from the news corpus, every sentence cited '
@@ -91,6 +92,7 @@ class Column:
     kept: gr.BrowserState
     transcript: gr.HTML
     filters: gr.HTML
+    drop: gr.Button  # asks the last question again without the filters it carried
     status: gr.HTML
     question: gr.Textbox
     ask: gr.Button
@@ -128,7 +130,9 @@ def _conversation_column(scroll: bool, storage_key: str) -> Column:
     # In the embed the transcript scrolls inside the frame so the question box stays in view.
     extra = {"elem_classes": "nd-embed-scroll"} if scroll else {}
     transcript = _html(render.transcript([], WELCOME), "nd-transcript", autoscroll=True, **extra)
-    filters, status = _html("", "nd-filters"), _html("", "nd-status")
+    filters = _html("", "nd-filters")
+    drop = gr.Button(DROP_CARRIED, visible=False, size="sm", elem_id="nd-drop")
+    status = _html("", "nd-status")
     with gr.Row():
         question = gr.Textbox(
             show_label=False,
@@ -138,7 +142,7 @@ def _conversation_column(scroll: bool, storage_key: str) -> Column:
             elem_id="nd-question",
         )
         ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="nd-ask")
-    return Column(conv, kept, transcript, filters, status, question, ask)
+    return Column(conv, kept, transcript, filters, drop, status, question, ask)
 
 
 def _chat_layout() -> tuple[Column, Extras]:
@@ -190,13 +194,17 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
             as_of: str,
             state: Conversation,
             request: gr.Request,
-        ) -> Iterator[tuple[str, str, str, str, Conversation, list[Any], str]]:
+        ) -> Iterator[tuple[Any, ...]]:
             fields = Form(outlet, since, until, as_of)
-            for v in _turn(runner, state, text, fields, _client(request)):
-                sources = v.sources or SOURCES_IDLE
-                yield v.transcript, sources, v.filters, v.status, state, state.kept, ""
+            yield from _chat_views(_turn(runner, state, text, fields, _client(request)), state)
 
-        outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.kept, c.question]
+        def again(
+            outlet: str, since: str, until: str, as_of: str, state: Conversation, r: gr.Request
+        ) -> Iterator[tuple[Any, ...]]:
+            fields = Form(outlet, since, until, as_of)
+            yield from _chat_views(_again(runner, state, fields, _client(r)), state)
+
+        outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.kept, c.question, c.drop]
         form = [x.outlet, x.since, x.until, x.as_of, c.conv]
         for trigger, text in [
             (c.question.submit, c.question),
@@ -204,6 +212,7 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
             *((b.click, b) for b in x.examples),
         ]:
             trigger(respond, [text, *form], outputs, **PRIVATE)
+        c.drop.click(again, form, outputs, **PRIVATE)
 
         _new_and_start(demo, c, x, lambda kept: _chat_start(engine, suggestions, runner, kept))
     return demo
@@ -212,11 +221,14 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
 def _new_and_start(demo: gr.Blocks, c: Column, x: Extras, start: Callable[[Any], Any]) -> None:
     """The chat page's "New conversation" (which forgets the kept one) and its page load."""
 
-    def reset() -> tuple[Conversation, list[Any], str, str, str, str]:
-        return Conversation(), [], render.transcript([], WELCOME), SOURCES_IDLE, "", ""
+    def reset() -> tuple[Any, ...]:
+        fresh = render.transcript([], WELCOME)
+        return Conversation(), [], fresh, SOURCES_IDLE, "", "", gr.Button(visible=False)
 
     x.new.click(
-        reset, outputs=[c.conv, c.kept, c.transcript, x.sources, c.filters, c.status], **PRIVATE
+        reset,
+        outputs=[c.conv, c.kept, c.transcript, x.sources, c.filters, c.status, c.drop],
+        **PRIVATE,
     )
     demo.load(
         start,
@@ -259,18 +271,26 @@ def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> g
 
         def respond(
             text: str, state: Conversation, request: gr.Request
-        ) -> Iterator[tuple[str, str, str, Conversation, list[Any], str]]:
+        ) -> Iterator[tuple[Any, ...]]:
             for v in _turn(runner, state, text, Form(), _client(request)):
-                yield v.transcript, v.filters, v.status, state, state.kept, ""
+                yield _embed_view(v, state)
 
-        outputs = [c.transcript, c.filters, c.status, c.conv, c.kept, c.question]
+        def again(state: Conversation, request: gr.Request) -> Iterator[tuple[Any, ...]]:
+            for v in _again(runner, state, Form(), _client(request)):
+                yield _embed_view(v, state)
+
+        outputs = [c.transcript, c.filters, c.status, c.conv, c.kept, c.question, c.drop]
         for trigger in (c.question.submit, c.ask.click):
             trigger(respond, [c.question, c.conv], outputs, **PRIVATE)
+        c.drop.click(again, [c.conv], outputs, **PRIVATE)
 
-        def reset() -> tuple[Conversation, list[Any], str, str, str]:
-            return Conversation(), [], render.transcript([], WELCOME), "", ""
+        def reset() -> tuple[Any, ...]:
+            fresh = render.transcript([], WELCOME)
+            return Conversation(), [], fresh, "", "", gr.Button(visible=False)
 
-        new.click(reset, outputs=[c.conv, c.kept, c.transcript, c.filters, c.status], **PRIVATE)
+        new.click(
+            reset, outputs=[c.conv, c.kept, c.transcript, c.filters, c.status, c.drop], **PRIVATE
+        )
 
         def start(kept: Any) -> tuple[Conversation, str]:
             return _restored(runner, kept, _start_page(engine)[1])
@@ -280,7 +300,12 @@ def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> g
 
 
 def _turn(
-    runner: TurnRunner, state: Conversation, text: str, form: Form, client: str | None
+    runner: TurnRunner,
+    state: Conversation,
+    text: str,
+    form: Form,
+    client: str | None,
+    carry: bool = True,
 ) -> Iterator[View]:
     try:
         filters = parse_filters(form.outlet, form.since, form.until, form.as_of)
@@ -288,7 +313,29 @@ def _turn(
         note = render.message(str(exc), "warn")
         yield View(render.transcript([*state.blocks, note], WELCOME), "", "", "")
         return
-    yield from runner.run(state, text or "", filters, client)
+    yield from runner.run(state, text or "", filters, client, carry=carry)
+
+
+def _again(
+    runner: TurnRunner, state: Conversation, form: Form, client: str | None
+) -> Iterator[View]:
+    """The last question asked again in its place, without the filters it carried."""
+    turn = state.undo()
+    if turn is not None:
+        yield from _turn(runner, state, turn.question, form, client, carry=False)
+
+
+def _chat_views(views: Iterator[View], state: Conversation) -> Iterator[tuple[Any, ...]]:
+    """The chat page's outputs for each step of a turn."""
+    for v in views:
+        sources = v.sources or SOURCES_IDLE
+        drop = gr.Button(visible=v.carried)
+        yield v.transcript, sources, v.filters, v.status, state, state.kept, "", drop
+
+
+def _embed_view(v: View, state: Conversation) -> tuple[Any, ...]:
+    """The embed's outputs for one step of a turn."""
+    return v.transcript, v.filters, v.status, state, state.kept, "", gr.Button(visible=v.carried)
 
 
 def web_component_loader() -> Path:

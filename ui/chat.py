@@ -51,6 +51,15 @@ class Conversation:
         self.kept = [*self.kept, answer.model_dump(mode="json", exclude={"retrieved"})][-keep:]
         self.last = answer
 
+    def undo(self) -> Turn | None:
+        """Take the last exchange back (to ask it again); None when there is none."""
+        if not self.turns:
+            return None
+        self.blocks.pop()
+        self.kept = self.kept[:-1]
+        self.last = None
+        return self.turns.pop()
+
     @classmethod
     def restored(cls, kept: Any, inline_sources: bool, keep: int) -> Conversation:
         """The conversation a browser kept; a fresh one if what it kept cannot be read (an
@@ -73,6 +82,7 @@ class View:
     sources: str
     filters: str
     status: str
+    carried: bool = False  # the answer kept an earlier question's filters: offer to drop them
 
 
 def parse_filters(
@@ -104,11 +114,17 @@ class TurnRunner:
     limiter: RateLimiter | None = None
 
     def run(
-        self, conv: Conversation, question: str, filters: Filters, client: str | None = None
+        self,
+        conv: Conversation,
+        question: str,
+        filters: Filters,
+        client: str | None = None,
+        carry: bool = True,
     ) -> Iterator[View]:
         """Stream one turn; `conv` gains the turn once its final answer arrives.
 
-        `client` is the asking browser's address, for the rate limit.
+        `client` is the asking browser's address, for the rate limit. With `carry` False, the
+        filters of the previous question are not carried into this one (its words still are).
         """
         question = question.strip()
         problem = self._problem(question) or self._limited(client)
@@ -116,6 +132,8 @@ class TurnRunner:
             yield self._view(conv, render.message(problem, "warn"), question, "", None, "")
             return
         history = conv.turns[-self.max_history_turns :] if self.max_history_turns else []
+        if history and not carry:
+            history = [*history[:-1], history[-1].model_copy(update={"filters": None})]
         try:
             with self.gate.slot():
                 yield from self._stream(conv, question, filters, history)
@@ -182,6 +200,7 @@ class TurnRunner:
             sources,
             render.filters_line(answer.filters),
             status,
+            carried=answer.filters.carried != Filters(),
         )
 
     def _view(

@@ -134,6 +134,14 @@ def test_outlet_filter_follow_up_and_new_conversation(server: LiveServer, open_p
     # The follow-up names no outlet: Dawn is carried over from the history the page sent.
     expect(filters).to_have_text("Filters applied: outlet Dawn — from the previous question")
     assert chips and all(" Dawn · " in c for c in chips), chips
+    # The carried filter can be dropped: the question is asked again in its place, unfiltered.
+    drop = page.locator("#nd-drop")
+    expect(drop).to_be_visible()
+    drop.click()
+    expect(filters).to_have_text("Filters applied: none")
+    expect(page.locator(".nd-turn")).to_have_count(2)
+    final_answer(page, 2)
+    expect(drop).to_be_hidden()
     assert_not_pwned(page)
 
 
