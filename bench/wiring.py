@@ -77,8 +77,10 @@ def _reader_for(variant: str, settings: Settings) -> str:
     folder = settings.store.resolved_data_dir() / "reader-without-threshold"
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "tokenizer.json"):
-        if not (folder / name).exists():
-            (folder / name).symlink_to(shipped_reader_dir() / name)
+        link = folder / name
+        if link.is_symlink() or link.exists():
+            link.unlink()  # a link left by another checkout may point nowhere
+        link.symlink_to(shipped_reader_dir() / name)
     card = json.loads((shipped_reader_dir() / "card.json").read_text())
     (folder / "card.json").write_text(json.dumps({**card, "threshold": -1e9}))
     return str(folder)

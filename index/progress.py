@@ -15,6 +15,7 @@ from typing import Any
 
 from index.loading import discover
 
+MAX_COUNTED_BYTES = 64 << 20  # a JSON file parsed only to count its articles
 BAR = (
     "{desc}: {percentage:3.0f}%|{bar:20}| {n_fmt}/{total_fmt} articles{postfix} "
     "[{elapsed} elapsed, {remaining} left]"
@@ -38,7 +39,10 @@ def _in_file(file: Path) -> int:
         if name.endswith((".json", ".json.gz")):
             opener: Any = gzip.open if name.endswith(".gz") else open
             with opener(file, "rb") as handle:
-                loaded = json.loads(handle.read())
+                data = handle.read(MAX_COUNTED_BYTES + 1)
+            if len(data) > MAX_COUNTED_BYTES:
+                return 1  # too big to parse just to count; the ingest's own limit applies
+            loaded = json.loads(data)
             return len(loaded) if isinstance(loaded, list) else 1
     except (OSError, EOFError, ValueError):
         pass  # the ingest itself says what is wrong with the file

@@ -1,7 +1,8 @@
 """Sentence roles: which lines of a cleaned article are not body text, found once at ingest.
 
 A scraped article keeps its page's furniture: the headline (often repeated), the standfirst
-under it, section headings, photo captions, bylines, and a dateline opening the lede ("MOSCOW:").
+under it, section headings, photo captions, bylines, editor's notes, and a dateline opening the
+lede ("MOSCOW:").
 None of them is a sentence an answer should quote or a passage should open with. They are kept
 in the text, which stays as cleaned, and listed as [start, end) spans with their role: an offset
 map that answering reads (`rag.body`).
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 HEADLINE, STANDFIRST, HEADING = "headline", "standfirst", "heading"
-CAPTION, BYLINE, DATELINE = "caption", "byline", "dateline"
+CAPTION, BYLINE, DATELINE, NOTE = "caption", "byline", "dateline", "note"
 Role = tuple[int, int, str]
 
 # "MOSCOW: ", "KYIV, Ukraine (AP) — ", "WASHINGTON (Reuters) - ": capitals, an optional region
@@ -26,10 +27,12 @@ _DATELINE = re.compile(
     r"(?: ?:| ?[—–] ?| -{1,2} ?)\s*"
 )
 _CAPTION = re.compile(
-    r"^(?:Watch|WATCH|Video|VIDEO|Photo|PHOTO|Picture|Image|IMAGE|File photo|FILE PHOTO)\b"
-    r"|(?:Photo|Image|Picture|Credit)s?(?: credit)?:|\((?:AP|AFP|Reuters|Getty)[^)]*Photo[^)]*\)"
-    r"|\b(?:REUTERS|AFP|AP|Getty Images)/[A-Z]"
+    r"^(?:Watch|WATCH) [A-Z]|^Video Ad Feedback\b|^(?:Photo|Picture|Image|Video) of the day\b"
+    r"|^(?:Video|VIDEO|Photo|PHOTO|Picture|Image|IMAGE|File photo|FILE PHOTO) ?[:|—–-]"
+    r"|(?:Photo|Image|Picture)s?(?: credit)?:|\((?:AP|AFP|Reuters|Getty)[^)]*Photo[^)]*\)"
+    r"|\b(?:REUTERS|AFP|Getty Images)/[A-Z]"
 )
+_NOTE = re.compile(r"^(?:Editor['’]s [Nn]ote|EDITOR['’]S NOTE)\b")
 _BYLINE = re.compile(
     r"^(?:By|BY) [A-Z][\w.'’-]+(?: (?:[A-Z][\w.'’-]+|and|&|de|van|von))*,?(?: [A-Z][\w ]+)?$"
     r"|^\(?(?:Reporting|Writing|Editing|Additional reporting|Compiled) by\b"
@@ -39,6 +42,7 @@ STANDFIRST_WORDS = 30  # a summary line under the headline is short; a lede runs
 DATELINE_LINES = 4
 # Capitals and a colon that label a line rather than name a place.
 _LABELS = {"WHEN", "WHAT", "WHERE", "WHO", "WHY", "HOW", "MORE", "NOTE", "UPDATE", "EDITOR", "THE"}
+_ACRONYMS = {"NATO", "NASA", "OPEC", "UEFA", "FIFA", "ASEAN", "BRICS", "IMF", "WHO", "FBI"}
 
 
 @dataclass(frozen=True)
@@ -54,8 +58,7 @@ class _Line:
 
 def sentence_roles(text: str, title: str) -> list[Role]:
     """Spans of `text` that are not body sentences, in order, each with its role."""
-    lines = [_Line(m.start(), m.end(), m.group(0).strip()) for m in re.finditer(r"[^\n]+", text)]
-    lines = [line for line in lines if line.text]
+    lines = [_Line(m.start(), m.end(), m.group(0)) for m in re.finditer(r"\S(?:[^\n]*\S)?", text)]
     roles: dict[int, str] = {}
     for i, line in enumerate(lines):
         role = _line_role(line, title)
@@ -75,10 +78,14 @@ def _line_role(line: _Line, title: str) -> str | None:
         return HEADLINE
     if _CAPTION.search(line.text) and len(line.words) <= 40:
         return CAPTION
+    if _NOTE.match(line.text):
+        return NOTE  # "Editor's note: this story was updated …"
     if _BYLINE.search(line.text) and len(line.words) <= 12:
         return BYLINE
-    if not _CLOSED.search(line.text) or _title_case_heading(line):
+    if not _CLOSED.search(line.text):
         return HEADING
+    if not line.text.rstrip("\"'”’)").endswith(".") and _title_case_heading(line):
+        return HEADING  # "What’s Next for Peace Efforts?"
     return None
 
 
@@ -100,8 +107,12 @@ def _standfirsts(lines: list[_Line], roles: dict[int, str]) -> dict[int, str]:
 def _short_summary(lines: list[_Line], i: int) -> bool:
     line = lines[i]
     following = lines[i + 1] if i + 1 < len(lines) else None
+    # A summary reads as a headline's second line ("Kremlin says …; rejects …") or stops
+    # without a full stop; a short lede reports ("…, officials said.") and is kept.
+    summary = ";" in line.text or " says " in line.text or not line.text.endswith(".")
     return (
-        len(line.words) <= STANDFIRST_WORDS
+        summary
+        and len(line.words) <= STANDFIRST_WORDS
         and following is not None
         and len(following.words) > len(line.words)
         and _DATELINE.match(line.text) is None
@@ -115,7 +126,9 @@ def _dateline(line: _Line) -> Role | None:
         return None
     lead = line.text[: found.end()].rstrip()
     first = re.split(r"[\s:,’']", lead)[0]
-    if first in {"I", "A", "US", "UK", "EU", "UN"} or first in _LABELS:
+    # A place is a word of four letters or more ("ROME", "KYIV"); "U.S. -" or "BJP —" opens a
+    # sentence with an acronym.
+    if first in _LABELS or first in _ACRONYMS or len(first) < 4 or "." in first:
         return None
     return (line.start, line.start + found.end(), DATELINE)
 
@@ -134,12 +147,22 @@ def _norm(text: str) -> str:
 
 
 def _same(line: str, title: str) -> bool:
-    """A line that is the title, or the title cut short ("…") or extended by its outlet."""
-    a, b = _norm(line), _norm(title.rstrip("…"))
+    """A line that is the title, the title with a short tail (" - CNN"), or the title cut short.
+
+    A title that ends in "…" was made from the article's first sentence when it had none: the
+    line it came from is the lede, not a headline.
+    """
+    if title.rstrip().endswith("…"):
+        return False
+    a, b = _norm(line), _norm(title)
     if not a or not b:
         return False
-    shorter, longer = sorted((a, b), key=len)
-    return a == b or (len(shorter.split()) >= 6 and longer.startswith(shorter))
+    if a == b:
+        return True
+    tail = a.removeprefix(b).split() if a.startswith(b) else None
+    if tail is not None and len(tail) <= 5 and not line.rstrip().endswith("."):
+        return True
+    return len(a.split()) >= 6 and b.startswith(a) and not line.rstrip().endswith(".")
 
 
 def encode(roles: list[Role]) -> str:
@@ -152,7 +175,7 @@ def _decoded(stored: str) -> tuple[Role, ...]:
     try:
         return tuple((int(s), int(e), str(r)) for s, e, r in json.loads(stored))
     except (ValueError, TypeError):
-        return ()  # an index from before roles were stored: everything reads as body
+        return ()  # unreadable roles must not stop an answer: the passage reads as all body
 
 
 def within(stored: str, start: int, end: int) -> list[Role]:

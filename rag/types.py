@@ -104,7 +104,7 @@ class Passage(PassageRef):
     roles: list[tuple[int, int, str]] = Field(
         default_factory=list,
         description="Spans of `text` that are not body sentences, found at ingest: headline, "
-        "standfirst, heading, caption, byline, dateline.",
+        "standfirst, heading, caption, byline, note, dateline.",
     )
 
     def source(self) -> Source:

@@ -270,12 +270,17 @@ def test_asking_again_without_carried_filters_replaces_the_last_exchange() -> No
     list(runner.run(conv, "According to Dawn, what did Peskov say?", Filters(outlet="Dawn")))
     list(runner.run(conv, "And about Zelensky?", Filters()))
     assert engine.calls[-1][1][-1].filters == Filters(outlet="Dawn")  # carried by default
-    last = conv.undo()
-    assert last is not None and last.question == "And about Zelensky?" and len(conv.blocks) == 1
-    list(runner.run(conv, last.question, Filters(), carry=False))
+    first_block = conv.blocks[0]
+    list(runner.again(conv, Filters()))
     question, history, _ = engine.calls[-1]
     assert question == "And about Zelensky?" and history[-1].filters is None
     assert history[-1].question == "According to Dawn, what did Peskov say?"
     assert conv.turns[0].filters == Filters(outlet="Dawn")  # the kept history is unchanged
     assert len(conv.turns) == len(conv.blocks) == len(conv.kept) == 2
-    assert Conversation().undo() is None
+    assert conv.blocks[0] == first_block
+    failing = TurnRunner(ScriptedEngine(fail=True), Gate(1, 1.0))
+    before = (list(conv.turns), list(conv.blocks), list(conv.kept))
+    views = list(failing.again(conv, Filters()))
+    assert "answering failed" in views[-1].transcript
+    assert (conv.turns, conv.blocks, conv.kept) == before  # a failure takes nothing away
+    assert list(runner.again(Conversation(), Filters())) == []

@@ -125,8 +125,10 @@ class Form:
 def _conversation_column(scroll: bool, storage_key: str) -> Column:
     conv = gr.State(Conversation())
     # The browser keeps the conversation (localStorage), so a reload shows it again; the server
-    # stores nothing.
-    kept = gr.BrowserState([], storage_key=storage_key)
+    # stores nothing. A fixed secret, so that what a browser kept still reads after a restart:
+    # it holds only the user's own answers, and every kept answer is validated and rendered
+    # again on load, never trusted.
+    kept = gr.BrowserState([], storage_key=storage_key, secret="newsdesk-conversation")
     # In the embed the transcript scrolls inside the frame so the question box stays in view.
     extra = {"elem_classes": "nd-embed-scroll"} if scroll else {}
     transcript = _html(render.transcript([], WELCOME), "nd-transcript", autoscroll=True, **extra)
@@ -202,7 +204,7 @@ def build_chat(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> gr
             outlet: str, since: str, until: str, as_of: str, state: Conversation, r: gr.Request
         ) -> Iterator[tuple[Any, ...]]:
             fields = Form(outlet, since, until, as_of)
-            yield from _chat_views(_again(runner, state, fields, _client(r)), state)
+            yield from _chat_views(_turn(runner, state, None, fields, _client(r)), state)
 
         outputs = [c.transcript, x.sources, c.filters, c.status, c.conv, c.kept, c.question, c.drop]
         form = [x.outlet, x.since, x.until, x.as_of, c.conv]
@@ -258,7 +260,8 @@ def _chat_start(
 
 def _restored(runner: TurnRunner, kept: Any, start: str) -> tuple[Conversation, str]:
     """The kept conversation and its transcript; the start page when none was kept."""
-    conv = Conversation.restored(kept, runner.inline_sources, runner.max_history_turns or 1)
+    keep = runner.max_history_turns or 1
+    conv = Conversation.restored(kept, runner.inline_sources, keep, runner.max_question_chars)
     return conv, render.transcript(conv.blocks, WELCOME) if conv.blocks else start
 
 
@@ -276,7 +279,7 @@ def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> g
                 yield _embed_view(v, state)
 
         def again(state: Conversation, request: gr.Request) -> Iterator[tuple[Any, ...]]:
-            for v in _again(runner, state, Form(), _client(request)):
+            for v in _turn(runner, state, None, Form(), _client(request)):
                 yield _embed_view(v, state)
 
         outputs = [c.transcript, c.filters, c.status, c.conv, c.kept, c.question, c.drop]
@@ -302,27 +305,22 @@ def build_embed(engine: Newsdesk, settings: ServerSettings, guards: Guards) -> g
 def _turn(
     runner: TurnRunner,
     state: Conversation,
-    text: str,
+    text: str | None,
     form: Form,
     client: str | None,
-    carry: bool = True,
 ) -> Iterator[View]:
+    """One question (`text`), or with `text` None the last one again without its carried
+    filters (`TurnRunner.again`)."""
     try:
         filters = parse_filters(form.outlet, form.since, form.until, form.as_of)
     except ValueError as exc:
         note = render.message(str(exc), "warn")
         yield View(render.transcript([*state.blocks, note], WELCOME), "", "", "")
         return
-    yield from runner.run(state, text or "", filters, client, carry=carry)
-
-
-def _again(
-    runner: TurnRunner, state: Conversation, form: Form, client: str | None
-) -> Iterator[View]:
-    """The last question asked again in its place, without the filters it carried."""
-    turn = state.undo()
-    if turn is not None:
-        yield from _turn(runner, state, turn.question, form, client, carry=False)
+    if text is None:
+        yield from runner.again(state, filters, client)
+    else:
+        yield from runner.run(state, text, filters, client)
 
 
 def _chat_views(views: Iterator[View], state: Conversation) -> Iterator[tuple[Any, ...]]:

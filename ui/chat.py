@@ -51,17 +51,10 @@ class Conversation:
         self.kept = [*self.kept, answer.model_dump(mode="json", exclude={"retrieved"})][-keep:]
         self.last = answer
 
-    def undo(self) -> Turn | None:
-        """Take the last exchange back (to ask it again); None when there is none."""
-        if not self.turns:
-            return None
-        self.blocks.pop()
-        self.kept = self.kept[:-1]
-        self.last = None
-        return self.turns.pop()
-
     @classmethod
-    def restored(cls, kept: Any, inline_sources: bool, keep: int) -> Conversation:
+    def restored(
+        cls, kept: Any, inline_sources: bool, keep: int, max_question_chars: int = 1000
+    ) -> Conversation:
         """The conversation a browser kept; a fresh one if what it kept cannot be read (an
         older format, or edited by hand): everything is rendered again here, never trusted."""
         conversation = cls()
@@ -69,6 +62,8 @@ class Conversation:
             answers = [Answer.model_validate(item) for item in kept or []]
         except (ValidationError, TypeError):
             return conversation
+        if any(len(a.question) > max_question_chars for a in answers):
+            return conversation  # no question the page could have asked
         for answer in answers[-keep:]:
             conversation.add(answer, inline_sources, keep)
         return conversation
@@ -142,6 +137,20 @@ class TurnRunner:
         except Exception as exc:  # the page must say what failed rather than hang
             text = f"Sorry, answering failed: {type(exc).__name__}: {exc}".splitlines()[0]
             yield self._view(conv, render.message(text, "error"), question, "", None, "")
+
+    def again(
+        self, conv: Conversation, filters: Filters, client: str | None = None
+    ) -> Iterator[View]:
+        """The last question asked again in its place, without the filters it carried from the
+        one before. `conv` changes only once the new answer arrives; a failure leaves it whole."""
+        if not conv.turns:
+            return
+        trial = Conversation(conv.turns[:-1], conv.blocks[:-1], conv.kept[:-1])
+        for view in self.run(trial, conv.turns[-1].question, filters, client, carry=False):
+            if len(trial.turns) == len(conv.turns):  # answered: it replaces the last exchange
+                conv.turns, conv.blocks, conv.kept = trial.turns, trial.blocks, trial.kept
+                conv.last = trial.last
+            yield view
 
     def _problem(self, question: str) -> str | None:
         if not question:

@@ -26,6 +26,7 @@ SPEAKER = re.compile(
     r"(?<![\w’'])((?:[A-Z][\w’'.-]+ ){0,3}[A-Z][\w’'-]+),? (?:said|says|told|added)\b"
 )
 NOT_SPEAKERS = {"It", "He", "She", "They", "We", "I", "This", "That", "Officials", "Reuters"}
+MAX_ARTICLES = 12  # articles read for suggestions, at most
 LEADING = {"The", "But", "And", "Meanwhile", "However", "Also"}
 
 
@@ -49,7 +50,8 @@ class Suggestions:
     def _work_out(self, summary: CorpusSummary) -> list[str]:
         found: list[str] = []
         asked_about: set[str] = set()  # a different speaker or outlet for each suggestion
-        for doc in _newest_per_outlet(summary.documents):
+        # A bounded amount of work per corpus: the newest articles of each outlet first.
+        for doc in _newest_per_outlet(summary.documents)[:MAX_ARTICLES]:
             for about, question in self._drafts(doc):
                 if about in asked_about or not self._answers(question, doc):
                     continue
