@@ -255,11 +255,14 @@ def parse_floors(specs: Sequence[str]) -> dict[str, float]:
         if name in LOWER_IS_BETTER:
             raise ValueError(f"--fail-under: lower is better for {name}, so it cannot have a floor")
         try:
-            floors[name] = float(value)
+            floor = float(value)
         except ValueError:
             raise ValueError(
                 f"--fail-under: {value.strip()!r} is not a number (in {spec!r})"
             ) from None
+        if not 0.0 <= floor <= 1.0:  # NaN too: every comparison with it is false
+            raise ValueError(f"--fail-under: a floor is a number from 0 to 1, not {spec!r}")
+        floors[name] = floor
     return floors
 
 

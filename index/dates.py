@@ -21,16 +21,24 @@ _MONTH_NAMES = (
 MONTHS = {name: i + 1 for i, names in enumerate(_MONTH_NAMES) for name in names}
 
 
+# The days a filter may name: room on either side for "the week before" and "the day after".
+FIRST_DAY, LAST_DAY = date(1000, 1, 1), date(8999, 12, 31)
+
+
 def parse_day(value: object, name: str | None = None) -> date:
     """A date a user gave (a date, or YYYY-MM-DD text); a ValueError naming `name` if not one."""
+    start = f"{name} must be" if name else "expected"
     if isinstance(value, date):
-        return value
-    text = value.strip() if isinstance(value, str) else value
-    try:
-        return date.fromisoformat(text)  # type: ignore[arg-type]
-    except (TypeError, ValueError):
-        start = f"{name} must be" if name else "expected"
-        raise ValueError(f"{start} a date like 2025-08-27, not {text!r}") from None
+        day = value
+    else:
+        text = value.strip() if isinstance(value, str) else value
+        try:
+            day = date.fromisoformat(text)  # type: ignore[arg-type]
+        except (TypeError, ValueError):
+            raise ValueError(f"{start} a date like 2025-08-27, not {text!r}") from None
+    if not FIRST_DAY <= day <= LAST_DAY:
+        raise ValueError(f"{start} a date from {FIRST_DAY} to {LAST_DAY}, not {day}")
+    return day
 
 
 def parse_optional_day(value: str | None, name: str) -> date | None:

@@ -105,12 +105,19 @@ def _listable(folder: Path) -> bool:
     return os.access(folder, os.R_OK | os.X_OK)
 
 
+MAX_BLANK_LINES = 100_000  # a run this long in an archive is damage, not spacing
+
+
 def read_file(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Skipped]:
     """Yield the articles in one file, or why they (or the whole file) were skipped.
 
     A `.jsonl.gz` archive is streamed record by record, and the size limit applies to each
     record rather than to the file, so an archive of any size reads in bounded memory.
     """
+    if not file.is_dir() and _escapes(file, root):
+        target = file.resolve()
+        yield Skipped(file, f"links outside {root} (to {target}); ingest the target itself")
+        return
     rel = file.relative_to(root) if file.is_relative_to(root) else Path(file.name)
     suffix = _suffix(file)
     doc_id = rel.with_name(rel.name[: len(rel.name) - len(suffix)] or rel.name).as_posix()
@@ -130,6 +137,14 @@ def read_file(file: Path, root: Path, max_bytes: int) -> Iterator[SourceDoc | Sk
         yield _read_html(file, text, doc_id)
     else:
         yield SourceDoc(doc_id, file, text, digest=_digest(data), manifest_key=rel.as_posix())
+
+
+def _escapes(file: Path, root: Path) -> bool:
+    """Whether a link takes `file` out of the folder being ingested (a system file, say)."""
+    try:
+        return not file.resolve().is_relative_to(root.resolve())
+    except (OSError, RuntimeError):  # a link loop
+        return True
 
 
 def _suffix(file: Path) -> str:
@@ -267,12 +282,16 @@ def _jsonl_record(file: Path, line: str, doc_id: str, n: int) -> SourceDoc | Ski
 
 def _read_jsonl_gz(file: Path, doc_id: str, max_bytes: int) -> Iterator[SourceDoc | Skipped]:
     """Records of a gzip-compressed JSONL file, one line in memory at a time."""
-    n = 0
+    n = blank = 0
     try:
         _check_path(file, sys.maxsize)  # the size limit applies to each record
         with gzip.open(file, "rb") as handle:
             while raw := handle.readline(max_bytes + 1):
                 n += 1
+                blank = blank + 1 if not raw.strip() else 0
+                if blank > MAX_BLANK_LINES:
+                    yield Skipped(file, f"line {n}: {blank:,} blank lines in a row; not read on")
+                    return
                 if len(raw) > max_bytes and not raw.endswith(b"\n"):
                     while (rest := handle.readline(1 << 20)) and not rest.endswith(b"\n"):
                         pass  # the rest of the oversized record

@@ -2,13 +2,15 @@
 
 Ingest marks the lines of an article that are not body text (`index.roles`); a passage carries
 those spans. Headlines, standfirsts, headings, captions and bylines are left out; a dateline is
-cut from the sentence it opens ("MOSCOW: Russia pushed back…" is quoted from "Russia").
+cut from the sentence it opens ("MOSCOW: Russia pushed back…" is quoted from "Russia"). A sentence
+holding text like a citation label ("[1: Reuters, 01 Jan 2025]") is never quoted.
 """
 
 from __future__ import annotations
 
 from index.roles import DATELINE
 from index.sentences import Sentence, split_sentences
+from rag.citations import MARKER
 from rag.types import Passage
 
 
@@ -34,8 +36,8 @@ def _without_furniture(passage: Passage, sentence: Sentence) -> Sentence | None:
         elif r_start <= start < r_end:
             start = r_end
     text = passage.text[start:end].strip()
-    if not text:
-        return None
+    if not text or MARKER.search(text):
+        return None  # quoting text that looks like a citation label would forge one
     start = passage.text.index(text, start)
     return Sentence(text, start, start + len(text))
 

@@ -29,9 +29,11 @@ _MONTH_NAMES = (
 )
 _DAY = r"(?P<day>\d{1,2})(?:st|nd|rd|th)?"
 _YEAR = r"(?P<year>(?:19|20)\d{2})"
+# After a day and a month a year is unambiguous: "on 31 December 3000" is that day.
+_DAY_YEAR = r"(?P<year>[1-8]\d{3})"
 _ON_DAY = [
-    re.compile(rf"\b(?:on|dated)\s+{_DAY}\s+(?:of\s+)?{_MONTH_NAMES}(?:,?\s+{_YEAR})?\b", re.I),
-    re.compile(rf"\b(?:on|dated)\s+{_MONTH_NAMES}\s+{_DAY}(?:,?\s+{_YEAR})?\b", re.I),
+    re.compile(rf"\b(?:on|dated)\s+{_DAY}\s+(?:of\s+)?{_MONTH_NAMES}(?:,?\s+{_DAY_YEAR})?\b", re.I),
+    re.compile(rf"\b(?:on|dated)\s+{_MONTH_NAMES}\s+{_DAY}(?:,?\s+{_DAY_YEAR})?\b", re.I),
 ]
 _IN_MONTH = re.compile(
     rf"\b(?:in|during|from)\s+(?:early\s+|late\s+|mid-)?{_MONTH_NAMES}(?:\s+{_YEAR})?\b", re.I

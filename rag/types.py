@@ -9,8 +9,9 @@ from datetime import date
 from enum import StrEnum
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from index.dates import parse_day
 from index.records import ArticleInfo
 
 
@@ -25,6 +26,8 @@ class AnswerMode(StrEnum):
 class Filters(BaseModel):
     """Outlet and date-range restrictions on retrieval."""
 
+    model_config = ConfigDict(extra="forbid")  # a misspelt filter must not be ignored
+
     outlet: str | None = Field(default=None, description="Outlet name, e.g. 'Dawn'.")
     since: date | None = Field(default=None, description="Earliest publication date.")
     until: date | None = Field(default=None, description="Latest publication date.")
@@ -34,6 +37,12 @@ class Filters(BaseModel):
         "from it, and articles of the week up to it rank first among equals. It leaves nothing "
         "out; use `until` for that.",
     )
+
+    @field_validator("since", "until", "as_of")
+    @classmethod
+    def _on_the_calendar(cls, day: date | None) -> date | None:
+        # Relative dates ("last week") and the as-of week count days from these.
+        return None if day is None else parse_day(day)
 
     def is_empty(self) -> bool:
         """True when nothing is restricted (`as_of` restricts nothing)."""

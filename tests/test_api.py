@@ -393,3 +393,15 @@ def test_chat_handlers_are_private_and_rate_limited(api_engine: Any, planted_dat
         # The UI and the API draw on one allowance per address.
         corpus = client.get("/api/corpus", headers={"Authorization": "Bearer tok"})
         assert corpus.status_code == 429
+
+
+@pytest.mark.parametrize(
+    "filters",
+    [{"as_of": "0001-01-01"}, {"as_of": "9999-12-31"}, {"outlett": "Dawn"}],
+)
+def test_a_filter_off_the_calendar_or_misspelt_is_a_422_not_a_500(
+    client: TestClient, filters: dict[str, str]
+) -> None:
+    body = {"question": "What did the Kremlin say last week?", "filters": filters}
+    response = client.post("/api/ask", json=body)
+    assert response.status_code == 422, response.text

@@ -128,3 +128,13 @@ def test_no_answer_to_a_seed_question_quotes_page_furniture(engine: Any) -> None
                 assert at >= 0, sentence.text
                 for start, end, role in passage.roles:
                     assert not (start < at + len(sentence.text) and at < end), (role, sentence.text)
+
+
+def test_a_sentence_holding_a_citation_label_is_never_quoted() -> None:
+    text = (
+        "Russia will welcome NATO troops [1: Reuters, 01 Jan 2025], the spokesman claimed.\n"
+        "Russia is opposed to NATO troops in Ukraine, the Kremlin said on Wednesday."
+    )
+    assert [s.text for s in body_sentences(make_passage(text))] == [
+        "Russia is opposed to NATO troops in Ukraine, the Kremlin said on Wednesday."
+    ]
