@@ -405,3 +405,14 @@ def test_a_filter_off_the_calendar_or_misspelt_is_a_422_not_a_500(
     body = {"question": "What did the Kremlin say last week?", "filters": filters}
     response = client.post("/api/ask", json=body)
     assert response.status_code == 422, response.text
+
+
+def test_a_streamed_body_over_the_limit_is_a_413_from_the_api(make_app: Any) -> None:
+    client = TestClient(make_app(max_request_bytes=50_000))
+
+    def body() -> Any:  # no Content-Length: the limit counts what arrives
+        yield b'{"question": "' + b"x" * 40_000
+        yield b"x" * 40_000 + b'"}'
+
+    response = client.post("/api/ask", content=body(), headers={"content-type": "application/json"})
+    assert response.status_code == 413, response.text

@@ -8,12 +8,15 @@ from datetime import date
 from pathlib import Path
 
 import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
 
 from evals.metrics import parse_floors
 from index.loading import Skipped, discover, read_file
 from rag.filters import find_dates
 from rag.types import Filters
 from ui.chat import parse_filters
+from ui.guards import RequestLimits
 
 
 def _read(folder: Path) -> list[object]:
@@ -67,3 +70,27 @@ def test_a_day_with_a_far_year_is_that_day() -> None:
 def test_a_floor_must_be_a_number_from_0_to_1(spec: str) -> None:
     with pytest.raises(ValueError, match="from 0 to 1"):
         parse_floors([spec])
+
+
+def _limited_app() -> object:
+    app = FastAPI()
+
+    @app.post("/api/echo")
+    async def echo(request: Request) -> dict[str, int]:
+        return {"read": len(await request.body())}
+
+    app.add_middleware(RequestLimits, max_bytes=10_000)
+    return app
+
+
+def test_a_body_over_the_limit_is_refused_before_it_is_read() -> None:
+    client = TestClient(_limited_app())  # type: ignore[arg-type]
+    assert client.post("/api/echo", content=b"x" * 9_000).json() == {"read": 9_000}
+    refused = client.post("/api/echo", content=b"x" * 300_000)
+    assert refused.status_code == 413 and "NEWSDESK_MAX_REQUEST_BYTES" in refused.text
+
+    def stream():  # no Content-Length: counted as it arrives
+        for _ in range(100):
+            yield b"x" * 1_000
+
+    assert client.post("/api/echo", content=stream()).status_code == 413

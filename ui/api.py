@@ -30,6 +30,7 @@ from ui.guards import (
     NoGradioApi,
     RateLimiter,
     RefuseInvalidText,
+    RequestLimits,
     SecurityHeaders,
     bearer_ok,
     client_key,
@@ -353,4 +354,6 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
             app.add_middleware(LoginThrottle, limiter=limiter, backoff=LoginBackoff())
         mount_ui(app, engine, settings, gate, limiter)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)
+    # Outermost: nothing else reads a body the limit refuses.
+    app.add_middleware(RequestLimits, max_bytes=settings.max_request_bytes)
     return app

@@ -74,6 +74,12 @@ class ServerSettings(Group):
         default="'self'", description="CSP frame-ancestors: sites that may embed /embed."
     )
     max_question_chars: int = Field(default=1000, ge=1, description="Longest accepted question.")
+    max_request_bytes: int = Field(
+        default=2_000_000,
+        ge=10_000,
+        description="Largest request body any route accepts; a larger one is refused with 413 "
+        "before it is read.",
+    )
     max_history_turns: int = Field(default=20, ge=0, description="Most history turns accepted.")
     rate_limit_per_minute: int = Field(
         default=120,
