@@ -63,11 +63,10 @@ def score_sentences(
     """
     weights = {t: CONTEXT_WEIGHT * w for t, w in (context or {}).items()}
     weights.update(focus)
-    total = sum(weights.values()) or 1.0
     candidates: list[tuple[str, Passage, float]] = []
     for rank, passage in enumerate(passages):
         for position, sentence in enumerate(body_sentences(passage)):
-            if len(sentence.text.split()) >= 6 and sentence.text[-1] in '.!?"”’)':
+            if quotable(sentence.text):
                 prior = 1.0 / (rank + 2) + (0.0 if weights else 0.1 / (position + 1))
                 candidates.append((sentence.text, passage, prior))
     keep = distinct([c[0] for c in candidates])
@@ -80,22 +79,36 @@ def score_sentences(
             (Pick(t, p, 1.0, prior) for t, p, prior in candidates), key=lambda p: -p.score
         )
     picks = []
-    texts = [c[0] for c in candidates] + [p.title for p in passages]
-    tokens = [set(t) for t in tokenize(texts)]
-    headline = {
-        id(p): share(t, weights, total)
-        for p, t in zip(passages, tokens[len(candidates) :], strict=True)
-    }
-    for (text, passage, prior), words in zip(candidates, tokens, strict=False):
-        coverage = share(words, weights, total)
+    shares, headline = shares_and_headlines([c[0] for c in candidates], passages, tokenize, weights)
+    for (text, passage, prior), coverage in zip(candidates, shares, strict=True):
         score = 0.8 * coverage + 0.2 * prior
         picks.append(Pick(text, passage, coverage, score, headline[id(passage)]))
     return sorted(picks, key=lambda p: -p.score)
 
 
-def share(tokens: set[str], weights: Mapping[str, float], total: float) -> float:
+def share(tokens: set[str], weights: Mapping[str, float]) -> float:
     """The share of the question's weighted terms among `tokens`."""
+    total = sum(weights.values()) or 1.0
     return sum(weights[t] for t in tokens if t in weights) / total
+
+
+def shares_and_headlines(
+    texts: Sequence[str],
+    passages: Sequence[Passage],
+    tokenize: Tokenize,
+    weights: Mapping[str, float],
+) -> tuple[list[float], dict[int, float]]:
+    """Each text's share of the question, and each passage's headline's (by `id(passage)`),
+    tokenized in one batch."""
+    tokens = [set(t) for t in tokenize([*texts, *(p.title for p in passages)])]
+    shares = [share(t, weights) for t in tokens[: len(texts)]]
+    titles = tokens[len(texts) :]
+    return shares, {id(p): share(t, weights) for p, t in zip(passages, titles, strict=True)}
+
+
+def quotable(text: str) -> bool:
+    """A whole sentence an answer may quote: six words or more, closing punctuation."""
+    return len(text.split()) >= 6 and text[-1] in '.!?"”’)'
 
 
 def choose(picks: list[Pick], limit: int) -> list[Pick]:

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 
 from rag.body import body_sentences
-from rag.coverage import share
+from rag.coverage import quotable, shares_and_headlines
 from rag.types import Passage
 
 Tokenize = Callable[[list[str]], list[list[str]]]
@@ -161,14 +161,9 @@ def sentence_pool(
     if not found:
         return []
     rows = list(found.values())
-    total = sum(weights.values()) or 1.0
-    tokens = [set(t) for t in tokenize([r[0] for r in rows] + [p.title for p in passages])]
-    headline = {
-        id(p): share(t, weights, total) for p, t in zip(passages, tokens[len(rows) :], strict=True)
-    }
+    shares, headline = shares_and_headlines([r[0] for r in rows], passages, tokenize, weights)
     pool = []
-    for (text, passage, previous, prior), words in zip(rows, tokens, strict=False):
-        coverage = share(words, weights, total)
+    for (text, passage, previous, prior), coverage in zip(rows, shares, strict=True):
         lexical = 0.8 * coverage + 0.2 * prior
         pool.append(Sentence(text, passage, previous, coverage, lexical, headline[id(passage)]))
     pool.sort(key=lambda s: -s.lexical)
@@ -176,7 +171,7 @@ def sentence_pool(
 
 
 def _body_sentence(text: str, title: str) -> bool:
-    if len(text.split()) < 6 or text[-1] not in '.!?"”’)':
+    if not quotable(text):
         return False
     core = " ".join(text.lower().split()).rstrip(".")
     return not title or core != " ".join(title.lower().split()).rstrip(".")

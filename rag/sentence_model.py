@@ -24,7 +24,7 @@ import numpy as np
 
 from rag.body import body_sentences, distinct
 from rag.citations import content_words
-from rag.coverage import confident
+from rag.coverage import confident, share
 from rag.types import Filters, Passage
 
 Tokenize = Callable[[list[str]], list[list[str]]]
@@ -107,7 +107,7 @@ def candidates(evidence: Evidence, tokenize: Tokenize) -> list[Candidate]:
     if not found:
         return []
     tokens = [set(t) for t in tokenize([f.text for f in found] + [p.title for p in passages])]
-    covered = [_share(t, weights) for t in tokens[: len(found)]]
+    covered = [share(t, weights) for t in tokens[: len(found)]]
     asked = set(re.findall(r"[a-z0-9]+", question.lower()))
     kind = question_kind(question)
     best = max(covered) or 1.0
@@ -118,7 +118,7 @@ def candidates(evidence: Evidence, tokenize: Tokenize) -> list[Candidate]:
         features = {
             "coverage": covered[i],
             "coverage_vs_best": covered[i] / best,
-            "title_coverage": _share(tokens[len(found) + f.rank], weights),
+            "title_coverage": share(tokens[len(found) + f.rank], weights),
             "rank_prior": 1.0 / (f.rank + 1),
             "dense": f.passage.dense or 0.0,
             "bm25_vs_best": (f.passage.bm25 or 0.0) / top_bm25,
@@ -135,11 +135,6 @@ def _within(passage: Passage, week: Filters | None) -> bool:
     if week is None or passage.date is None or week.since is None or week.until is None:
         return False
     return week.since <= passage.date <= week.until
-
-
-def _share(tokens: set[str], weights: dict[str, float]) -> float:
-    total = sum(weights.values()) or 1.0
-    return sum(weights[t] for t in tokens if t in weights) / total
 
 
 def _shape(text: str, asked: set[str], kind: str) -> dict[str, float]:
