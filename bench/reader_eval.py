@@ -82,6 +82,7 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=TEST / "questions.jsonl")
     parser.add_argument("--articles", type=Path, default=TEST / "articles.jsonl")
     parser.add_argument("--top", type=int, default=30)
+    parser.add_argument("--tokens", type=int, default=64, help="tokens the reader reads per pair")
     parser.add_argument("--json", type=Path, default=None)
     parser.add_argument(
         "--examples", type=Path, default=None, help="candidates built before (built and kept here)"
@@ -94,7 +95,7 @@ def main() -> None:
         examples = reader_data.build(questions, args.articles)
         if args.examples:
             reader_data.save(examples, args.examples)
-    reader = Reader(args.reader)
+    reader = Reader(args.reader, args.tokens)
     result = evaluate(reader, examples, questions, args.top)
     for line in report(result, reader.threshold):
         print(line)
