@@ -45,6 +45,8 @@ class LlamaIndexChat:
         self.api_key = settings.api_key.get_secret_value()
         self.timeout = settings.timeout
         self.retries = settings.retries
+        self.answer_seconds = settings.answer_seconds
+        self.max_reply_chars = settings.max_reply_chars
         self.context_window = settings.context_window
         self.max_answer_tokens = settings.max_answer_tokens
         self.name = f"{kind}:{settings.model}"
@@ -88,7 +90,9 @@ class LlamaIndexChat:
         for attempt in range(self.retries + 1):
             try:
                 reply = self._client().chat(self._messages(system, user))
-                return str(reply.message.content or "")
+                return self._checked(str(reply.message.content or ""))
+            except LLMError:
+                raise
             except Exception as exc:
                 last = exc
                 if attempt < self.retries:
@@ -96,18 +100,53 @@ class LlamaIndexChat:
         raise LLMError(f"LLM at {self.base_url} failed: {_short(last)}")
 
     def stream(self, system: str, user: str) -> Iterator[str]:
-        """Reply deltas; failures before the first delta are retried."""
+        """Reply deltas; failures before the first delta are retried. The whole answer, retries
+        included, must end within `answer_seconds` and hold at most `max_reply_chars`: an
+        endpoint that drips empty deltas or never stops would otherwise hold an answer slot."""
+        deadline = time.monotonic() + self.answer_seconds
         for attempt in range(self.retries + 1):
             started = False
+            size = 0
+            chunks: Any = None
             try:
-                for chunk in self._client().stream_chat(self._messages(system, user)):
+                chunks = self._client().stream_chat(self._messages(system, user))
+                for chunk in chunks:
+                    self._within(deadline, size)
                     if chunk.delta:
                         started = True
-                        yield chunk.delta
+                        size += len(chunk.delta)
+                        self._within(deadline, size)
+                        yield self._checked(chunk.delta)
                 return
+            except LLMError:
+                raise
             except Exception as exc:
-                if started or attempt == self.retries:
+                if started or attempt == self.retries or time.monotonic() > deadline:
                     raise LLMError(f"LLM at {self.base_url} failed: {_short(exc)}") from exc
+            finally:
+                _abandon(chunks)
+
+    def _within(self, deadline: float, size: int) -> None:
+        if time.monotonic() > deadline:
+            raise LLMError(
+                f"LLM at {self.base_url} took longer than {self.answer_seconds:g} s "
+                "(NEWSDESK_LLM_ANSWER_SECONDS)"
+            )
+        if size > self.max_reply_chars:
+            raise LLMError(
+                f"LLM at {self.base_url} replied with more than {self.max_reply_chars} "
+                "characters (NEWSDESK_LLM_MAX_REPLY_CHARS)"
+            )
+
+    def _checked(self, text: str) -> str:
+        """`text`, if it is text that can be shown: no lone surrogates, within the size cap."""
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            raise LLMError(f"LLM at {self.base_url} replied with text that is not valid") from None
+        if len(text) > self.max_reply_chars:
+            self._within(float("inf"), len(text))
+        return text
 
     def reachable(self) -> bool:
         """A quick GET of the model list."""
@@ -123,6 +162,20 @@ class LlamaIndexChat:
             return httpx.get(url, headers=headers, timeout=min(self.timeout, 2.0)).status_code < 500
         except httpx.HTTPError:
             return False
+
+
+def _abandon(chunks: Any) -> None:
+    """Close a reply stream, finished or not, and its HTTP response with it, so an endpoint that
+    is cut off stops working too. openai's stream object holds its own iterator (a reference
+    cycle), so only the cycle collector would close the response: collect it now."""
+    if chunks is None or not hasattr(chunks, "close"):
+        return
+    running = getattr(chunks, "gi_frame", None) is not None
+    chunks.close()
+    if running:
+        import gc
+
+        gc.collect()
 
 
 def _short(exc: Exception | None) -> str:

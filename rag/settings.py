@@ -77,6 +77,20 @@ class LLMSettings(Group):
     retries: int = Field(
         default=1, ge=0, alias="llm_retries", description="Retries after a failed LLM call."
     )
+    answer_seconds: float = Field(
+        default=60.0,
+        gt=0,
+        alias="llm_answer_seconds",
+        description="Seconds an LLM answer may take in all, retries included; past them the "
+        "extractive answer is shown with a notice.",
+    )
+    max_reply_chars: int = Field(
+        default=20_000,
+        ge=100,
+        alias="llm_max_reply_chars",
+        description="Characters an LLM reply may hold; a longer one is cut off and the "
+        "extractive answer is shown with a notice.",
+    )
     context_window: int = Field(
         default=8192,
         ge=1024,

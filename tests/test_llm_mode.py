@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+from collections.abc import Callable
+
 import pytest
 
 from bench.processes import free_port
@@ -13,9 +16,9 @@ from rag.types import AnswerMode
 from tests.fixtures.openai_server import ScriptedOpenAI
 
 
-def llm_engine(seed_settings, real_embedder, base_url: str, timeout: float = 10.0):  # type: ignore[no-untyped-def]
+def llm_engine(seed_settings, real_embedder, base_url: str, timeout: float = 10.0, **more):  # type: ignore[no-untyped-def]
     settings = seed_settings.replace(
-        llm="openai", llm_base_url=base_url, llm_timeout=timeout, llm_retries=0
+        llm="openai", llm_base_url=base_url, llm_timeout=timeout, llm_retries=0, **more
     )
     return build_newsdesk(settings, embedder=real_embedder)
 
@@ -88,6 +91,50 @@ def test_slow_llm_times_out_and_falls_back(seed_settings, real_embedder) -> None
             QUESTION
         )
     assert answer.mode == "extractive" and answer.notice and "Sumy" in answer.answer
+
+
+def test_an_llm_dripping_empty_deltas_is_stopped_at_the_answer_deadline(
+    seed_settings, real_embedder
+) -> None:  # type: ignore[no-untyped-def]
+    # Each empty delta arrives well within the read timeout; only the overall deadline ends it.
+    with ScriptedOpenAI(["too late [1]."], drip=(400, 0.05)) as server:
+        engine = llm_engine(seed_settings, real_embedder, server.base_url, llm_answer_seconds=1.0)
+        started = time.monotonic()
+        answer = engine.ask(QUESTION)
+        took = time.monotonic() - started
+        hung_up = _wait_for(lambda: server.hung_up >= 1)
+    assert answer.mode == "extractive" and "Sumy" in answer.answer
+    assert answer.notice and "took longer than 1 s" in answer.notice
+    assert took < 10  # the drip alone lasts 20 s
+    assert hung_up  # the reply's connection was closed, so the endpoint stops too
+
+
+def test_an_endless_reply_is_cut_off_at_the_size_cap(seed_settings, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    with ScriptedOpenAI(["Sumy " * 20_000]) as server:
+        engine = llm_engine(
+            seed_settings, real_embedder, server.base_url, llm_max_reply_chars=2_000
+        )
+        events = list(engine.stream(QUESTION))
+    answer = events[-1].answer
+    assert answer.mode == "extractive" and "Sumy" in answer.answer
+    assert answer.notice and "more than 2000 characters" in answer.notice
+    streamed = "".join(e.text for e in events if e.type == "delta" and e.text)
+    assert len(streamed) < 5_000  # what reached the user before the cap, and the fallback
+
+
+def test_a_reply_that_is_not_valid_text_falls_back(seed_settings, real_embedder) -> None:  # type: ignore[no-untyped-def]
+    # json.dumps writes the lone surrogate as the escape a broken endpoint would send.
+    with ScriptedOpenAI(["Equipment at a substation in Sumy \ud800 was hit [1]."]) as server:
+        answer = llm_engine(seed_settings, real_embedder, server.base_url).ask(QUESTION)
+    assert answer.mode == "extractive" and answer.notice and "not valid" in answer.notice
+    assert "\ud800" not in answer.answer
+
+
+def _wait_for(condition: Callable[[], bool], seconds: float = 5.0) -> bool:
+    end = time.monotonic() + seconds
+    while not condition() and time.monotonic() < end:
+        time.sleep(0.05)
+    return condition()
 
 
 def test_garbage_reply_falls_back(seed_settings, real_embedder) -> None:  # type: ignore[no-untyped-def]
