@@ -17,6 +17,7 @@ from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from index.client import OPEN_LOCK, PAGE, lock_dir, pages
+from index.fresh import FreshVectors
 from index.lease import Lease, StoreError, locked
 from index.records import (
     ArticleInfo,
@@ -46,6 +47,8 @@ class ChromaStore:
             raise StoreError(f"cannot open Chroma collections for {prefix!r} ({exc})") from exc
         self.batch = max(1, min(int(client.get_max_batch_size()), PAGE))
         self.revisions = Revisions(self.docs, self.meta)
+        # Searches read vectors through this; writes go through `chunks`.
+        self.vectors = FreshVectors(client, self.chunks)
         self.lease = Lease(self.meta, self.lock_dir, prefix)
 
     def _opening(self) -> AbstractContextManager[None]:
@@ -168,7 +171,7 @@ class ChromaStore:
         among `ids` when given."""
         if n <= 0:
             return []
-        got = self.chunks.query(
+        got = self.vectors.current.query(
             query_embeddings=[embedding],
             n_results=n,
             where=where or None,

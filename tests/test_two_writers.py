@@ -83,6 +83,14 @@ def _articles(path: Path, first: int, count: int) -> Path:
     return path
 
 
+def _found_by_its_vector(retriever: HybridRetriever, doc_id: str) -> bool:
+    """Whether dense search finds each of the article's chunks by the chunk's own vector."""
+    got = retriever.store.chunks.get(where={"doc_id": doc_id}, include=["documents"])
+    vectors = FakeEmbedder().embed_documents(got["documents"])
+    near = [retriever.store.query(v, 2, None) for v in vectors]
+    return all(cid in {n for n, _ in found} for cid, found in zip(got["ids"], near, strict=True))
+
+
 def _run(script: str, **values: str) -> str:
     done = subprocess.run(
         [sys.executable, "-c", script.format(root=str(ROOT), **values)],
@@ -103,6 +111,7 @@ def test_a_server_that_ingested_at_start_follows_two_later_ingests_and_nothing_i
     make_ingestor(data, FakeEmbedder()).run([_articles(tmp_path / "a.jsonl", 0, 20)], log=print)
     retriever = HybridRetriever(make_store(data), FakeEmbedder(), keywords=make_keywords(data))
     assert len(retriever.catalogue().articles) == 20  # its view is taken before the other ingest
+    assert retriever.search("marker3", Filters(), 3).passages  # and its vectors are loaded
 
     later = _articles(tmp_path / "b.jsonl", 20, LATER)
     _run(_INGEST, data=str(data), path=str(later))
@@ -110,6 +119,8 @@ def test_a_server_that_ingested_at_start_follows_two_later_ingests_and_nothing_i
     assert wait_for(lambda: last in retriever.catalogue().articles, 5)
     hits = retriever.search(f"marker{20 + LATER - 1}", Filters(), 3).passages
     assert any(p.doc_id == last and p.bm25 for p in hits)  # found by its word, not by chance
+    # ... and by its vector: the server's vector side follows the other process's writes too.
+    assert wait_for(lambda: _found_by_its_vector(retriever, last), 15)
 
     # A third process writes after the other's HNSW files were saved, while the first reads on.
     _run(_INGEST, data=str(data), path=str(_articles(tmp_path / "c.jsonl", 500, 20)))

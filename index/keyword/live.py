@@ -17,7 +17,7 @@ class LiveKeywords:
     """The keyword index as of the store's latest commit, refreshed as the store moves.
 
     An ingest by this or any other process, into an embedded folder or a Chroma server, is
-    picked up without a restart. The refresh rule: the store's revision is polled at most once
+    picked up without a restart, by keyword and by vector search (`index.fresh`). The refresh rule: the store's revision is polled at most once
     every `poll_seconds` (1 s). When it moved, the keyword index fetches only the articles
     committed or removed since it was last level (during a long ingest, a few batches), so no
     question pays for a rebuild of the whole index. Merging the small segments this leaves runs
@@ -59,6 +59,8 @@ class LiveKeywords:
         self._checked = time.monotonic()
         if self._view is not None and not self.keywords.stale(self.store, self._view):
             return
+        if self._view is not None:  # the vector side follows too, in the background
+            self.store.vectors.renew()
         self._view = self.keywords.view(self.store)
         self._snapshot = Snapshot(self._view)
         if self._merging.acquire(blocking=False):
