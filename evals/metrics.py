@@ -24,7 +24,7 @@ import numpy as np
 from pydantic import BaseModel, BeforeValidator, ConfigDict, model_validator
 
 from index.dates import parse_day
-from rag.citations import SupportChecker
+from rag.support import SupportChecker, told
 from rag.types import Answer, Passage, Source
 
 METRICS = tuple(
@@ -197,7 +197,8 @@ def citation_scores(answer: Answer, checker: SupportChecker) -> tuple[float, flo
     for sentence in answer.sentences:
         support = [
             n in by_number
-            and checker.score(sentence.text, by_number[n].passage) >= checker.threshold
+            and checker.score(sentence.text, by_number[n].passage, told(by_number[n]))
+            >= checker.threshold
             for n in sentence.citations
         ]  # a number that points at no citation supports nothing
         pairs += len(support)

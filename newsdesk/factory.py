@@ -16,7 +16,6 @@ from index.settings import EmbeddingSettings
 from index.store import ChromaStore
 from newsdesk.settings import Settings
 from rag.answerers import Answerer
-from rag.citations import SupportChecker
 from rag.engine import Newsdesk
 from rag.extractive import ExtractiveAnswerer
 from rag.generative import LLMAnswerer
@@ -24,6 +23,7 @@ from rag.llm import ChatModel, LlamaIndexChat
 from rag.reader import Reader, shipped_reader_dir
 from rag.retrieve import HybridRetriever, Retriever
 from rag.sentence_model import AnswerModel, shipped_model_path
+from rag.support import SupportChecker
 from rag.types import AnswerMode
 
 

@@ -11,7 +11,6 @@ from index.sentences import split_sentences
 from rag.citations import (
     MARKER,
     Numbering,
-    SupportChecker,
     cited_numbers,
     content_words,
     label,
@@ -19,6 +18,7 @@ from rag.citations import (
 )
 from rag.coverage import Pick
 from rag.llm import LLMError
+from rag.support import SupportChecker, told
 from rag.syndication import carriers
 from rag.types import AnswerSentence, Citation, CitationCheck, Passage, Source
 
@@ -134,7 +134,7 @@ def _verify(
         if local not in numbered:
             check.dropped += 1  # points at no passage
             continue
-        score = checker.score(sentence, numbered[local].text)
+        score = checker.score(sentence, numbered[local].text, told(numbered[local]))
         if score >= checker.threshold:
             check.passed += 1
             kept.append((local, score))
@@ -147,7 +147,7 @@ def _repair(
     sentence: str, numbered: dict[int, Passage], checker: SupportChecker, check: CitationCheck
 ) -> list[tuple[int, float]]:
     """Re-point an unsupported sentence at the passage that supports it best, if any does."""
-    scored = [(checker.score(sentence, p.text), local) for local, p in numbered.items()]
+    scored = [(checker.score(sentence, p.text, told(p)), local) for local, p in numbered.items()]
     best = max(scored, default=(0.0, 0))
     if best[0] >= checker.threshold:
         check.repaired += 1

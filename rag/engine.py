@@ -11,11 +11,12 @@ from datetime import date
 from rag import filters as question_filters
 from rag import follow_up
 from rag.answerers import Answerer, Reading, Writing, Written
-from rag.citations import Numbering, SupportChecker
+from rag.citations import Numbering
 from rag.drafts import Draft, abstain_text, check_citations, closest_articles
 from rag.llm import LLMError
 from rag.retrieve import Retrieval, Retriever
 from rag.settings import AnswerSettings, RetrievalSettings
+from rag.support import SupportChecker
 from rag.types import (
     Answer,
     AnswerMode,

@@ -7,8 +7,9 @@ from datetime import date
 
 import pytest
 
-from rag.citations import Numbering, SupportChecker
+from rag.citations import Numbering
 from rag.drafts import llm_draft
+from rag.support import SupportChecker
 from rag.types import Filters
 from tests.conftest import make_passage
 

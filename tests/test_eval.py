@@ -26,7 +26,8 @@ from evals.run import evaluate, run_cli
 from newsdesk import factory
 from newsdesk.cli import main
 from newsdesk.factory import build_eval_engine
-from rag.citations import SupportChecker, make_citation
+from rag.citations import make_citation
+from rag.support import SupportChecker
 from rag.types import Answer, AnswerMode, AnswerSentence, Passage, Source
 from tests.conftest import ROOT, make_passage
 
