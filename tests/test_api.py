@@ -156,6 +156,35 @@ def test_auth_required_when_token_set(make_app: Any) -> None:
     assert client.get("/healthz").status_code == 200  # probes need no token
 
 
+def test_the_token_is_checked_before_the_body_is_parsed(make_app: Any) -> None:
+    client = TestClient(make_app(api_token="s3cret"))
+    broken = b'{"question": ' + b"[" * 100_000  # parsed, it would be a 422 after real work
+    refused = client.post("/api/ask", content=broken, headers={"Content-Type": "application/json"})
+    assert refused.status_code == 401
+    passed = client.post(
+        "/api/ask",
+        content=broken,
+        headers={"Content-Type": "application/json", "Authorization": "Bearer s3cret"},
+    )
+    assert passed.status_code in (400, 422)  # with the token, the body is read: broken
+
+
+def test_a_cors_preflight_needs_no_token(make_app: Any) -> None:
+    client = TestClient(make_app(api_token="s3cret", cors_origins="https://news.example"))
+    preflight = client.options(
+        "/api/ask",
+        headers={
+            "Origin": "https://news.example",
+            "Access-Control-Request-Method": "POST",
+            "Access-Control-Request-Headers": "authorization,content-type",
+        },
+    )
+    assert preflight.status_code == 200
+    refused = client.post("/api/ask", json={}, headers={"Origin": "https://news.example"})
+    assert refused.status_code == 401
+    assert refused.headers["access-control-allow-origin"] == "https://news.example"
+
+
 def test_auth_off_by_default(client: TestClient) -> None:
     assert client.get("/api/corpus").status_code == 200
 

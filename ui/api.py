@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any, Literal
 
-from fastapi import Depends, FastAPI, HTTPException, Query, Request
+from fastapi import FastAPI, HTTPException, Query, Request
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.middleware.cors import CORSMiddleware
@@ -21,6 +21,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from rag.citations import MARKER
 from rag.types import AnswerMode, CitationRef, CorpusSummary, Filters, Health, Turn
+from ui.doors import ApiDoor
 from ui.guards import (
     NOT_UNICODE,
     Busy,
@@ -32,8 +33,6 @@ from ui.guards import (
     RefuseInvalidText,
     RequestLimits,
     SecurityHeaders,
-    bearer_ok,
-    client_key,
     valid_unicode,
 )
 from ui.responses import AskResponse
@@ -156,34 +155,6 @@ class HealthCache:
             return self._value
 
 
-def _guard(settings: ServerSettings, limiter: RateLimiter) -> Any:
-    """A dependency enforcing the per-client rate limit, then the bearer token.
-
-    The limit is keyed on the client address alone and checked first, so requests with a wrong
-    or missing token use up the same allowance: tokens cannot be guessed faster than the limit.
-    """
-
-    def check(request: Request) -> None:
-        authorization = request.headers.get("authorization")
-        host = request.client.host if request.client else None
-        wait = limiter.check(client_key(host))
-        if wait:
-            raise HTTPException(
-                429,
-                f"rate limit of {settings.rate_limit_per_minute} requests "
-                "per minute exceeded; retry later",
-                headers={"Retry-After": str(int(wait) + 1)},
-            )
-        if not bearer_ok(authorization, settings.api_token.get_secret_value()):
-            raise HTTPException(
-                401,
-                "missing or wrong API token; send 'Authorization: Bearer <token>'",
-                headers={"WWW-Authenticate": "Bearer"},
-            )
-
-    return check
-
-
 def _check_limits(body: AskRequest, settings: ServerSettings) -> None:
     if len(body.question) > settings.max_question_chars:
         raise HTTPException(
@@ -232,17 +203,13 @@ def _invalid_text(value: Any) -> tuple[tuple[str | int, ...], str] | None:
     return None
 
 
-def add_api_routes(
-    app: FastAPI, engine: Newsdesk, settings: ServerSettings, gate: Gate, limiter: RateLimiter
-) -> None:
+def add_api_routes(app: FastAPI, engine: Newsdesk, settings: ServerSettings, gate: Gate) -> None:
     """/api/ask, /api/corpus and /healthz on `app`."""
-    guarded = [Depends(_guard(settings, limiter))]
 
     # Sync endpoints run in Starlette's threadpool, so slow answers do not block the event loop.
     @app.post(
         "/api/ask",
         response_model=AskResponse,
-        dependencies=guarded,
         tags=["api"],
         responses={401: {}, 413: {}, 422: {}, 429: {}, 503: {}},
     )
@@ -264,7 +231,12 @@ def add_api_routes(
             raise HTTPException(503, str(exc), headers={"Retry-After": "5"}) from exc
         return AskResponse.of(answer, passages=include == "passages")
 
-    @app.get("/api/corpus", response_model=CorpusSummary, dependencies=guarded, tags=["api"])
+    @app.get(
+        "/api/corpus",
+        response_model=CorpusSummary,
+        tags=["api"],
+        responses={401: {}, 429: {}},
+    )
     def corpus() -> CorpusSummary:
         """Articles, outlets, date span and every indexed document."""
         return engine.summary()
@@ -333,9 +305,16 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
     )
     # One gate and one rate limiter for the API and the UI alike.
     gate, limiter = Gate(settings.concurrency), RateLimiter(settings.rate_limit_per_minute)
-    add_api_routes(app, engine, settings, gate, limiter)
+    add_api_routes(app, engine, settings, gate)
 
     add_error_handlers(app)
+    # Inside CORS, so a refusal carries its headers and preflights never reach it.
+    app.add_middleware(
+        ApiDoor,
+        limiter=limiter,
+        token=settings.api_token.get_secret_value(),
+        per_minute=settings.rate_limit_per_minute,
+    )
 
     # Added even with no origins: Gradio stands its own CORS handling down only when the app has
     # a CORSMiddleware, and its own one allows every origin, with credentials, on a public host.

@@ -1,0 +1,63 @@
+"""The API's door: the per-client rate limit, then the bearer token, before any route runs.
+
+An ASGI middleware rather than a route dependency because FastAPI reads and parses a request's
+body before it resolves dependencies: an unauthenticated client could make the server parse
+bodies up to the size cap. Here a request without the token is refused before its body is read.
+"""
+
+from __future__ import annotations
+
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from ui.guards import RateLimiter, bearer_ok, client_key
+
+GUARDED_PREFIX = "/api/"
+
+
+class ApiDoor:
+    """Rate limit and bearer token for every `/api/` route (CORS preflights pass to CORS).
+
+    The limit is keyed on the client address alone and checked first, so requests with a wrong
+    or missing token use up the same allowance: tokens cannot be guessed faster than the limit.
+    """
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter, token: str, per_minute: int) -> None:
+        self.app, self.limiter, self.token, self.per_minute = app, limiter, token, per_minute
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if not self._guards(scope):
+            await self.app(scope, receive, send)
+            return
+        host = scope["client"][0] if scope.get("client") else None
+        wait = self.limiter.check(client_key(host))
+        if wait:
+            why = f"rate limit of {self.per_minute} requests per minute exceeded; retry later"
+            await _refuse(scope, receive, send, 429, why, {"Retry-After": str(int(wait) + 1)})
+        elif not bearer_ok(_header(scope, b"authorization"), self.token):
+            why = "missing or wrong API token; send 'Authorization: Bearer <token>'"
+            await _refuse(scope, receive, send, 401, why, {"WWW-Authenticate": "Bearer"})
+        else:
+            await self.app(scope, receive, send)
+
+    @staticmethod
+    def _guards(scope: Scope) -> bool:
+        path = scope.get("path", "")
+        return (
+            scope["type"] == "http"
+            and path.startswith(GUARDED_PREFIX)
+            and scope.get("method") != "OPTIONS"
+        )
+
+
+def _header(scope: Scope, name: bytes) -> str | None:
+    for key, value in scope.get("headers", []):
+        if key.lower() == name:
+            return value.decode("latin-1")
+    return None
+
+
+async def _refuse(
+    scope: Scope, receive: Receive, send: Send, code: int, why: str, headers: dict[str, str]
+) -> None:
+    await JSONResponse({"detail": why}, status_code=code, headers=headers)(scope, receive, send)
