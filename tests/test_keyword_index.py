@@ -527,3 +527,50 @@ def test_a_filtered_dense_search_finds_what_chromas_own_filter_finds(
         assert np.allclose([s for _, s in got], [s for _, s in wanted])
         keep = snap.mask(conditions(filters))
         assert all(keep[snap.row(cid)] for cid, _ in got)
+
+
+def _texts(view: View) -> dict[str, str]:
+    snap = _snapshot(list(view.segments), {})
+    return {snap.chunk_id(r): snap.text(r) for r in _live(snap)}
+
+
+@pytest.mark.parametrize("damage", ["edit a byte of texts.bin", "delete postings"])
+def test_a_damaged_segment_is_named_and_rebuilt_from_the_store(
+    corpus_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture, damage: str
+) -> None:
+    data = tmp_path / "data"
+    _ingest(data, [corpus_copy])
+    store, keywords = _open(data)
+    before = _texts(keywords.view(store))
+    name = json.loads((data / "keyword" / MANIFEST).read_text())["segments"][0]
+    folder = data / "keyword" / name
+    if damage == "delete postings":
+        (folder / "rows.npy").unlink()
+    else:
+        texts = bytearray((folder / "texts.bin").read_bytes())
+        at = texts.index(b"40 minutes")
+        texts[at : at + 2] = b"90"  # the wrong answer the damage would have given, verified
+        (folder / "texts.bin").write_bytes(bytes(texts))
+    store, keywords = _open(data)
+    with caplog.at_level(logging.WARNING):
+        after = _texts(keywords.view(store))
+    assert after == before
+    assert f"keyword segment {folder}" in caplog.text and "rebuilding it from the store" in caplog.text
+    assert name not in json.loads((data / "keyword" / MANIFEST).read_text())["segments"]
+    assert not folder.exists()
+
+
+def test_a_segment_with_an_unreadable_article_list_refills_the_index(
+    corpus_copy: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    data = tmp_path / "data"
+    _ingest(data, [corpus_copy])
+    store, keywords = _open(data)
+    before = _texts(keywords.view(store))
+    name = json.loads((data / "keyword" / MANIFEST).read_text())["segments"][0]
+    (data / "keyword" / name / "articles.jsonl").write_text("[broken\n")
+    store, keywords = _open(data)
+    with caplog.at_level(logging.WARNING):
+        assert _texts(keywords.view(store)) == before
+    assert "articles.jsonl does not match its checksum" in caplog.text
+    assert "refilling the index" in caplog.text

@@ -81,9 +81,12 @@ class KeywordIndex:
 
     # --- reading ------------------------------------------------------------------------
     def view(self, store: ChromaStore) -> View:
-        """The index level with the store's head: caught up (a small delta) when it is behind."""
+        """The index level with the store's head: caught up (a small delta) when it is behind.
+
+        A segment whose files fail their checksums is rebuilt from the store first."""
         revision, seq = store.revisions.head()
-        for attempt in range(3):
+        merged_away, mended = 0, set()
+        while True:
             manifest = self._read(store)
             behind = manifest.seq < seq or manifest.seq == -math.inf
             if behind or store.revisions.moved_since(manifest.seq):
@@ -93,10 +96,15 @@ class KeywordIndex:
                 return self._view(revision, manifest)
             except FileNotFoundError:
                 # Another process merged these segments away between our read and our open.
-                if attempt == 2:
+                merged_away += 1
+                if merged_away == 3:
                     raise
                 self._manifest = KeywordManifest()
-        raise AssertionError("unreachable")
+            except segments.Damaged as damage:
+                if damage.name in mended:
+                    raise  # rebuilt and damaged again: the disk itself is failing
+                mended.add(damage.name)
+                self._mend(store, damage)
 
     def stale(self, store: ChromaStore, view: View) -> bool:
         """Whether the store or the folder moved since `view` was taken."""
@@ -157,13 +165,43 @@ class KeywordIndex:
                 len(names),
                 len(articles),
             )
-        page_docs = segments.PAGE_DOCS
-        for i in range(0, len(articles), page_docs):
-            page = articles[i : i + page_docs]
+        return names + self._pages(store, seq, articles)
+
+    def _pages(
+        self, store: ChromaStore, seq: float, articles: list[tuple[str, ArticleInfo]]
+    ) -> list[str]:
+        """Segments of these articles' committed chunks, PAGE_DOCS articles each."""
+        names = []
+        for i in range(0, len(articles), segments.PAGE_DOCS):
+            page = articles[i : i + segments.PAGE_DOCS]
             names.append(
                 self._add(segments.build(seq, page, _committed(store, page), self.tokenize))
             )
         return names
+
+    def _mend(self, store: ChromaStore, damage: segments.Damaged) -> None:
+        """Rebuild a damaged segment from the store, in its place and as of its commit sequence.
+
+        Where it owned an article, the store's committed version is the one it held; where it
+        did not, the version it held is gone from the store and was dead anyway."""
+        with self._lock():
+            manifest = self._read(store)
+            if damage.name not in manifest.segments:
+                return  # mended or merged away by another process meanwhile
+            log.warning("%s; rebuilding it from the store", damage)
+            if (stale := self._open.pop(damage.name, None)) is not None:
+                stale.close()
+            try:
+                meta = segments.verified(self.folder, damage.name, only=["articles.jsonl"])
+                held = segments.read_articles(self.folder, damage.name)
+            except (ValueError, OSError) as exc:
+                log.warning("its article list is unreadable (%s); refilling the index", exc)
+                self._fill(store)
+                return
+            at = manifest.segments.index(damage.name)
+            manifest.segments[at : at + 1] = self._pages(store, meta["seq"], held)
+            self._write(manifest)
+        segments.remove(self.folder, damage.name)
 
     def _add(self, segment: Segment) -> str:
         name = segments.save(segment, self.folder)

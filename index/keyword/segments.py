@@ -9,6 +9,7 @@ the keyword index decides that from which segment holds an article's newest vers
 
 from __future__ import annotations
 
+import hashlib
 import json
 import mmap
 import os
@@ -30,7 +31,16 @@ TERM_BYTES = 48
 TOKENIZE_SLICE = 256  # texts tokenised at once while building a segment
 PAGE_DOCS = 500  # articles per new segment: bounds the memory of a fill (and of a merge of 8)
 _ARRAYS = ("doc", "start", "end", "chunk", "length", "text_at", "terms", "indptr", "rows", "tf")
+_FILES = (*(f"{key}.npy" for key in _ARRAYS), "texts.bin", "ids.json", "articles.jsonl")
 Tokenizer = Callable[[list[str]], list[list[str]]]
+
+
+class Damaged(ValueError):
+    """A saved segment's file is missing, unreadable or not what was written."""
+
+    def __init__(self, folder: Path, name: str, file: str, why: str) -> None:
+        super().__init__(f"keyword segment {folder / name}: {file} {why}")
+        self.name, self.file = name, file
 
 
 def term_key(term: str) -> bytes:
@@ -285,7 +295,9 @@ def save(segment: Segment, folder: Path) -> str:
     with (tmp / "articles.jsonl").open("w", encoding="utf-8") as out:
         for doc_id, info in segment.articles:
             out.write(json.dumps([doc_id, to_metadata(info)]) + "\n")
-    (tmp / "meta.json").write_text(json.dumps({"seq": segment.seq, "chunks": segment.size}))
+    sums = {file: _checksum(tmp / file) for file in _FILES}
+    meta = {"seq": segment.seq, "chunks": segment.size, "checksums": sums}
+    (tmp / "meta.json").write_text(json.dumps(meta))
     _fsync_tree(tmp)
     os.replace(tmp, folder / name)
     segment.name, segment.folder = name, folder
@@ -293,12 +305,18 @@ def save(segment: Segment, folder: Path) -> str:
 
 
 def load(folder: Path, name: str) -> Segment:
-    """Open a saved segment, its arrays and texts memory-mapped."""
+    """Open a saved segment, its arrays and texts memory-mapped, once its files are verified
+    against the checksums written with it (`Damaged` if one differs)."""
     path = folder / name
-    meta = json.loads((path / "meta.json").read_text())
-    arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r") for key in _ARRAYS}
-    ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
-    articles = read_articles(folder, name)
+    meta = verified(folder, name)
+    try:
+        arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r") for key in _ARRAYS}
+        ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
+        articles = read_articles(folder, name)
+    except (ValueError, OSError, KeyError, IndexError) as exc:
+        if isinstance(exc, FileNotFoundError) and not path.exists():
+            raise  # merged away by another process: the caller reads the manifest again
+        raise Damaged(folder, name, "a file", f"cannot be read ({exc})") from exc
     handles: list[Any] = []
     texts: bytes | mmap.mmap = b""
     if (path / "texts.bin").stat().st_size:
@@ -306,6 +324,40 @@ def load(folder: Path, name: str) -> Segment:
             texts = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
         handles.append(texts)
     return Segment(float(meta["seq"]), ids, articles, arrays, texts, name, folder, handles)
+
+
+def verified(folder: Path, name: str, only: Sequence[str] = _FILES) -> dict[str, Any]:
+    """A saved segment's meta.json, once the files named in `only` match their checksums.
+
+    A segment written before checksums existed has none to check and passes.
+    """
+    path = folder / name
+    try:
+        meta = json.loads((path / "meta.json").read_text())
+        seq, sums = float(meta["seq"]), meta.get("checksums", {})
+    except FileNotFoundError:
+        if not path.exists():
+            raise
+        raise Damaged(folder, name, "meta.json", "is missing") from None
+    except (ValueError, OSError, KeyError, TypeError) as exc:
+        raise Damaged(folder, name, "meta.json", f"cannot be read ({exc})") from exc
+    for file in (f for f in only if f in sums):
+        found = _checksum(path / file, missing="")
+        if found != sums[file]:
+            why = "does not match its checksum" if found else "is missing"
+            raise Damaged(folder, name, file, why)
+    return {**meta, "seq": seq}
+
+
+def _checksum(file: Path, missing: str | None = None) -> str:
+    try:
+        handle = file.open("rb")
+    except FileNotFoundError:
+        if missing is None:
+            raise
+        return missing
+    with handle:
+        return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
 
 
 def read_articles(folder: Path, name: str) -> list[tuple[str, ArticleInfo]]:
