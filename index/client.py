@@ -6,6 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from index.damage import VectorDamage, check_vectors
 from index.lease import StoreError, locked
 
 # Serialises creating the client and collections of an embedded folder across processes: two
@@ -33,11 +34,17 @@ def lock_dir(client: Any) -> Path | None:
     return Path(settings.persist_directory).parent if settings.is_persistent else None
 
 
-def open_client(data_dir: Path, host: str | None, port: int) -> Any:
-    """A Chroma client: HTTP when `host` is set, else embedded under `data_dir/chroma`."""
+def open_client(data_dir: Path, host: str | None, port: int, check: bool = True) -> Any:
+    """A Chroma client: HTTP when `host` is set, else embedded under `data_dir/chroma`, whose
+    vector files are checked first (`check=False` only to repair them)."""
     import chromadb
     from chromadb.config import Settings as ChromaSettings
 
+    if check and not host:
+        try:
+            check_vectors(data_dir / "chroma")
+        except VectorDamage as exc:
+            raise StoreError(str(exc)) from exc
     options = ChromaSettings(anonymized_telemetry=False, allow_reset=False)
     try:
         if host:

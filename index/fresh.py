@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from index.client import OPEN_LOCK
+from index.damage import check_vectors
 from index.lease import locked
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,7 @@ def _fresh_client(client: Any, spelling: threading.Lock) -> Any:
 
     settings = client.get_settings()
     path = str(settings.persist_directory).rstrip("/")
+    check_vectors(Path(path))  # damaged, the instance in use keeps answering
     with spelling, locked(Path(path).parent / OPEN_LOCK):
         live = SharedSystemClient._identifier_to_system
         name = next(p for k in itertools.count(1) if (p := path + "/." * k) not in live)

@@ -226,6 +226,47 @@ def serve(host: str | None, port: int | None, no_ingest: bool, data_dir: Path | 
         raise _friendly(exc) from exc
 
 
+@main.command()
+@click.option(
+    "--repair",
+    is_flag=True,
+    help="Rebuild what is damaged: a vector index from the texts Chroma keeps (embedded again), "
+    "the keyword index from the store. Damaged vector files are moved aside, not deleted.",
+)
+@data_dir_option
+def check(repair: bool, data_dir: Path | None) -> None:
+    """Verify the data folder: every vector index file and keyword segment. Exits 1 while
+    anything is damaged; with --repair, rebuilds it first and checks again."""
+    from index import check as checking
+    from newsdesk.factory import build_embedder, build_keywords
+
+    settings = _settings(data_dir)
+    if settings.store.chroma_host:
+        raise UserError("`newsdesk check` verifies an embedded folder; unset CHROMA_HOST")
+    folder, keywords = settings.store.resolved_data_dir(), build_keywords(settings)
+    problems = checking.damage(folder, keywords)
+    for line in problems:
+        click.echo(f"damaged: {line}")
+    if problems and repair:
+        try:
+            checking.repair(
+                folder,
+                settings.store.collection,
+                keywords,
+                lambda: build_embedder(settings),
+                click.echo,
+            )
+        except Exception as exc:
+            raise _friendly(exc) from exc
+        problems = checking.damage(folder, keywords)
+        for line in problems:
+            click.echo(f"still damaged: {line}")
+    if problems:
+        hint = "" if repair else "; run `newsdesk check --repair` to rebuild it"
+        raise click.ClickException(f"{folder}: {len(problems)} damaged part(s){hint}")
+    click.echo(f"{folder}: vector and keyword indexes are whole")
+
+
 @main.command(name="eval")
 @click.argument("question_set", type=click.Path(path_type=Path))
 @click.option("-k", "k", type=int, default=5, help="Passages counted for source hit rate and MRR.")

@@ -555,7 +555,9 @@ def test_a_damaged_segment_is_named_and_rebuilt_from_the_store(
     with caplog.at_level(logging.WARNING):
         after = _texts(keywords.view(store))
     assert after == before
-    assert f"keyword segment {folder}" in caplog.text and "rebuilding it from the store" in caplog.text
+    assert (
+        f"keyword segment {folder}" in caplog.text and "rebuilding it from the store" in caplog.text
+    )
     assert name not in json.loads((data / "keyword" / MANIFEST).read_text())["segments"]
     assert not folder.exists()
 

@@ -251,6 +251,34 @@ class KeywordIndex:
             segments.remove(self.folder, name)
         return True
 
+    # --- checking -------------------------------------------------------------------------
+    def damage(self) -> list[str]:
+        """What is wrong with the manifest and the segments it names, one line each."""
+        try:
+            named = json.loads((self.folder / MANIFEST).read_text())["segments"]
+        except FileNotFoundError:
+            return []
+        except (OSError, ValueError, KeyError, TypeError) as exc:
+            return [f"keyword index manifest {self.folder / MANIFEST}: unreadable ({exc})"]
+        problems = []
+        for name in named:
+            try:
+                segments.verified(self.folder, str(name))
+            except segments.Damaged as exc:
+                problems.append(str(exc))
+            except FileNotFoundError:
+                problems.append(f"keyword segment {self.folder / str(name)}: is missing")
+        return problems
+
+    def refill(self, store: ChromaStore) -> None:
+        """Index the whole store again, in place of whatever the folder holds."""
+        with self._lock():
+            for segment in self._open.values():
+                segment.close()
+            self._open.clear()
+            self._manifest = KeywordManifest()
+            self._sweep(self._fill(store))
+
     # --- the manifest -------------------------------------------------------------------------
     def _read(self, store: ChromaStore) -> KeywordManifest:
         stamp = self._stamp()
