@@ -124,6 +124,25 @@ class Newsdesk:
             f"(NEWSDESK_LLM={configured or AnswerMode.EXTRACTIVE}); showing the extractive answer."
         )
 
+    def recall(self, exchanges: Sequence[tuple[str, str]]) -> list[Turn]:
+        """A conversation known only by its text (question, answer text), as history: each
+        earlier question's filters and search query worked out again as they were then, so a
+        follow-up keeps its scope for a client that sends back nothing but the messages."""
+        turns: list[Turn] = []
+        for question, answer in exchanges:
+            if not question.strip():
+                continue
+            prep = self._prepare(question.strip(), turns, Filters(), search=False)
+            turns.append(
+                Turn(
+                    question=question,
+                    answer=answer,
+                    filters=prep.applied.effective,
+                    retrieval_query=prep.query,
+                )
+            )
+        return turns
+
     def read(self, question: str, filters: Filters | None = None) -> Reading:
         """What an answerer reads for a standalone question: its retrieval within the filters
         (explicit, and read from the question), and its as-of week."""

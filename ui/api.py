@@ -35,6 +35,7 @@ from ui.guards import (
     SecurityHeaders,
     valid_unicode,
 )
+from ui.openai_compat import add_openai_routes
 from ui.responses import AskResponse
 from ui.settings import ServerSettings
 
@@ -306,6 +307,7 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
     # One gate and one rate limiter for the API and the UI alike.
     gate, limiter = Gate(settings.concurrency), RateLimiter(settings.rate_limit_per_minute)
     add_api_routes(app, engine, settings, gate)
+    add_openai_routes(app, engine, settings, gate)
 
     add_error_handlers(app)
     # Inside CORS, so a refusal carries its headers and preflights never reach it.

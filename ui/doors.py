@@ -12,11 +12,11 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ui.guards import RateLimiter, bearer_ok, client_key
 
-GUARDED_PREFIX = "/api/"
+GUARDED = ("/api/", "/v1/")  # Newsdesk's own API and its OpenAI-compatible one
 
 
 class ApiDoor:
-    """Rate limit and bearer token for every `/api/` route (CORS preflights pass to CORS).
+    """Rate limit and bearer token for every `/api/` and `/v1/` route (CORS preflights pass).
 
     The limit is keyed on the client address alone and checked first, so requests with a wrong
     or missing token use up the same allowance: tokens cannot be guessed faster than the limit.
@@ -45,7 +45,7 @@ class ApiDoor:
         path = scope.get("path", "")
         return (
             scope["type"] == "http"
-            and path.startswith(GUARDED_PREFIX)
+            and path.startswith(GUARDED)
             and scope.get("method") != "OPTIONS"
         )
 
@@ -60,4 +60,10 @@ def _header(scope: Scope, name: bytes) -> str | None:
 async def _refuse(
     scope: Scope, receive: Receive, send: Send, code: int, why: str, headers: dict[str, str]
 ) -> None:
-    await JSONResponse({"detail": why}, status_code=code, headers=headers)(scope, receive, send)
+    body: dict[str, object] = {"detail": why}
+    if scope.get("path", "").startswith("/v1/"):  # OpenAI's shape, which its clients read
+        kind = "invalid_api_key" if code == 401 else "rate_limit_exceeded"
+        body = {
+            "error": {"message": why, "type": "invalid_request_error", "param": None, "code": kind}
+        }
+    await JSONResponse(body, status_code=code, headers=headers)(scope, receive, send)
