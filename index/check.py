@@ -3,24 +3,29 @@
 Vector indexes are checked structurally (`index.damage`), keyword segments against their
 checksums. A repair moves each damaged vector folder aside (kept, and named in the report),
 writes its collection's records back from what Chroma's database still holds (texts and
-metadata; chunks embedded again with the configured model), under the ingest lease so no
+metadata; chunks embedded again with the configured model), under the ingest lock so no
 ingest writes meanwhile, then refills a damaged keyword index from the store.
 """
 
 from __future__ import annotations
 
+import fcntl
+import json
 import sqlite3
 import time
-import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
+from os import getpid
 from pathlib import Path
+from socket import gethostname
 from typing import Any
 
 from index.client import open_client, pages
-from index.damage import vector_damage
+from index.damage import vector_damage, vector_problems
 from index.embedding import Embedder
 from index.keyword import KeywordIndex
+from index.lease import StoreError, busy, holder_of
 from index.prepare import embedding_text
 from index.records import chunk_info
 from index.store import ChromaStore
@@ -47,40 +52,46 @@ def repair(
     embedder: Callable[[], Embedder],
     log: Callable[[str], None],
 ) -> None:
-    """Rebuild every damaged vector index and keyword segment of an embedded data folder."""
-    broken = _damaged(data_dir / "chroma")
+    """Rebuild every damaged vector index and keyword segment of an embedded data folder,
+    holding the ingest lock throughout (StoreBusy while an ingest writes)."""
+    with _ingest_lock(data_dir, prefix):
+        # Checked again under the lock: what an ingest was saving a moment ago is whole now.
+        # Damaged folders go aside before Chroma opens anything that might load them.
+        broken = _damaged(data_dir / "chroma")
+        _move_aside(broken, log)
+        store = ChromaStore(open_client(data_dir, None, 0, check=False), prefix)
+        for item in broken:
+            model = embedder() if item.collection == store.chunks.name else None
+            collection = store.client.get_collection(item.collection)
+            written = _write_back(collection, model, item.dimension)
+            log(f"rebuilt the vector index of {item.collection}: {written} records")
+    if keywords.damage():
+        keywords.refill(store)
+        log(f"refilled the keyword index {keywords.folder} from the store")
+
+
+@contextmanager
+def _ingest_lock(data_dir: Path, prefix: str) -> Iterator[None]:
+    """The file lock an ingest of this store takes, without waiting for it."""
+    path = data_dir / f".{prefix}-ingest.lock"
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise busy(holder_of(path)) from None
+        handle.truncate(0)  # who holds it, for an ingest that finds it taken
+        handle.write(json.dumps({"run": "check --repair", "host": gethostname(), "pid": getpid()}))
+        handle.flush()
+        yield  # closing the file releases the lock
+
+
+def _move_aside(broken: list[Damaged], log: Callable[[str], None]) -> None:
     stamp = time.strftime("%Y%m%d-%H%M%S")
     for item in broken:
         if item.folder.exists():
             aside = item.folder.with_name(f"{item.folder.name}.damaged-{stamp}")
             item.folder.rename(aside)
             log(f"moved {item.folder} aside to {aside.name}")
-    store = ChromaStore(open_client(data_dir, None, 0, check=False), prefix)
-    if broken:
-        _rewrite(store, broken, embedder, log)
-    if keywords.damage():
-        keywords.refill(store)
-        log(f"refilled the keyword index {keywords.folder} from the store")
-
-
-def _rewrite(
-    store: ChromaStore,
-    broken: list[Damaged],
-    embedder: Callable[[], Embedder],
-    log: Callable[[str], None],
-) -> None:
-    run = uuid.uuid4().hex
-    store.lease.claim(run)  # raises StoreBusy while an ingest writes
-    try:
-        for item in broken:
-            model = embedder() if item.collection == store.chunks.name else None
-            collection = store.client.get_collection(item.collection)
-            written = _write_back(collection, model, item.dimension)
-            log(f"rebuilt the vector index of {item.collection}: {written} records")
-    except BaseException:
-        store.lease.drop(run)
-        raise
-    store.lease.release(run)
 
 
 def _write_back(collection: Any, model: Embedder | None, dimension: int) -> int:
@@ -101,11 +112,13 @@ def _write_back(collection: Any, model: Embedder | None, dimension: int) -> int:
 
 
 def _damaged(chroma_dir: Path) -> list[Damaged]:
-    """The collections whose vector folder `vector_damage` finds wrong."""
-    bad = {line.split(":", 1)[0] for line in vector_damage(chroma_dir)}
-    database = chroma_dir / "chroma.sqlite3"
+    """The collections whose vector folder `vector_problems` finds wrong."""
+    bad = {where for where, _ in vector_problems(chroma_dir)}
     if not bad:
         return []
+    database = chroma_dir / "chroma.sqlite3"
+    if database in bad:
+        raise StoreError(f"{database} is damaged; ingest the articles again into a new data folder")
     with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
         rows = db.execute(
             "SELECT s.id, c.name, c.dimension FROM segments s JOIN collections c "
@@ -114,5 +127,5 @@ def _damaged(chroma_dir: Path) -> list[Damaged]:
     return [
         Damaged(name, chroma_dir / segment, int(dimension or 1))
         for segment, name, dimension in rows
-        if str(chroma_dir / segment) in bad
+        if chroma_dir / segment in bad
     ]

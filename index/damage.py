@@ -10,6 +10,8 @@ is finite. A check that races a writer persisting the files is repeated once the
 
 from __future__ import annotations
 
+import fcntl
+import logging
 import sqlite3
 import struct
 import time
@@ -21,6 +23,7 @@ import numpy as np
 HEADER = struct.Struct("<iQQQQQQiIQQQdQ")
 FILES = ("header.bin", "data_level0.bin", "length.bin", "link_lists.bin")
 ROWS = 8192  # elements checked at once: bounds the memory of a check
+log = logging.getLogger(__name__)
 FIX = "run `newsdesk check --repair` to rebuild it from the stored texts"
 
 
@@ -28,34 +31,61 @@ class VectorDamage(RuntimeError):
     """A vector index file of an embedded Chroma folder is missing or not whole."""
 
 
-def check_vectors(chroma_dir: Path) -> None:
-    """Raise `VectorDamage` naming the first damaged vector folder and the fix."""
+def check_vectors(chroma_dir: Path, strict: bool = False) -> None:
+    """Raise `VectorDamage` naming the first damaged vector folder and the fix.
+
+    While another process holds an ingest lease, what looks damaged may be its save in
+    progress: unless `strict` (a reopen that can wait and keep its copy), that is logged, not
+    refused."""
     problems = vector_damage(chroma_dir)
-    if problems:
+    if problems and not strict and _writer_active(chroma_dir.parent):
+        log.warning("vector index looks damaged while an ingest writes it: %s", problems[0])
+    elif problems:
         raise VectorDamage(f"damaged vector index: {problems[0]}; {FIX}")
 
 
 def vector_damage(chroma_dir: Path) -> list[str]:
     """What is wrong with each vector index under an embedded Chroma folder, one line each."""
+    return [f"{where}: {why}" for where, why in vector_problems(chroma_dir)]
+
+
+def vector_problems(chroma_dir: Path) -> list[tuple[Path, str]]:
+    """(folder or database, what is wrong) for each damaged part of an embedded Chroma folder."""
     database = chroma_dir / "chroma.sqlite3"
     if not database.exists():
         return []
-    problems = []
     try:
-        with sqlite3.connect(f"file:{database}?mode=ro", uri=True) as db:
-            for segment, collection in _vector_segments(db):
-                folder = chroma_dir / segment
-                if (folder / "header.bin").exists():
-                    why = _when_still(folder)
-                elif lost := _lost(db, segment, collection):
-                    why = f"its files are missing ({lost} vectors)"
-                else:
-                    continue  # not saved yet: Chroma's queue holds every vector
-                if why:
-                    problems.append(f"{folder}: {why}")
+        with sqlite3.connect(f"file:{database}?mode=ro", uri=True, timeout=2) as db:
+            return [p for s, c in _vector_segments(db) if (p := _problem(db, chroma_dir, s, c))]
+    except sqlite3.OperationalError:
+        return []  # locked, or a journal to roll back: Chroma itself can, a reader cannot
     except sqlite3.DatabaseError as exc:
-        problems.append(f"{database}: {exc}")
-    return problems
+        return [(database, str(exc))]
+
+
+def _problem(
+    db: sqlite3.Connection, chroma_dir: Path, segment: str, collection: str
+) -> tuple[Path, str] | None:
+    folder = chroma_dir / segment
+    if (folder / "header.bin").exists():
+        why = _when_still(folder)
+    elif lost := _lost(db, segment, collection):
+        why = f"its files are missing ({lost} vectors)"
+    else:
+        why = ""  # not saved yet: Chroma's queue holds every vector
+    return (folder, why) if why else None
+
+
+def _writer_active(data_dir: Path) -> bool:
+    """Whether another process holds an ingest lease on this data folder now."""
+    for lock in data_dir.glob(".*-ingest.lock"):
+        with lock.open("a") as handle:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_SH | fcntl.LOCK_NB)
+            except BlockingIOError:
+                return True
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
 
 
 def _vector_segments(db: sqlite3.Connection) -> list[tuple[str, str]]:
@@ -82,14 +112,20 @@ def _lost(db: sqlite3.Connection, segment: str, collection: str) -> int:
     return max(0, int(records) - int(queued))
 
 
-def _when_still(folder: Path, tries: int = 3) -> str:
-    """The folder's damage, believed only when its files did not change during the check."""
+def _when_still(folder: Path, tries: int = 4, pause: float = 0.5) -> str:
+    """The folder's damage, believed only when it is seen again after a pause with the files
+    unchanged: a writer saving them leaves them inconsistent for a moment."""
+    why, seen = "", None
     for _ in range(tries):
-        before = _stamps(folder)
-        why = hnsw_damage(folder)
-        if not why or _stamps(folder) == before:
+        stamps = _stamps(folder)
+        try:
+            why = hnsw_damage(folder)
+        except OSError as exc:
+            why = f"cannot be read ({exc})"
+        if not why or (why, stamps) == seen:
             return why
-        time.sleep(0.5)  # a writer was saving the files: look again once it is done
+        seen = (why, stamps)
+        time.sleep(pause)
     return why
 
 

@@ -53,15 +53,23 @@ class FreshVectors:
         if self._renewing.acquire(blocking=False):
             threading.Thread(target=self._renew_while_pending, daemon=True).start()
 
-    def _renew_while_pending(self) -> None:
+    def _renew_while_pending(self, tries: int = 30) -> None:
+        failures = 0
         try:
             while self._pending:
                 time.sleep(max(0.0, self._last + self.every - time.monotonic()))
                 self._pending = False
                 self._last = time.monotonic()
-                self._swap()
-        except Exception as exc:  # the old instance keeps answering: stale, not broken
-            log.warning("could not reopen the vector index (%s); searches read the old one", exc)
+                try:
+                    self._swap()
+                    failures = 0
+                except Exception as exc:  # the old instance keeps answering: stale, not broken
+                    failures += 1
+                    log.warning(
+                        "could not reopen the vector index (%s); searches read the old one", exc
+                    )
+                    # A writer's save in progress looks the same as damage: look again later.
+                    self._pending = failures < tries
         finally:
             self._renewing.release()
 
@@ -86,7 +94,7 @@ def _fresh_client(client: Any, spelling: threading.Lock) -> Any:
 
     settings = client.get_settings()
     path = str(settings.persist_directory).rstrip("/")
-    check_vectors(Path(path))  # damaged, the instance in use keeps answering
+    check_vectors(Path(path), strict=True)  # damaged, the instance in use keeps answering
     with spelling, locked(Path(path).parent / OPEN_LOCK):
         live = SharedSystemClient._identifier_to_system
         name = next(p for k in itertools.count(1) if (p := path + "/." * k) not in live)

@@ -6,6 +6,7 @@ import json
 import sys
 from collections.abc import Iterator
 from datetime import date
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -244,27 +245,24 @@ def check(repair: bool, data_dir: Path | None) -> None:
     if settings.store.chroma_host:
         raise UserError("`newsdesk check` verifies an embedded folder; unset CHROMA_HOST")
     folder, keywords = settings.store.resolved_data_dir(), build_keywords(settings)
-    problems = checking.damage(folder, keywords)
-    for line in problems:
-        click.echo(f"damaged: {line}")
-    if problems and repair:
-        try:
-            checking.repair(
-                folder,
-                settings.store.collection,
-                keywords,
-                lambda: build_embedder(settings),
-                click.echo,
-            )
-        except Exception as exc:
-            raise _friendly(exc) from exc
-        problems = checking.damage(folder, keywords)
-        for line in problems:
-            click.echo(f"still damaged: {line}")
+    try:
+        problems = _report(checking.damage(folder, keywords), "damaged")
+        if problems and repair:
+            embedder = partial(build_embedder, settings)
+            checking.repair(folder, settings.store.collection, keywords, embedder, click.echo)
+            problems = _report(checking.damage(folder, keywords), "still damaged")
+    except Exception as exc:
+        raise _friendly(exc) from exc
     if problems:
         hint = "" if repair else "; run `newsdesk check --repair` to rebuild it"
         raise click.ClickException(f"{folder}: {len(problems)} damaged part(s){hint}")
     click.echo(f"{folder}: vector and keyword indexes are whole")
+
+
+def _report(problems: list[str], heading: str) -> list[str]:
+    for line in problems:
+        click.echo(f"{heading}: {line}")
+    return problems
 
 
 @main.command(name="eval")

@@ -8,7 +8,6 @@ import json
 import os
 import random
 import shutil
-import struct
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -159,7 +158,6 @@ def test_a_damaged_keyword_segment_is_reported_and_refilled(
 def test_the_header_format_is_the_one_chroma_writes(pristine: Path) -> None:
     fields = HEADER.unpack((_chunk_vectors(pristine) / "header.bin").read_bytes())
     assert fields[3] == ARTICLES and fields[6] == 4 + 4 * fields[10]  # count; links of level 0
-    assert struct.calcsize("<iQQQQQQiIQQQdQ") == 100
 
 
 def test_a_serving_process_keeps_its_vectors_when_a_reopen_finds_damage(
@@ -180,3 +178,51 @@ def test_a_serving_process_keeps_its_vectors_when_a_reopen_finds_damage(
         while "could not reopen" not in caplog.text and time.monotonic() < deadline:
             time.sleep(0.1)
     assert "damaged vector index" in caplog.text and store.vectors.current is before
+
+
+def test_what_looks_damaged_while_an_ingest_writes_is_logged_not_refused(
+    data: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    import fcntl
+    import logging
+
+    from index.damage import VectorDamage, check_vectors
+
+    _break_links(_chunk_vectors(data))
+    with (data / ".newsdesk-ingest.lock").open("a") as lease:
+        fcntl.flock(lease, fcntl.LOCK_EX)  # as a running ingest holds it
+        with caplog.at_level(logging.WARNING):
+            check_vectors(data / "chroma")
+        assert "looks damaged while an ingest writes it" in caplog.text
+        with pytest.raises(VectorDamage):  # a reopen that can wait keeps its copy instead
+            check_vectors(data / "chroma", strict=True)
+    with pytest.raises(VectorDamage):
+        check_vectors(data / "chroma")
+
+
+def test_a_database_another_process_holds_locked_is_not_called_damaged(data: Path) -> None:
+    import sqlite3
+
+    from index.damage import vector_problems
+
+    writer = sqlite3.connect(data / "chroma" / "chroma.sqlite3", timeout=0)
+    writer.execute("BEGIN EXCLUSIVE")
+    try:
+        assert vector_problems(data / "chroma") == []
+    finally:
+        writer.rollback()
+        writer.close()
+
+
+def test_repair_waits_for_no_one_and_moves_nothing_while_an_ingest_writes(
+    server: ScriptedOpenAI, data: Path
+) -> None:
+    import fcntl
+
+    folder = _chunk_vectors(data)
+    _break_links(folder)
+    with (data / ".newsdesk-ingest.lock").open("a") as lease:
+        fcntl.flock(lease, fcntl.LOCK_EX)
+        done = _newsdesk(server, data, "check", "--repair")
+    assert done.returncode == 2 and "another ingest is writing this index" in done.stderr
+    assert folder.exists() and not list(data.glob("chroma/*.damaged-*"))

@@ -205,7 +205,7 @@ class KeywordIndex:
 
     def _add(self, segment: Segment) -> str:
         name = segments.save(segment, self.folder)
-        self._open[name] = segments.load(self.folder, name)
+        self._open[name] = segments.load(self.folder, name, verify=False)
         return name
 
     # --- staging: segments an ingest builds before its articles are committed ----------------

@@ -304,11 +304,12 @@ def save(segment: Segment, folder: Path) -> str:
     return name
 
 
-def load(folder: Path, name: str) -> Segment:
+def load(folder: Path, name: str, verify: bool = True) -> Segment:
     """Open a saved segment, its arrays and texts memory-mapped, once its files are verified
-    against the checksums written with it (`Damaged` if one differs)."""
+    against the checksums written with it (`Damaged` if one differs); `verify=False` for one
+    this process has just written."""
     path = folder / name
-    meta = verified(folder, name)
+    meta = verified(folder, name, _FILES if verify else ())
     try:
         arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r") for key in _ARRAYS}
         ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
@@ -351,13 +352,16 @@ def verified(folder: Path, name: str, only: Sequence[str] = _FILES) -> dict[str,
 
 def _checksum(file: Path, missing: str | None = None) -> str:
     try:
-        handle = file.open("rb")
+        with file.open("rb") as handle:
+            return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
     except FileNotFoundError:
         if missing is None:
             raise
         return missing
-    with handle:
-        return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
+    except OSError as exc:  # unreadable (permissions, I/O error): as good as damaged
+        if missing is None:
+            raise
+        return f"unreadable: {exc}"
 
 
 def read_articles(folder: Path, name: str) -> list[tuple[str, ArticleInfo]]:
