@@ -228,6 +228,27 @@ def serve(host: str | None, port: int | None, no_ingest: bool, data_dir: Path | 
 
 
 @main.command()
+@data_dir_option
+def mcp(data_dir: Path | None) -> None:
+    """Serve Newsdesk's tools (ask, search, corpus) to an MCP client over stdin and stdout, as
+    a desktop assistant starts it. Nothing but the protocol goes to stdout; logs go to stderr."""
+    import logging
+
+    from newsdesk.factory import build_newsdesk
+    from ui.guards import Gate
+    from ui.mcp_server import build_mcp
+
+    logging.basicConfig(stream=sys.stderr, level=logging.WARNING)
+    settings = _settings(data_dir)
+    try:
+        engine = build_newsdesk(settings)
+        engine.warm()
+    except Exception as exc:
+        raise _friendly(exc) from exc
+    build_mcp(engine, Gate(settings.server.concurrency)).run("stdio")
+
+
+@main.command()
 @click.option(
     "--repair",
     is_flag=True,

@@ -308,6 +308,9 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
     gate, limiter = Gate(settings.concurrency), RateLimiter(settings.rate_limit_per_minute)
     add_api_routes(app, engine, settings, gate)
     add_openai_routes(app, engine, settings, gate)
+    from ui.mcp_server import add_mcp_routes  # the MCP SDK loads only for a server
+
+    add_mcp_routes(app, engine, settings, gate)
 
     add_error_handlers(app)
     # Inside CORS, so a refusal carries its headers and preflights never reach it.

@@ -12,11 +12,12 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from ui.guards import RateLimiter, bearer_ok, client_key
 
-GUARDED = ("/api/", "/v1/")  # Newsdesk's own API and its OpenAI-compatible one
+GUARDED = ("/api/", "/v1/", "/mcp")  # its own API, the OpenAI-compatible one, MCP
 
 
 class ApiDoor:
-    """Rate limit and bearer token for every `/api/` and `/v1/` route (CORS preflights pass).
+    """Rate limit and bearer token for every `/api/`, `/v1/` and `/mcp` route (CORS preflights
+    pass).
 
     The limit is keyed on the client address alone and checked first, so requests with a wrong
     or missing token use up the same allowance: tokens cannot be guessed faster than the limit.
