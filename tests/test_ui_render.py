@@ -15,6 +15,7 @@ from rag.types import (
     CorpusDocument,
     CorpusSummary,
     Filters,
+    Passage,
     Source,
 )
 from ui import render
@@ -366,3 +367,66 @@ def test_the_sources_panel_lists_one_line_per_source_that_opens_its_card() -> No
     line = panel.split('<details class="nd-source"><summary>')[1].split("</summary>")[0]
     assert "Dawn · 28 Aug 2025" in line and "nd-card" not in line
     assert panel.count('class="nd-card"') == 1
+
+
+HEADLINE = "Kremlin rejects European peacekeepers"
+BODY = " ".join(f"Sentence number {i} of a long report." for i in range(1, 8))
+
+
+def whole_passage(card: str) -> str:
+    """The text of a card's whole-passage view (its only passage when there is no excerpt)."""
+    whole = card.split('class="nd-passage">')[1]
+    return whole.split("</blockquote>")[0]
+
+
+def test_the_whole_passage_opens_with_body_text_rather_than_the_headline_again() -> None:
+    passage = f"{HEADLINE}\n{BODY}"
+    quote = "Sentence number 4 of a long report."
+    c = citation(passage=passage, quote=quote, title=HEADLINE)
+    card = render.citation_card(c, [quote], roles=[(0, len(HEADLINE), "headline")])
+    assert whole_passage(card).startswith("Sentence number 1 of")
+    assert HEADLINE not in card.replace(f'<div class="nd-title">{HEADLINE}</div>', "")
+    assert whole_passage(render.citation_card(c, [quote])).startswith(HEADLINE)  # no roles
+
+
+def test_only_a_leading_headline_is_skipped_and_never_a_cited_one() -> None:
+    later = f"{BODY}\n{HEADLINE}\nThe end of it."
+    heading = [(len(BODY) + 1, len(BODY) + 1 + len(HEADLINE), "headline")]
+    c = citation(passage=later, title=HEADLINE)
+    assert whole_passage(render.citation_card(c, roles=heading)).startswith(BODY)
+    standfirst = citation(passage=f"{HEADLINE}\n{BODY}")
+    roles = [(0, len(HEADLINE), "standfirst")]  # only a headline repeats the card's title
+    assert whole_passage(render.citation_card(standfirst, roles=roles)).startswith(HEADLINE)
+    cited = citation(passage=f"{HEADLINE}\n{BODY}", quote=HEADLINE)
+    roles = [(0, len(HEADLINE), "headline")]
+    card = render.citation_card(cited, [HEADLINE], roles=roles)
+    assert whole_passage(card).startswith(f"<mark>{HEADLINE}</mark>")
+
+
+def test_cards_take_passage_roles_from_the_retrieved_passages_or_from_those_kept() -> None:
+    text = f"{HEADLINE}\n{BODY}"
+    quote = "Sentence number 4 of a long report."
+    c = citation(passage=text, quote=quote, title=HEADLINE)
+    roles = [(0, len(HEADLINE), "headline")]
+    retrieved = Passage(
+        **c.model_dump(include=set(Source.model_fields)),
+        start=0,
+        end=len(text),
+        score=1.0,
+        text=text,
+        roles=roles,
+    )
+    sentences = [AnswerSentence(text=quote, citations=[1])]
+    answer = Answer(question="q", answer=quote, sentences=sentences, citations=[c])
+    fresh = answer.model_copy(update={"retrieved": [retrieved]})
+    kept = {c.chunk_id: roles}
+    for html_ in (
+        render.answer_html(fresh),
+        render.sources_list(fresh),
+        render.inline_sources(answer, kept),
+        render.answer_html(answer, kept),
+    ):
+        assert whole_passage(html_).startswith("Sentence number 1 of"), html_
+    other = retrieved.model_copy(update={"text": f"Another text.\n{text}"})
+    stale = answer.model_copy(update={"retrieved": [other]})  # its offsets fit another text
+    assert whole_passage(render.answer_html(stale)).startswith(HEADLINE)

@@ -247,7 +247,7 @@ def _chat_start(
     start message), its last sources, and example questions."""
     summary, start = _start_page(engine)
     conv, transcript = _restored(runner, kept, start)
-    sources = render.sources_list(conv.last) if conv.last else SOURCES_IDLE
+    sources = conv.sources() or SOURCES_IDLE
     asks = suggestions.for_corpus(summary)
     buttons = [
         gr.Button(value=asks[i], visible=True) if i < len(asks) else gr.Button(visible=False)

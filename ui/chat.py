@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from pydantic import ValidationError
+from pydantic import TypeAdapter, ValidationError
 
 from index.dates import parse_optional_day
 from rag.types import Answer, AnswerMode, AppliedFilters, Filters, StreamEvent, Turn
@@ -32,24 +32,42 @@ class Engine(Protocol):
     ) -> Iterator[StreamEvent]: ...
 
 
+# The non-body spans of each cited passage, as a browser keeps them beside an answer.
+KEPT_ROLES = TypeAdapter(dict[str, list[tuple[int, int, str]]])
+
+
 @dataclass
 class Conversation:
     """Per-browser-session chat state: history for follow-ups, the rendered transcript, and
-    the answers as the browser keeps them (so the conversation survives a reload)."""
+    the answers as the browser keeps them (so the conversation survives a reload).
+
+    `roles` holds the non-body spans of every passage cited so far, by chunk id: a kept answer
+    has no retrieved passages to read them from, and its cards must open as they first did.
+    """
 
     turns: list[Turn] = field(default_factory=list)
     blocks: list[str] = field(default_factory=list)
     kept: list[dict[str, Any]] = field(default_factory=list)
     last: Answer | None = None
+    roles: dict[str, render.Roles] = field(default_factory=dict)
 
     def add(self, answer: Answer, inline_sources: bool, keep: int) -> None:
         """One answered turn: its history entry, its rendered exchange, and its kept form
-        (without the retrieved passages, which nothing shows), the newest `keep` of them."""
-        extra = render.inline_sources(answer) if inline_sources else ""
-        self.blocks.append(render.exchange(answer.question, render.answer_html(answer), extra))
+        (without the retrieved passages, which nothing shows, but with the roles of the cited
+        ones), the newest `keep` of them."""
+        cited = render.passage_roles(answer, self.roles)
+        self.roles.update(cited)
+        extra = render.inline_sources(answer, self.roles) if inline_sources else ""
+        body = render.answer_html(answer, self.roles)
+        self.blocks.append(render.exchange(answer.question, body, extra))
         self.turns.append(answer.as_turn())
-        self.kept = [*self.kept, answer.model_dump(mode="json", exclude={"retrieved"})][-keep:]
+        form = answer.model_dump(mode="json", exclude={"retrieved"}) | {"roles": cited}
+        self.kept = [*self.kept, form][-keep:]
         self.last = answer
+
+    def sources(self) -> str | None:
+        """The sources panel of the last answer, or None before the first."""
+        return render.sources_list(self.last, kept=self.roles) if self.last else None
 
     @classmethod
     def restored(
@@ -60,10 +78,13 @@ class Conversation:
         conversation = cls()
         try:
             answers = [Answer.model_validate(item) for item in kept or []]
+            roles = [KEPT_ROLES.validate_python(item.get("roles") or {}) for item in kept or []]
         except (ValidationError, TypeError):
             return conversation
         if any(len(a.question) > max_question_chars for a in answers):
             return conversation  # no question the page could have asked
+        for found in roles:
+            conversation.roles.update(found)
         for answer in answers[-keep:]:
             conversation.add(answer, inline_sources, keep)
         return conversation
@@ -145,7 +166,7 @@ class TurnRunner:
         one before. `conv` changes only once the new answer arrives; a failure leaves it whole."""
         if not conv.turns:
             return
-        trial = Conversation(conv.turns[:-1], conv.blocks[:-1], conv.kept[:-1])
+        trial = Conversation(conv.turns[:-1], conv.blocks[:-1], conv.kept[:-1], roles=conv.roles)
         for view in self.run(trial, conv.turns[-1].question, filters, client, carry=False):
             if len(trial.turns) == len(conv.turns):  # answered: it replaces the last exchange
                 conv.turns, conv.blocks, conv.kept = trial.turns, trial.blocks, trial.kept
@@ -203,7 +224,7 @@ class TurnRunner:
         status = render.status_line(
             answer.mode, answer.timings.get("total_ms"), check.passed, check.total, answer.notice
         )
-        sources = render.sources_list(answer)
+        sources = conv.sources() or ""
         return View(
             render.transcript(conv.blocks, WELCOME),
             sources,

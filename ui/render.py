@@ -9,15 +9,18 @@ plain <details>/<summary>, so no JavaScript is built from corpus text.
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from urllib.parse import urlsplit
 
 from index.dates import format_day
+from index.roles import HEADLINE
 from index.sentences import split_sentences
 from rag.citations import MARKER, label
 from rag.types import Answer, AppliedFilters, Citation, Filters, Source
 
 CHIP_SEPARATOR = " · "
+Roles = Sequence[tuple[int, int, str]]  # a passage's non-body spans (`Passage.roles`)
+RolesByChunk = Mapping[str, Roles]
 
 
 def esc(value: object) -> str:
@@ -107,11 +110,32 @@ def highlighted_passage(
 NEIGHBOURS = 1  # sentences shown on each side of the cited ones before "Whole passage"
 
 
-def excerpt_window(c: Citation, sentences: Sequence[str] = ()) -> tuple[int, int] | None:
-    """The cited sentences and one neighbour on each side, as a span of the passage; None when
-    that would be the whole passage anyway."""
+def body_start(c: Citation, roles: Roles = (), sentences: Sequence[str] = ()) -> int:
+    """Where the passage's text begins once a headline it opens with is skipped: the card's
+    title line already shows the headline, so the passage opens with what follows it.
+
+    Nothing is skipped when a cited sentence lies in the headline or nothing would be left.
+    """
+    text = c.passage
+    pos = len(text) - len(text.lstrip())
+    for start, end, role in sorted(roles):
+        if role != HEADLINE or not start <= pos < end:
+            break  # only a headline at the very top: one further down is the article's own
+        pos = min(end, len(text))
+        pos += len(text[pos:]) - len(text[pos:].lstrip())
     marked = _spans(c, sentences)
-    spans = [(s.start, s.end) for s in split_sentences(c.passage)]
+    if pos >= len(text) or (marked and marked[0][0] < pos):
+        return 0
+    return pos
+
+
+def excerpt_window(
+    c: Citation, sentences: Sequence[str] = (), body: int = 0
+) -> tuple[int, int] | None:
+    """The cited sentences and one neighbour on each side, as a span of the passage from `body`
+    on; None when that would be the whole of it anyway."""
+    marked = _spans(c, sentences)
+    spans = [(max(s.start, body), s.end) for s in split_sentences(c.passage) if s.end > body]
     if not marked or len(spans) <= 1 + 2 * NEIGHBOURS:
         return None
     first = next((i for i, (_, e) in enumerate(spans) if e > marked[0][0]), 0)
@@ -121,13 +145,16 @@ def excerpt_window(c: Citation, sentences: Sequence[str] = ()) -> tuple[int, int
     return None if (low, high) == (spans[0][0], spans[-1][1]) else (low, high)
 
 
-def _passage_html(c: Citation, sentences: Sequence[str]) -> str:
-    """The cited sentences with a neighbour each side, the whole passage a click away."""
-    window = excerpt_window(c, sentences)
-    whole = f'<blockquote class="nd-passage">{highlighted_passage(c, sentences)}</blockquote>'
+def _passage_html(c: Citation, sentences: Sequence[str], roles: Roles = ()) -> str:
+    """The cited sentences with a neighbour each side, the whole passage a click away; both
+    open with body text rather than the headline again."""
+    body = body_start(c, roles, sentences)
+    window = excerpt_window(c, sentences, body)
+    whole_text = highlighted_passage(c, sentences, (body, len(c.passage)))
+    whole = f'<blockquote class="nd-passage">{whole_text}</blockquote>'
     if window is None:
         return whole
-    before = "… " if window[0] > 0 else ""
+    before = "… " if window[0] > body else ""
     after = " …" if window[1] < len(c.passage.rstrip()) else ""
     excerpt = highlighted_passage(c, sentences, window)
     return (
@@ -141,8 +168,9 @@ def _also_in(sources: Iterable[Source]) -> str:
     return f'<div class="nd-also">Also carried by: {"; ".join(names)}</div>' if names else ""
 
 
-def citation_card(c: Citation, sentences: Sequence[str] = ()) -> str:
-    """Title, outlet, date, link and the passage with its cited sentence highlighted."""
+def citation_card(c: Citation, sentences: Sequence[str] = (), roles: Roles = ()) -> str:
+    """Title, outlet, date, link and the passage with its cited sentence highlighted; `roles`
+    are the passage's non-body spans."""
     title = link(c.url, c.title or "Untitled article")
     return (
         f'<div class="nd-card" data-cite="{c.number}">'
@@ -150,28 +178,45 @@ def citation_card(c: Citation, sentences: Sequence[str] = ()) -> str:
         f'<span class="nd-outlet">{esc(c.outlet or "unknown outlet")}</span> · '
         f'<span class="nd-date">{esc(format_day(c.date))}</span></div>'
         f'<div class="nd-title">{title}</div>'
-        f"{_passage_html(c, sentences)}{_also_in(c.also_in)}</div>"
+        f"{_passage_html(c, sentences, roles)}{_also_in(c.also_in)}</div>"
     )
 
 
-def chip(c: Citation, sentence: str = "") -> str:
+def chip(c: Citation, sentence: str = "", roles: Roles = ()) -> str:
     """An inline citation chip that opens to show its passage, `sentence` highlighted."""
     return (
         f'<details class="nd-cite"><summary class="nd-chip" title="{esc(c.title)}">'
         f'<span class="nd-num">{c.number}</span> {esc(chip_text(c))}</summary>'
-        f"{citation_card(c, [sentence])}</details>"
+        f"{citation_card(c, [sentence], roles)}</details>"
     )
 
 
-def answer_html(answer: Answer) -> str:
-    """Answer sentences with their chips; unsupported sentences are flagged; abstentions as text."""
+def passage_roles(answer: Answer, kept: RolesByChunk | None = None) -> dict[str, Roles]:
+    """The non-body spans of each passage the answer cites, by chunk id: from the passages
+    retrieved with it, else from `kept` (an answer kept in the browser carries none)."""
+    cited = {c.chunk_id: c.passage for c in answer.citations}
+    found = {cid: roles for cid, roles in (kept or {}).items() if cid in cited}
+    # Spans are offsets into one text: a retrieved passage's roles fit its citation's only
+    # when the texts are the same.
+    found.update({p.chunk_id: p.roles for p in answer.retrieved if cited.get(p.chunk_id) == p.text})
+    return found
+
+
+def answer_html(answer: Answer, kept: RolesByChunk | None = None) -> str:
+    """Answer sentences with their chips; unsupported sentences are flagged; abstentions as text.
+
+    `kept` holds passage roles by chunk id for an answer without its retrieved passages.
+    """
     if answer.abstained or not answer.sentences:
         return plain_answer(answer.answer)
     by_number = {c.number: c for c in answer.citations}
+    roles = passage_roles(answer, kept)
     parts = []
     for sentence in answer.sentences:
         chips = " ".join(
-            chip(by_number[n], sentence.text) for n in sentence.citations if n in by_number
+            chip(by_number[n], sentence.text, roles.get(by_number[n].chunk_id, ()))
+            for n in sentence.citations
+            if n in by_number
         )
         flag = "" if sentence.supported else ' <span class="nd-unsupported">unsupported</span>'
         parts.append(f'<span class="nd-sent">{esc(sentence.text)}</span> {chips}{flag}')
@@ -198,33 +243,38 @@ def plain_answer(text: str) -> str:
     return f'<div class="nd-answer nd-abstain">{esc(MARKER.sub("", text).strip())}</div>'
 
 
-def _cards(answer: Answer) -> str:
+def _cards(answer: Answer, kept: RolesByChunk | None) -> str:
     """One line per cited source that opens to its card, marking every answer sentence that
     rests on it."""
+    roles = passage_roles(answer, kept)
     return "".join(
         f'<details class="nd-source"><summary><span class="nd-num">{c.number}</span> '
         f"{esc(chip_text(c))} — {esc(c.title or 'Untitled article')}</summary>"
-        f"{citation_card(c, [s.text for s in answer.sentences if c.number in s.citations])}"
-        "</details>"
+        + citation_card(
+            c,
+            [s.text for s in answer.sentences if c.number in s.citations],
+            roles.get(c.chunk_id, ()),
+        )
+        + "</details>"
         for c in answer.citations
     )
 
 
-def sources_list(answer: Answer, heading: str = "Sources") -> str:
-    """Every passage cited in an answer, as cards."""
+def sources_list(answer: Answer, heading: str = "Sources", kept: RolesByChunk | None = None) -> str:
+    """Every passage cited in an answer, as cards (`kept`: as for `answer_html`)."""
     if not answer.citations:
         return f'<div class="nd-sources"><h3>{esc(heading)}</h3><p class="nd-muted">No passages cited.</p></div>'
     count = len(answer.citations)
-    return f'<div class="nd-sources"><h3>{esc(heading)} ({count})</h3>{_cards(answer)}</div>'
+    return f'<div class="nd-sources"><h3>{esc(heading)} ({count})</h3>{_cards(answer, kept)}</div>'
 
 
-def inline_sources(answer: Answer) -> str:
-    """Sources folded under an answer (embed view)."""
+def inline_sources(answer: Answer, kept: RolesByChunk | None = None) -> str:
+    """Sources folded under an answer (embed view; `kept`: as for `answer_html`)."""
     if not answer.citations:
         return ""
     return (
         f'<details class="nd-inline-sources"><summary>Sources ({len(answer.citations)})'
-        f"</summary>{_cards(answer)}</details>"
+        f"</summary>{_cards(answer, kept)}</details>"
     )
 
 

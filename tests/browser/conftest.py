@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,8 @@ from typing import Any
 import pytest
 
 from tests.browser import support
-from tests.browser.support import LiveServer, live_server, make_settings
+from tests.browser.pages import DESKTOP, Viewport
+from tests.browser.support import LiveServer, Site, live_server, make_settings
 from tests.conftest import ROOT
 from tests.fixtures.requirements import missing
 
@@ -96,17 +98,61 @@ class PacedEngine:
         return getattr(self.engine, name)
 
 
-@pytest.fixture(scope="module")
-def server(planted_data: Path, real_embedder: Any) -> Iterator[LiveServer]:
-    """The full app (API, chat and embed) over the planted index, on a free loopback port."""
+@contextmanager
+def newsdesk_server(data: Path, embedder: Any, **server: Any) -> Iterator[LiveServer]:
+    """The full app (API, chat and embed) over the index at `data`, with `server` settings, on
+    a free loopback port, with the same-origin host pages."""
     from newsdesk.factory import build_newsdesk
     from ui.api import create_app
 
-    settings = make_settings(planted_data)
-    paced = PacedEngine(build_newsdesk(settings, embedder=real_embedder))
+    settings = make_settings(data, **server)
+    paced = PacedEngine(build_newsdesk(settings, embedder=embedder))
     app = create_app(paced, settings.server)  # type: ignore[arg-type]  # duck-typed wrapper
     with live_server(app) as running:
         _add_host_pages(app, running.url)
+        yield running
+
+
+@pytest.fixture(scope="module")
+def server(planted_data: Path, real_embedder: Any) -> Iterator[LiveServer]:
+    """Newsdesk over the planted index with the default settings: only its own origin may frame
+    the embed."""
+    with newsdesk_server(planted_data, real_embedder) as running:
+        yield running
+
+
+@contextmanager
+def wiki(host: str) -> Iterator[Site]:
+    """A wiki on `host`, on a port of its own, serving the pages that frame Newsdesk."""
+    from starlette.applications import Starlette
+    from starlette.responses import HTMLResponse, PlainTextResponse
+    from starlette.routing import Route
+
+    pages: dict[str, str] = {}
+
+    def page(request: Any) -> Any:
+        name = request.path_params["name"]
+        return HTMLResponse(pages[name]) if name in pages else PlainTextResponse("", 404)
+
+    with live_server(Starlette(routes=[Route("/{name}", page)]), host=host) as running:
+        yield Site(running.url, pages)
+
+
+@pytest.fixture(scope="module")
+def other_origin() -> Iterator[Site]:
+    """A wiki on Newsdesk's host but another port: another origin of the same site."""
+    with wiki("127.0.0.1") as site:
+        yield site
+
+
+@pytest.fixture(scope="module")
+def framed_server(
+    planted_data: Path, real_embedder: Any, other_origin: Site
+) -> Iterator[LiveServer]:
+    """Newsdesk with `NEWSDESK_FRAME_ANCESTORS` allowing the other origin's wiki, as the
+    README's wiki section sets it."""
+    allowed = f"'self' {other_origin.url}"
+    with newsdesk_server(planted_data, real_embedder, frame_ancestors=allowed) as running:
         yield running
 
 
@@ -123,11 +169,13 @@ def browser() -> Iterator[Any]:
 
 @pytest.fixture
 def open_page(browser: Any) -> Iterator[Callable[..., Any]]:
-    """Open a page at a viewport size; records dialogs and page errors on `page.events`."""
+    """Open a page at a viewport; records dialogs and page errors on `page.events`."""
     contexts: list[Any] = []
 
-    def open_(width: int = 1280, height: int = 900) -> Any:
-        context = browser.new_context(viewport={"width": width, "height": height})
+    def open_(viewport: Viewport = DESKTOP) -> Any:
+        size = {"width": viewport.width, "height": viewport.height}
+        mobile = {"is_mobile": viewport.mobile, "has_touch": viewport.mobile}
+        context = browser.new_context(viewport=size, **mobile)
         context.set_default_timeout(20_000)
         contexts.append(context)
         page = context.new_page()

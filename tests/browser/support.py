@@ -8,12 +8,13 @@ tests outside tests/browser)."""
 
 from __future__ import annotations
 
+import html
 import shutil
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -112,10 +113,11 @@ class LiveServer:
 
 
 @contextmanager
-def live_server(app: Any, timeout: float = 60.0) -> Iterator[LiveServer]:
-    """Serve `app` on loopback in a background thread for the duration of the block."""
-    port = free_port()
-    config = uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning")
+def live_server(app: Any, timeout: float = 60.0, host: str = "127.0.0.1") -> Iterator[LiveServer]:
+    """Serve `app` on a loopback address (`host`) in a background thread for the duration of
+    the block."""
+    port = free_port(host)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name=f"uvicorn-{port}", daemon=True)
     thread.start()
@@ -125,7 +127,27 @@ def live_server(app: Any, timeout: float = 60.0) -> Iterator[LiveServer]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.05)
     try:
-        yield LiveServer(f"http://127.0.0.1:{port}", server, thread)
+        yield LiveServer(f"http://{host}:{port}", server, thread)
     finally:
         server.should_exit = True
         thread.join(timeout=15)
+
+
+# A wiki page on another site that frames Newsdesk's embed.
+WIKI_PAGE = """<!doctype html><html><head><title>Wiki</title></head><body>
+<h1>Team wiki</h1><p>Ask the newsdesk:</p>
+<iframe id="newsdesk" src="{src}" title="Newsdesk" style="width:100%;height:600px;border:1px solid #ccc"></iframe>
+</body></html>"""
+
+
+@dataclass
+class Site:
+    """Another website on loopback; `frame` publishes a page of it that frames a URL."""
+
+    url: str
+    pages: dict[str, str] = field(default_factory=dict)
+
+    def frame(self, name: str, src: str) -> str:
+        """Publish page `name`, framing `src`; its URL."""
+        self.pages[name] = WIKI_PAGE.format(src=html.escape(src, quote=True))
+        return f"{self.url}/{name}"

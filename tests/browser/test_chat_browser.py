@@ -9,36 +9,28 @@ from typing import Any
 
 import pytest
 
+from tests.browser.pages import (
+    CHIP,
+    DANGEROUS,
+    PHONE,
+    QUESTION,
+    VIEWPORTS,
+    Viewport,
+    ask,
+    assert_not_pwned,
+    assert_opens_with_body_text,
+    chip_texts,
+    expect,
+    final_answer,
+    open_everything,
+    open_first_chip,
+    open_whole_passage,
+)
 from tests.browser.support import EVIL_QUESTION, LiveServer
 
 pytestmark = pytest.mark.browser
 
-QUESTION = "What did the Kremlin say about European peacekeeping troops?"
-CHIP = re.compile(r"^\d+ (.+) · (\d{1,2} [A-Z][a-z]{2} \d{4}|unknown date)$")
-DANGEROUS = "script, img, iframe, object, embed, [onerror], [onload], [onmouseover], [onclick]"
-
-
-def expect(locator: Any) -> Any:
-    from playwright.sync_api import expect as pw_expect
-
-    return pw_expect(locator)
-
-
-def ask(scope: Any, question: str) -> None:
-    """Type a question into a page or frame and press Ask."""
-    scope.locator("#nd-question textarea").fill(question)
-    scope.locator("#nd-ask").click()
-
-
-def final_answer(scope: Any, turn: int) -> Any:
-    """The finished answer of the `turn`-th exchange (1-based), once it has rendered."""
-    answer = scope.locator(".nd-turn").nth(turn - 1).locator(".nd-answer:not(.nd-streaming)")
-    expect(answer).to_be_visible()
-    return answer
-
-
-def chip_texts(answer: Any) -> list[str]:
-    return [" ".join(t.split()) for t in answer.locator("summary.nd-chip").all_inner_texts()]
+EMBED = Viewport("embed", 900, 760)  # a host page's column
 
 
 def choose_outlet(page: Any, name: str) -> None:
@@ -46,26 +38,25 @@ def choose_outlet(page: Any, name: str) -> None:
     page.get_by_role("option", name=name, exact=True).click()
 
 
-def open_everything(scope: Any) -> None:
-    """Open every citation and sources fold, hovering each, as a curious reader would."""
-    summaries = scope.locator(".nd-transcript details > summary")
-    for i in range(summaries.count()):
-        summary = summaries.nth(i)
-        summary.hover()
-        if summary.evaluate("s => !s.parentElement.open"):
-            summary.click()
+def side_by_side(page: Any) -> bool:
+    """Whether the sources panel sits beside the transcript (else it is stacked below)."""
+    transcript = page.locator("#nd-transcript").bounding_box()
+    sources = page.locator("#nd-sources").bounding_box()
+    if sources["x"] > transcript["x"] + transcript["width"] - 1:
+        return True
+    assert sources["y"] > transcript["y"] + transcript["height"] - 1  # neither: overlapping
+    return False
 
 
-def assert_not_pwned(page: Any) -> None:
-    for frame in page.frames:
-        assert frame.evaluate("typeof window.__pwned") == "undefined", frame.url
-    assert page.events == []  # no dialogs, no page errors
+def assert_no_sideways_scrolling(page: Any, viewport: Viewport) -> None:
+    assert page.evaluate("document.documentElement.scrollWidth") <= viewport.width + 1
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=str)
 def test_streams_answer_with_chips_and_opens_passage(
-    server: LiveServer, open_page: Any, screenshot_dir: Path
+    server: LiveServer, open_page: Any, screenshot_dir: Path, viewport: Viewport
 ) -> None:
-    page = open_page()
+    page = open_page(viewport)
     page.goto(server.url + "/")
     expect(page.locator(".nd-corpus-line")).to_contain_text("6 articles · 5 outlets")
     expect(page.locator(".nd-timeline")).to_be_visible()
@@ -79,39 +70,39 @@ def test_streams_answer_with_chips_and_opens_passage(
     answer = final_answer(page, 1)
     chips = chip_texts(answer)
     assert chips and all(CHIP.match(c) for c in chips), chips
-    answer.locator("summary.nd-chip").first.click()
-    card = answer.locator("details.nd-cite[open] .nd-card").first
+    card = open_first_chip(answer)
     mark = card.locator(".nd-passage").first.locator("mark")
-    expect(mark).to_have_count(1)  # the sentence this chip belongs to
-    expect(mark).to_be_in_viewport()  # the card opens on it, not at the top of the article
-    if card.locator("details.nd-whole").count():  # the whole passage is one click away
-        expect(card.locator("details.nd-whole blockquote")).to_be_hidden()
-        card.locator("details.nd-whole > summary").click()
-        expect(card.locator("details.nd-whole blockquote")).to_be_visible()
     assert " ".join(mark.inner_text().split()) in " ".join(
         answer.locator(".nd-sent").first.inner_text().split()
     )
     expect(card.locator(".nd-title")).not_to_be_empty()
-    expect(card.locator(".nd-card-head")).to_contain_text(re.compile(r"\d{1,2} [A-Z][a-z]{2} 2025"))
-    cited = set(answer.locator(".nd-card").evaluate_all("cards => cards.map(c => c.dataset.cite)"))
-    lines = page.locator("#nd-sources details.nd-source")
-    expect(lines).to_have_count(len(cited))  # one line per source; its card on demand
-    expect(page.locator("#nd-sources .nd-card").first).to_be_hidden()
-    lines.first.locator("> summary").click()
-    expect(page.locator("#nd-sources .nd-card mark").first).to_be_visible()
+    open_whole_passage(card)  # the whole passage is one click away
+    for i in range(answer.locator(".nd-card").count()):
+        assert_opens_with_body_text(answer.locator(".nd-card").nth(i))
+    assert_sources_lines(page, answer)
     expect(page.locator("#nd-status")).to_contain_text("Answer mode: extractive")
     expect(page.locator("#nd-filters .nd-filters")).to_have_text("Filters applied: none")
-    transcript, sources = (
-        page.locator("#nd-transcript").bounding_box(),
-        page.locator("#nd-sources").bounding_box(),
-    )
-    assert sources["x"] > transcript["x"] + transcript["width"] - 1  # side by side on a desktop
-    page.screenshot(path=screenshot_dir / "chat-desktop.png", full_page=True)
+    assert side_by_side(page) == (viewport != PHONE)  # stacked on a phone
+    assert_no_sideways_scrolling(page, viewport)
+    page.screenshot(path=screenshot_dir / f"chat-{viewport}.png", full_page=True)
     assert_not_pwned(page)
 
 
-def test_outlet_filter_follow_up_and_new_conversation(server: LiveServer, open_page: Any) -> None:
-    page = open_page()
+def assert_sources_lines(page: Any, answer: Any) -> None:
+    """One Sources line per cited source, each opening its card on demand."""
+    cited = set(answer.locator(".nd-card").evaluate_all("cards => cards.map(c => c.dataset.cite)"))
+    lines = page.locator("#nd-sources details.nd-source")
+    expect(lines).to_have_count(len(cited))
+    expect(page.locator("#nd-sources .nd-card").first).to_be_hidden()
+    lines.first.locator("> summary").click()
+    expect(page.locator("#nd-sources .nd-card mark").first).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=str)
+def test_outlet_filter_follow_up_and_new_conversation(
+    server: LiveServer, open_page: Any, viewport: Viewport
+) -> None:
+    page = open_page(viewport)
     page.goto(server.url + "/")
     expect(page.locator(".nd-corpus-line")).to_be_visible()
     filters = page.locator("#nd-filters .nd-filters")
@@ -192,7 +183,7 @@ def test_chat_page_keeps_planted_script_inert(
 def test_embed_in_iframe_keeps_planted_script_inert(
     server: LiveServer, open_page: Any, screenshot_dir: Path
 ) -> None:
-    page = open_page(900, 760)
+    page = open_page(EMBED)
     page.goto(server.url + "/test/iframe")
     frame = page.frame_locator("#newsdesk")
     expect(frame.locator(".nd-welcome")).to_be_visible()  # frame-ancestors 'self' lets it load
@@ -213,7 +204,7 @@ def test_embed_in_iframe_keeps_planted_script_inert(
 
 
 def test_embed_as_web_component(server: LiveServer, open_page: Any) -> None:
-    page = open_page(900, 760)
+    page = open_page(EMBED)
     page.goto(server.url + "/test/component")
     expect(page.locator("gradio-app .nd-welcome")).to_be_visible()
     ask(page, QUESTION)
@@ -223,34 +214,24 @@ def test_embed_as_web_component(server: LiveServer, open_page: Any) -> None:
     assert_not_pwned(page)
 
 
-def test_phone_width_layout(server: LiveServer, open_page: Any, screenshot_dir: Path) -> None:
-    page = open_page(390, 844)
-    page.goto(server.url + "/")
-    expect(page.locator(".nd-corpus-line")).to_be_visible()
-    ask(page, QUESTION)
-    answer = final_answer(page, 1)
-    answer.locator("summary.nd-chip").first.click()
-    expect(answer.locator("details.nd-cite[open] mark").first).to_be_visible()
-    assert page.evaluate("document.documentElement.scrollWidth") <= 391  # no sideways scrolling
-    transcript, sources = (
-        page.locator("#nd-transcript").bounding_box(),
-        page.locator("#nd-sources").bounding_box(),
-    )
-    assert sources["y"] > transcript["y"] + transcript["height"] - 1  # panels stack on a phone
-    page.screenshot(path=screenshot_dir / "chat-phone.png", full_page=True)
+def test_the_embed_fits_a_phone_with_its_cards_and_question_box_in_view(
+    server: LiveServer, open_page: Any, screenshot_dir: Path
+) -> None:
+    page = open_page(PHONE)
     page.goto(server.url + "/embed/")
     ask(page, QUESTION)
-    final_answer(page, 1)
-    assert page.evaluate("document.documentElement.scrollWidth") <= 391
+    open_first_chip(final_answer(page, 1))
+    assert_no_sideways_scrolling(page, PHONE)
     expect(page.locator("#nd-question textarea")).to_be_in_viewport()
     page.screenshot(path=screenshot_dir / "embed-phone.png")
     assert_not_pwned(page)
 
 
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=str)
 def test_a_conversation_survives_a_reload_until_a_new_one_is_started(
-    server: LiveServer, open_page: Any, screenshot_dir: Path
+    server: LiveServer, open_page: Any, screenshot_dir: Path, viewport: Viewport
 ) -> None:
-    page = open_page()
+    page = open_page(viewport)
     page.goto(server.url + "/")
     expect(page.locator(".nd-welcome")).to_be_visible()
     ask(page, QUESTION)
@@ -261,9 +242,14 @@ def test_a_conversation_survives_a_reload_until_a_new_one_is_started(
     expect(page.locator(".nd-turn")).to_have_count(2)
     assert chip_texts(final_answer(page, 1)) == before  # citations and their numbers kept
     expect(page.locator("#nd-sources .nd-card").first).to_be_attached()
+    # Its cards open as they first did: on the cited sentence, the passage without its headline.
+    open_first_chip(final_answer(page, 1))
+    cards = page.locator("#nd-transcript .nd-card, #nd-sources .nd-card")
+    for i in range(cards.count()):
+        assert_opens_with_body_text(cards.nth(i))
     ask(page, "And what did Peskov say about Zelensky?")  # the kept history still carries
     final_answer(page, 3)
-    page.screenshot(path=screenshot_dir / "chat-after-reload.png", full_page=True)
+    page.screenshot(path=screenshot_dir / f"chat-after-reload-{viewport}.png", full_page=True)
     page.locator("#nd-new").click()
     expect(page.locator(".nd-turn")).to_have_count(0)
     page.reload()
@@ -275,7 +261,7 @@ def test_a_conversation_survives_a_reload_until_a_new_one_is_started(
 def test_the_embed_keeps_its_own_conversation_across_a_reload(
     server: LiveServer, open_page: Any
 ) -> None:
-    page = open_page(900, 760)
+    page = open_page(EMBED)
     page.goto(server.url + "/embed/")
     ask(page, QUESTION)
     final_answer(page, 1)
