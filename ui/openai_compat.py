@@ -28,7 +28,7 @@ from ui.guards import Busy, Gate, valid_unicode
 from ui.settings import ServerSettings
 
 OWNER = "newsdesk"
-SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+")
+SENTENCE_END = re.compile(r"(?<=[.!?\]])\s+(?!\[)")  # a sentence with its labels
 
 
 class Message(BaseModel):
