@@ -369,3 +369,22 @@ def test_the_readme_explains_running_behind_a_reverse_proxy() -> None:
     proxy = readme[readme.index("### Behind a reverse proxy") :]
     assert "NEWSDESK_TRUSTED_PROXIES" in proxy[:2000]
     assert "all clients share the proxy's address" not in readme
+
+
+def test_with_a_login_the_chat_queue_refuses_a_client_without_one_before_reading_its_body(
+    make_app: Any,
+) -> None:
+    with TestClient(make_app(auth="ann:right")) as client:
+        broken = b'{"data": ' + b"[" * 100_000  # parsed, it would be a 422 after real work
+        for prefix in ("", "/embed"):
+            refused = client.post(
+                f"{prefix}/gradio_api/queue/join",
+                content=broken,
+                headers={"Content-Type": "application/json"},
+            )
+            assert refused.status_code == 401, refused.text[:200]
+        assert _login(client, "right").status_code == 200  # sets Gradio's login cookie
+        parsed = client.post(
+            "/gradio_api/queue/join", content=broken, headers={"Content-Type": "application/json"}
+        )
+        assert parsed.status_code != 401  # logged in: the body is read (and found broken)

@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from rag.citations import MARKER
 from rag.types import AnswerMode, CitationRef, CorpusSummary, Filters, Health, Turn
-from ui.doors import ApiDoor
+from ui.doors import ApiDoor, LoginFirst
 from ui.guards import (
     NOT_UNICODE,
     Busy,
@@ -335,6 +335,7 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
         app.add_middleware(NoGradioApi)
         app.add_middleware(RefuseInvalidText)
         if settings.auth:  # without a login there is nothing to guess
+            app.add_middleware(LoginFirst)
             app.add_middleware(LoginThrottle, limiter=limiter, backoff=LoginBackoff())
         mount_ui(app, engine, settings, gate, limiter)
     app.add_middleware(SecurityHeaders, frame_ancestors=settings.frame_ancestors)

@@ -68,3 +68,25 @@ async def _refuse(
             "error": {"message": why, "type": "invalid_request_error", "param": None, "code": kind}
         }
     await JSONResponse(body, status_code=code, headers=headers)(scope, receive, send)
+
+
+class LoginFirst:
+    """With a chat login, a request to the chat's queue that carries no login cookie at all is
+    refused before its body is read; Gradio checks a cookie that is there, once the body (capped
+    by `RequestLimits`) is parsed."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        joining = scope["type"] == "http" and scope.get("path", "").endswith("/queue/join")
+        if joining and not _has_login_cookie(_header(scope, b"cookie") or ""):
+            why = "Not authenticated: log in on the chat page first"
+            await _refuse(scope, receive, send, 401, why, {})
+            return
+        await self.app(scope, receive, send)
+
+
+def _has_login_cookie(cookies: str) -> bool:
+    """Whether a Cookie header names one of Gradio's login tokens (`access-token-…`)."""
+    return any(part.strip().startswith("access-token") for part in cookies.split(";"))
