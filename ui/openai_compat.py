@@ -81,19 +81,19 @@ def model_ids(engine: Newsdesk) -> dict[str, AnswerMode | None]:
 
 def add_openai_routes(app: FastAPI, engine: Newsdesk, settings: ServerSettings, gate: Gate) -> None:
     """/v1/models and /v1/chat/completions on `app` (guarded by `ui.doors.ApiDoor`)."""
-    models = model_ids(engine)
 
     @app.get("/v1/models", tags=["openai"])
     def list_models() -> dict[str, Any]:
         """The models a chat client may pick: one per answer mode."""
-        data = [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in models]
+        ids = model_ids(engine)
+        data = [{"id": i, "object": "model", "created": 0, "owned_by": OWNER} for i in ids]
         return {"object": "list", "data": data}
 
     @app.post("/v1/chat/completions", tags=["openai"], response_model=None)
     async def chat_completions(request: Request) -> Any:
         """Answer the last user message, as OpenAI's chat completions API does."""
         try:
-            asked = _parse(await request.body(), models, settings)
+            asked = _parse(await request.body(), model_ids(engine), settings)
         except Refused as refused:
             return refused.response()
         if asked.stream:
