@@ -17,8 +17,8 @@ from mcp.client.stdio import StdioServerParameters
 from mcp.client.streamable_http import streamable_http_client
 from mcp.shared._httpx_utils import create_mcp_http_client
 
-from bench.processes import free_port, running, wait_for_url
 from tests.browser import support
+from tests.fixtures.serving import newsdesk_serving
 
 planted_data = support.planted_data  # the shared session fixture
 ROOT = Path(__file__).resolve().parent.parent
@@ -74,16 +74,8 @@ def test_the_tools_over_stdio_answer_filter_and_refuse_bad_input(planted_data: P
 
 @pytest.fixture(scope="module")
 def served(planted_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port, script = free_port(), Path(sys.executable).parent / "newsdesk"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSDESK_API_TOKEN": TOKEN}
-    command = [str(script), "serve", "--no-ingest", "--port", str(port)]
     log_path = tmp_path_factory.mktemp("mcp") / "serve.log"
-    with (
-        log_path.open("w") as log,
-        running([*command, "--data-dir", str(planted_data)], log=log, env=env) as proc,
-    ):
-        url = f"http://127.0.0.1:{port}"
-        wait_for_url(f"{url}/healthz", proc, timeout=120, interval=0.2)
+    with newsdesk_serving(planted_data, log_path, NEWSDESK_API_TOKEN=TOKEN) as url:
         yield url
 
 

@@ -3,9 +3,7 @@
 
 from __future__ import annotations
 
-import os
 import re
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -14,8 +12,8 @@ import httpx
 import openai
 import pytest
 
-from bench.processes import free_port, running, wait_for_url
 from tests.browser import support
+from tests.fixtures.serving import newsdesk_serving
 from ui.openai_compat import _pieces
 
 planted_data = support.planted_data  # the shared session fixture
@@ -26,21 +24,10 @@ QUESTION = "How long did the last face-to-face session in Istanbul last?"
 
 @pytest.fixture(scope="module")
 def served(planted_data: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    port, script = free_port(), Path(sys.executable).parent / "newsdesk"
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "NEWSDESK_API_TOKEN": TOKEN,
-        "NEWSDESK_RATE_LIMIT_PER_MINUTE": "100000",
-    }
-    command = [str(script), "serve", "--no-ingest", "--port", str(port)]
     log_path = tmp_path_factory.mktemp("openai") / "serve.log"
-    with (
-        log_path.open("w") as log,
-        running([*command, "--data-dir", str(planted_data)], log=log, env=env) as proc,
-    ):
-        url = f"http://127.0.0.1:{port}"
-        wait_for_url(f"{url}/healthz", proc, timeout=120, interval=0.2)
+    with newsdesk_serving(
+        planted_data, log_path, NEWSDESK_API_TOKEN=TOKEN, NEWSDESK_RATE_LIMIT_PER_MINUTE="100000"
+    ) as url:
         yield url
 
 
