@@ -25,6 +25,7 @@ from ui.chat import ALL_OUTLETS, WELCOME, Conversation, TurnRunner, View, parse_
 from ui.corpus import EMPTY_INDEX, summary_html
 from ui.guards import Gate, RateLimiter
 from ui.settings import ServerSettings
+from ui.storage import MEMORY_STORAGE, STORAGE_NOTE
 from ui.style import STYLE
 from ui.suggest import Suggestions
 
@@ -125,7 +126,8 @@ class Form:
 def _conversation_column(scroll: bool, storage_key: str) -> Column:
     conv = gr.State(Conversation())
     # The browser keeps the conversation (localStorage), so a reload shows it again; the server
-    # stores nothing. A fixed secret, so that what a browser kept still reads after a restart:
+    # stores nothing. Where the browser denies the page storage, it lasts until the reload
+    # (ui/storage.py). A fixed secret, so that what a browser kept still reads after a restart:
     # it holds only the user's own answers, and every kept answer is validated and rendered
     # again on load, never trusted.
     kept = gr.BrowserState([], storage_key=storage_key, secret="newsdesk-conversation")
@@ -144,6 +146,7 @@ def _conversation_column(scroll: bool, storage_key: str) -> Column:
             elem_id="nd-question",
         )
         ask = gr.Button("Ask", variant="primary", scale=1, min_width=60, elem_id="nd-ask")
+    _html(STORAGE_NOTE, "nd-storage-note")  # shown only where the browser denies storage
     return Column(conv, kept, transcript, filters, drop, status, question, ask)
 
 
@@ -359,6 +362,7 @@ def mount_ui(
     options: dict[str, Any] = {
         "auth": users or None,
         "css": STYLE,
+        "head": MEMORY_STORAGE,  # so that a browser denying the pages storage does not stop them
         "footer_links": [],
         "run_history": False,
         "ssr_mode": False,

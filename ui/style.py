@@ -62,7 +62,14 @@ details.nd-source[open] > .nd-card { margin: .2rem 0 .5rem; }
 .nd-key i { display: inline-block; width: .7rem; height: .7rem; border-radius: .15rem;
   margin-right: .3rem; vertical-align: -.05rem; }
 .nd-examples button { white-space: normal; text-align: left; }
-.nd-embed-scroll { max-height: calc(100vh - 240px); min-height: 9rem; overflow-y: auto; }
+/* ui/storage.py marks <html> when the browser denies the page storage; the note then shown takes
+   its room from the scrolling transcript, through a variable, as Gradio's scoped copy of a rule
+   naming html would never match. */
+html:not(.nd-no-storage) #nd-storage-note { display: none !important; }
+html.nd-no-storage { --nd-note-room: 3.5rem; }
+.nd-storage-note { margin: 0; font-size: .78rem; color: var(--body-text-color-subdued); }
+.nd-embed-scroll { max-height: calc(100vh - 240px - var(--nd-note-room, 0px)); min-height: 9rem;
+  overflow-y: auto; }
 @media (max-width: 520px) {
   .nd-q { max-width: 100%; }
   .nd-card { padding: .5rem; }

@@ -146,13 +146,37 @@ def other_origin() -> Iterator[Site]:
 
 
 @pytest.fixture(scope="module")
+def other_site() -> Iterator[Site]:
+    """A wiki on another loopback address: another site, so the browser treats Newsdesk's frame
+    in it as third-party and denies the frame storage."""
+    with wiki("127.0.0.2") as site:
+        yield site
+
+
+@contextmanager
+def allowing(site: Site, data: Path, embedder: Any) -> Iterator[LiveServer]:
+    """Newsdesk with `NEWSDESK_FRAME_ANCESTORS` allowing `site`'s wiki, as the README's wiki
+    section sets it."""
+    allowed = f"'self' {site.url}"
+    with newsdesk_server(data, embedder, frame_ancestors=allowed) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
 def framed_server(
     planted_data: Path, real_embedder: Any, other_origin: Site
 ) -> Iterator[LiveServer]:
-    """Newsdesk with `NEWSDESK_FRAME_ANCESTORS` allowing the other origin's wiki, as the
-    README's wiki section sets it."""
-    allowed = f"'self' {other_origin.url}"
-    with newsdesk_server(planted_data, real_embedder, frame_ancestors=allowed) as running:
+    """Newsdesk that the other origin's wiki may frame."""
+    with allowing(other_origin, planted_data, real_embedder) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def cross_site_server(
+    planted_data: Path, real_embedder: Any, other_site: Site
+) -> Iterator[LiveServer]:
+    """Newsdesk that the other site's wiki may frame."""
+    with allowing(other_site, planted_data, real_embedder) as running:
         yield running
 
 

@@ -8,6 +8,7 @@ from typing import Any
 
 QUESTION = "What did the Kremlin say about European peacekeeping troops?"
 CHIP = re.compile(r"^\d+ (.+) · (\d{1,2} [A-Z][a-z]{2} \d{4}|unknown date)$")
+ANSWER_WAIT_MS = 20_000
 DANGEROUS = "script, img, iframe, object, embed, [onerror], [onload], [onmouseover], [onclick]"
 
 
@@ -44,7 +45,9 @@ def ask(scope: Any, question: str) -> None:
 def final_answer(scope: Any, turn: int) -> Any:
     """The finished answer of the `turn`-th exchange (1-based), once it has rendered."""
     answer = scope.locator(".nd-turn").nth(turn - 1).locator(".nd-answer:not(.nd-streaming)")
-    expect(answer).to_be_visible()
+    # Longer than expect's default: the paced engine streams for seconds, and a server's first
+    # question, or a busy machine, adds to that.
+    expect(answer).to_be_visible(timeout=ANSWER_WAIT_MS)
     return answer
 
 

@@ -1,6 +1,8 @@
 """The embed framed by a page of another origin, as a wiki would frame it: it answers with
 citation cards and keeps its conversation when `NEWSDESK_FRAME_ANCESTORS` allows that origin, and
-the browser refuses the frame when the setting is left at its default.
+the browser refuses the frame when the setting is left at its default. Framed by another site,
+where the browser denies the frame storage, it still answers, and forgets the conversation on
+reload.
 
 (That the server names the setting in its log at start is checked in tests/test_ui_server.py.)
 """
@@ -63,6 +65,8 @@ def test_an_embed_framed_by_another_origin_answers_with_cards_and_keeps_its_conv
     page.goto(other_origin.frame("allowed", framed_server.url + "/embed/"))
     expect(embed_frame(page).locator(".nd-welcome")).to_be_visible()
     assert origins(page) == {other_origin.url, framed_server.url}
+    assert has_storage(page, framed_server)  # the same site: not a third-party frame
+    expect(embed_frame(page).locator(".nd-storage-note")).to_be_hidden()
     chips = ask_in_frame_and_open_a_card(page)
     page.screenshot(path=screenshot_dir / "embed-cross-origin.png")
     page.reload()  # the host page: the frame loads afresh from Newsdesk
@@ -71,6 +75,30 @@ def test_an_embed_framed_by_another_origin_answers_with_cards_and_keeps_its_conv
     assert chip_texts(answer) == chips  # citations and their numbers kept
     assert_opens_with_body_text(open_first_chip(answer))
     assert_not_pwned(page)
+
+
+def has_storage(page: Any, server: LiveServer) -> bool:
+    """Whether the browser lets Newsdesk's frame in `page` use its storage (asked of the
+    document, which a replacement for `window.localStorage` does not change)."""
+    frame = next(f for f in page.frames if f.url.startswith(server.url))
+    return frame.evaluate("document.hasStorageAccess()")
+
+
+def test_an_embed_framed_by_another_site_answers_with_cards_though_the_browser_denies_it_storage(
+    cross_site_server: LiveServer, other_site: Site, open_page: Any, screenshot_dir: Path
+) -> None:
+    page = open_page(WIKI)
+    page.goto(other_site.frame("cross-site", cross_site_server.url + "/embed/"))
+    frame = embed_frame(page)
+    expect(frame.locator(".nd-welcome")).to_be_visible()
+    assert not has_storage(page, cross_site_server)  # a third-party frame, as browsers treat it
+    expect(frame.locator(".nd-storage-note")).to_be_visible()
+    ask_in_frame_and_open_a_card(page)
+    page.screenshot(path=screenshot_dir / "embed-cross-site.png")
+    assert_not_pwned(page)  # and no uncaught error, such as reading the denied storage raises
+    page.reload()  # nowhere to keep the conversation: the frame starts afresh, and still works
+    expect(frame.locator(".nd-welcome")).to_be_visible()
+    expect(frame.locator(".nd-turn")).to_have_count(0)
 
 
 def test_the_browser_refuses_the_embed_to_another_origin_unless_the_setting_allows_it(
