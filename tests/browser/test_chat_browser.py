@@ -270,3 +270,20 @@ def test_the_embed_keeps_its_own_conversation_across_a_reload(
     expect(page.locator(".nd-inline-sources").first).to_be_attached()
     page.goto(server.url + "/")  # the chat page keeps a conversation of its own
     expect(page.locator(".nd-welcome")).to_be_visible()
+
+
+@pytest.mark.parametrize("viewport", VIEWPORTS, ids=str)
+def test_a_suggested_question_reads_as_a_question_and_is_answered_with_citations(
+    server: LiveServer, open_page: Any, viewport: Viewport
+) -> None:
+    page = open_page(viewport)
+    page.goto(server.url + "/")
+    suggestion = page.locator("button.nd-example").first
+    expect(suggestion).to_be_visible(timeout=30_000)
+    text = suggestion.inner_text().strip()
+    assert text.endswith("?") and len(text) < 160, text  # a question a person would ask
+    assert "…" not in text and " about Kremlin says" not in text  # no headline pasted in
+    suggestion.click()
+    answer = final_answer(page, 1)
+    assert chip_texts(answer)  # answered from the index, with citations
+    assert_no_sideways_scrolling(page, viewport)
