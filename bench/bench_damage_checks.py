@@ -22,7 +22,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # run as a scri
 
 from index.damage import vector_damage
 from index.keyword import segments
-from index.keyword.segments import _FILES, _checksum
+from index.keyword.files import FILES, checksum
 
 
 def median_ms(work: Callable[[], object], repeat: int) -> float:
@@ -45,7 +45,7 @@ def main() -> None:
     print(f"{len(names)} keyword segments, {size / 2**20:.0f} MiB")
     vectors = median_ms(lambda: vector_damage(args.data_dir / "chroma"), args.repeat)
     hashed = median_ms(
-        lambda: [_checksum(folder / n / f) for n in names for f in _FILES], args.repeat
+        lambda: [checksum(folder / n / f) for n in names for f in FILES], args.repeat
     )
     opened = median_ms(
         lambda: [segments.load(folder, n, verify=False).close() for n in names], args.repeat

@@ -16,7 +16,7 @@ from index.loading import Skipped, discover, read_file
 from rag.filters import find_dates
 from rag.types import Filters
 from ui.chat import parse_filters
-from ui.guards import RequestLimits
+from ui.doors import RequestLimits
 
 
 def _read(folder: Path) -> list[object]:

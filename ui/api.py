@@ -21,7 +21,7 @@ from pydantic import BaseModel, Field, field_validator
 
 from rag.citations import MARKER
 from rag.types import AnswerMode, CitationRef, CorpusSummary, Filters, Health, Turn
-from ui.doors import ApiDoor, LoginFirst
+from ui.doors import ApiDoor, LoginFirst, RequestLimits
 from ui.guards import (
     NOT_UNICODE,
     Busy,
@@ -31,7 +31,6 @@ from ui.guards import (
     NoGradioApi,
     RateLimiter,
     RefuseInvalidText,
-    RequestLimits,
     SecurityHeaders,
     valid_unicode,
 )

@@ -1,4 +1,5 @@
-"""The API's door: the per-client rate limit, then the bearer token, before any route runs.
+"""Doors that refuse a request before its body is read: the API's rate limit and bearer token,
+the chat queue's login, and the size of every body.
 
 An ASGI middleware rather than a route dependency because FastAPI reads and parses a request's
 body before it resolves dependencies: an unauthenticated client could make the server parse
@@ -7,8 +8,9 @@ bodies up to the size cap. Here a request without the token is refused before it
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ui.guards import RateLimiter, bearer_ok, client_key
 
@@ -63,7 +65,7 @@ async def _refuse(
 ) -> None:
     body: dict[str, object] = {"detail": why}
     if scope.get("path", "").startswith("/v1/"):  # OpenAI's shape, which its clients read
-        kind = "invalid_api_key" if code == 401 else "rate_limit_exceeded"
+        kind = {401: "invalid_api_key", 413: "request_too_large"}.get(code, "rate_limit_exceeded")
         body = {
             "error": {"message": why, "type": "invalid_request_error", "param": None, "code": kind}
         }
@@ -90,3 +92,57 @@ class LoginFirst:
 def _has_login_cookie(cookies: str) -> bool:
     """Whether a Cookie header names one of Gradio's login tokens (`access-token-…`)."""
     return any(part.strip().startswith("access-token") for part in cookies.split(";"))
+
+
+class _TooLarge(HTTPException):
+    """A streamed request body passed the limit: a 413 wherever it is raised (FastAPI turns
+    other errors met while reading a body into a 400)."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(413, detail)
+
+
+class RequestLimits:
+    """ASGI middleware refusing a body over `max_bytes` with 413 before any route reads it: at
+    once when Content-Length says so, else as soon as the streamed body passes the limit."""
+
+    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
+        self.app = app
+        self.max_bytes = max_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        """Refuse the request, or pass it on with its body counted."""
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope["headers"])
+        length = headers.get(b"content-length", b"0")
+        if not length.isdigit() or int(length) > self.max_bytes:
+            await _refuse(scope, receive, send, 413, self._too_large(), {})
+            return
+        await self._counted(scope, receive, send)
+
+    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
+        seen, started = 0, False
+
+        async def counting() -> Message:
+            nonlocal seen
+            message = await receive()
+            seen += len(message.get("body", b""))
+            if seen > self.max_bytes:
+                raise _TooLarge(self._too_large())
+            return message
+
+        async def sending(message: Message) -> None:
+            nonlocal started
+            started = True
+            await send(message)
+
+        try:
+            await self.app(scope, counting, sending)
+        except _TooLarge:
+            if not started:
+                await _refuse(scope, receive, send, 413, self._too_large(), {})
+
+    def _too_large(self) -> str:
+        return f"request body over {self.max_bytes:,} bytes (NEWSDESK_MAX_REQUEST_BYTES)"

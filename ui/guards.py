@@ -14,7 +14,6 @@ from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -338,61 +337,3 @@ class SecurityHeaders:
             await send(message)
 
         await self.app(scope, receive, send_with_headers)
-
-
-class _TooLarge(HTTPException):
-    """A streamed request body passed the limit: a 413 wherever it is raised (FastAPI turns
-    other errors met while reading a body into a 400)."""
-
-    def __init__(self, detail: str) -> None:
-        super().__init__(413, detail)
-
-
-class RequestLimits:
-    """ASGI middleware refusing a body over `max_bytes` with 413 before any route reads it: at
-    once when Content-Length says so, else as soon as the streamed body passes the limit."""
-
-    def __init__(self, app: ASGIApp, max_bytes: int) -> None:
-        self.app = app
-        self.max_bytes = max_bytes
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        """Refuse the request, or pass it on with its body counted."""
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        headers = dict(scope["headers"])
-        length = headers.get(b"content-length", b"0")
-        if not length.isdigit() or int(length) > self.max_bytes:
-            await self._refuse(scope, receive, send, 413, self._too_large())
-            return
-        await self._counted(scope, receive, send)
-
-    async def _counted(self, scope: Scope, receive: Receive, send: Send) -> None:
-        seen, started = 0, False
-
-        async def counting() -> Message:
-            nonlocal seen
-            message = await receive()
-            seen += len(message.get("body", b""))
-            if seen > self.max_bytes:
-                raise _TooLarge(self._too_large())
-            return message
-
-        async def sending(message: Message) -> None:
-            nonlocal started
-            started = True
-            await send(message)
-
-        try:
-            await self.app(scope, counting, sending)
-        except _TooLarge:
-            if not started:
-                await self._refuse(scope, receive, send, 413, self._too_large())
-
-    def _too_large(self) -> str:
-        return f"request body over {self.max_bytes:,} bytes (NEWSDESK_MAX_REQUEST_BYTES)"
-
-    @staticmethod
-    async def _refuse(scope: Scope, receive: Receive, send: Send, code: int, why: str) -> None:
-        await JSONResponse({"detail": why}, status_code=code)(scope, receive, send)

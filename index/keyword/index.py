@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from index.keyword import segments, staging
+from index.keyword.files import Damaged, verified
 from index.keyword.liveness import live_docs, live_rows, merge_group, needed_tombstones
 from index.keyword.segments import Entry, Segment
 from index.keyword.staging import Stager, folder_lock
@@ -100,7 +101,7 @@ class KeywordIndex:
                 if merged_away == 3:
                     raise
                 self._manifest = KeywordManifest()
-            except segments.Damaged as damage:
+            except Damaged as damage:
                 if damage.name in mended:
                     raise  # rebuilt and damaged again: the disk itself is failing
                 mended.add(damage.name)
@@ -179,7 +180,7 @@ class KeywordIndex:
             )
         return names
 
-    def _mend(self, store: ChromaStore, damage: segments.Damaged) -> None:
+    def _mend(self, store: ChromaStore, damage: Damaged) -> None:
         """Rebuild a damaged segment from the store, in its place and as of its commit sequence.
 
         Where it owned an article, the store's committed version is the one it held; where it
@@ -192,7 +193,7 @@ class KeywordIndex:
             if (stale := self._open.pop(damage.name, None)) is not None:
                 stale.close()
             try:
-                meta = segments.verified(self.folder, damage.name, only=["articles.jsonl"])
+                meta = verified(self.folder, damage.name, only=["articles.jsonl"])
                 held = segments.read_articles(self.folder, damage.name)
             except (ValueError, OSError) as exc:
                 log.warning("its article list is unreadable (%s); refilling the index", exc)
@@ -263,8 +264,8 @@ class KeywordIndex:
         problems = []
         for name in named:
             try:
-                segments.verified(self.folder, str(name))
-            except segments.Damaged as exc:
+                verified(self.folder, str(name))
+            except Damaged as exc:
                 problems.append(str(exc))
             except FileNotFoundError:
                 problems.append(f"keyword segment {self.folder / str(name)}: is missing")

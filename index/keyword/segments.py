@@ -9,7 +9,6 @@ the keyword index decides that from which segment holds an article's newest vers
 
 from __future__ import annotations
 
-import hashlib
 import json
 import mmap
 import os
@@ -24,23 +23,14 @@ from typing import Any
 import numpy as np
 
 from index.dates import day_int
+from index.keyword.files import ARRAYS, FILES, Damaged, checksum, verified
 from index.records import ArticleInfo, ChunkInfo, article_info, to_metadata
 
 # A term longer than this says nothing a shorter prefix does not; capping keeps terms fixed-width.
 TERM_BYTES = 48
 TOKENIZE_SLICE = 256  # texts tokenised at once while building a segment
 PAGE_DOCS = 500  # articles per new segment: bounds the memory of a fill (and of a merge of 8)
-_ARRAYS = ("doc", "start", "end", "chunk", "length", "text_at", "terms", "indptr", "rows", "tf")
-_FILES = (*(f"{key}.npy" for key in _ARRAYS), "texts.bin", "ids.json", "articles.jsonl")
 Tokenizer = Callable[[list[str]], list[list[str]]]
-
-
-class Damaged(ValueError):
-    """A saved segment's file is missing, unreadable or not what was written."""
-
-    def __init__(self, folder: Path, name: str, file: str, why: str) -> None:
-        super().__init__(f"keyword segment {folder / name}: {file} {why}")
-        self.name, self.file = name, file
 
 
 def term_key(term: str) -> bytes:
@@ -288,14 +278,14 @@ def save(segment: Segment, folder: Path) -> str:
     name = f"seg-{uuid.uuid4().hex[:16]}"
     tmp = folder / f".tmp-{name}"
     tmp.mkdir(parents=True)
-    for key in _ARRAYS:
+    for key in ARRAYS:
         np.save(tmp / f"{key}.npy", segment.arrays[key])
     (tmp / "texts.bin").write_bytes(bytes(segment.texts))
     (tmp / "ids.json").write_text(json.dumps(segment.ids), encoding="utf-8")
     with (tmp / "articles.jsonl").open("w", encoding="utf-8") as out:
         for doc_id, info in segment.articles:
             out.write(json.dumps([doc_id, to_metadata(info)]) + "\n")
-    sums = {file: _checksum(tmp / file) for file in _FILES}
+    sums = {file: checksum(tmp / file) for file in FILES}
     meta = {"seq": segment.seq, "chunks": segment.size, "checksums": sums}
     (tmp / "meta.json").write_text(json.dumps(meta))
     _fsync_tree(tmp)
@@ -309,9 +299,9 @@ def load(folder: Path, name: str, verify: bool = True) -> Segment:
     against the checksums written with it (`Damaged` if one differs); `verify=False` for one
     this process has just written."""
     path = folder / name
-    meta = verified(folder, name, _FILES if verify else ())
+    meta = verified(folder, name, FILES if verify else ())
     try:
-        arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r") for key in _ARRAYS}
+        arrays = {key: np.load(path / f"{key}.npy", mmap_mode="r") for key in ARRAYS}
         ids = json.loads((path / "ids.json").read_text(encoding="utf-8"))
         articles = read_articles(folder, name)
     except (ValueError, OSError, KeyError, IndexError) as exc:
@@ -325,43 +315,6 @@ def load(folder: Path, name: str, verify: bool = True) -> Segment:
             texts = mmap.mmap(raw.fileno(), 0, access=mmap.ACCESS_READ)
         handles.append(texts)
     return Segment(float(meta["seq"]), ids, articles, arrays, texts, name, folder, handles)
-
-
-def verified(folder: Path, name: str, only: Sequence[str] = _FILES) -> dict[str, Any]:
-    """A saved segment's meta.json, once the files named in `only` match their checksums.
-
-    A segment written before checksums existed has none to check and passes.
-    """
-    path = folder / name
-    try:
-        meta = json.loads((path / "meta.json").read_text())
-        seq, sums = float(meta["seq"]), meta.get("checksums", {})
-    except FileNotFoundError:
-        if not path.exists():
-            raise
-        raise Damaged(folder, name, "meta.json", "is missing") from None
-    except (ValueError, OSError, KeyError, TypeError) as exc:
-        raise Damaged(folder, name, "meta.json", f"cannot be read ({exc})") from exc
-    for file in (f for f in only if f in sums):
-        found = _checksum(path / file, missing="")
-        if found != sums[file]:
-            why = "does not match its checksum" if found else "is missing"
-            raise Damaged(folder, name, file, why)
-    return {**meta, "seq": seq}
-
-
-def _checksum(file: Path, missing: str | None = None) -> str:
-    try:
-        with file.open("rb") as handle:
-            return hashlib.file_digest(handle, lambda: hashlib.blake2b(digest_size=16)).hexdigest()
-    except FileNotFoundError:
-        if missing is None:
-            raise
-        return missing
-    except OSError as exc:  # unreadable (permissions, I/O error): as good as damaged
-        if missing is None:
-            raise
-        return f"unreadable: {exc}"
 
 
 def read_articles(folder: Path, name: str) -> list[tuple[str, ArticleInfo]]:
