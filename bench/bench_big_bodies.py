@@ -15,23 +15,23 @@ from __future__ import annotations
 import argparse
 import os
 import select
-import shutil
 import socket
+import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, it imports the repo's own packages
 
-from bench.bench_serve import ask, build_seed_index, rss_mib, running_server  # noqa: E402
-from bench.processes import free_port  # noqa: E402
+from bench.bench_serve import ask, rss_mib, seed_server  # noqa: E402
 
+TOKEN = "bench-secret"
 DOORS = {"api": "/api/ask", "chat queue": "/gradio_api/queue/join"}
 BLOCK = b"x" * 2**20
 
@@ -105,42 +105,21 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=8)
     parser.add_argument("--megabytes", type=int, default=300)
     args = parser.parse_args()
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "NEWSDESK_API_TOKEN": "bench-secret",
-        "NEWSDESK_AUTH": "editor:bench-password",
-        "NEWSDESK_RATE_LIMIT_PER_MINUTE": "1000000",
-    }
-    workdir = Path(tempfile.mkdtemp(prefix="bench-bodies-"))
-    try:
-        data_dir = args.data_dir or workdir / "index"
-        if args.data_dir is None:
-            build_seed_index(data_dir, env)
-        run(data_dir, env, workdir, args.clients, args.megabytes * 2**20)
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with seed_server(args.data_dir, api_token=TOKEN, auth="editor:bench-password") as (proc, base):
+        run(proc, base, args.clients, args.megabytes * 2**20)
 
 
-def run(data_dir: Path, env: dict[str, str], workdir: Path, clients: int, total: int) -> None:
-    port = free_port()
-    with (
-        (workdir / "server.log").open("w") as log,
-        running_server(data_dir, port, env, log) as (
-            proc,
-            _,
-        ),
-    ):
-        headers = {"Authorization": "Bearer bench-secret"}
-        with httpx.Client(timeout=120.0, headers=headers) as client:
-            ask(client, f"http://127.0.0.1:{port}", "What did Peskov say about NATO troops?")
-        print(f"cpu_count={os.cpu_count()} clients={clients} body={total / 2**20:.0f} MiB each")
-        print(f"usual size, after one answer: RSS {rss_mib(proc.pid):.0f} MiB")
-        for path in DOORS.values():
-            for chunked in (False, True):
-                phase(port, proc.pid, path, chunked, clients, total)
-        print(f"after: RSS {rss_mib(proc.pid):.0f} MiB")
+def run(proc: subprocess.Popen[Any], base: str, clients: int, total: int) -> None:
+    port = int(base.rsplit(":", 1)[1])
+    headers = {"Authorization": f"Bearer {TOKEN}"}
+    with httpx.Client(timeout=120.0, headers=headers) as client:
+        ask(client, base, "What did Peskov say about NATO troops?")
+    print(f"cpu_count={os.cpu_count()} clients={clients} body={total / 2**20:.0f} MiB each")
+    print(f"usual size, after one answer: RSS {rss_mib(proc.pid):.0f} MiB")
+    for path in DOORS.values():
+        for chunked in (False, True):
+            phase(port, proc.pid, path, chunked, clients, total)
+    print(f"after: RSS {rss_mib(proc.pid):.0f} MiB")
 
 
 if __name__ == "__main__":

@@ -99,6 +99,38 @@ def running_server(
         yield proc, wait_for_url(f"http://127.0.0.1:{port}/healthz", proc, started=started)
 
 
+@contextmanager
+def seed_server(
+    data_dir: Path | None, **settings: str
+) -> Iterator[tuple[subprocess.Popen[Any], str]]:
+    """`newsdesk serve` offline with these NEWSDESK_* settings (no rate limit: a benchmark is one
+    client address) on `data_dir`, or on a seed index built first in a temporary folder;
+    yields the process and its base URL."""
+    env = {
+        **os.environ,
+        "HF_HUB_OFFLINE": "1",
+        "TRANSFORMERS_OFFLINE": "1",
+        "NEWSDESK_RATE_LIMIT_PER_MINUTE": "1000000",
+        **{f"NEWSDESK_{k.upper()}": v for k, v in settings.items()},
+    }
+    workdir = Path(tempfile.mkdtemp(prefix="bench-server-"))
+    try:
+        if data_dir is None:
+            data_dir = workdir / "index"
+            build_seed_index(data_dir, env)
+        port = free_port()
+        with (
+            (workdir / "server.log").open("w") as log,
+            running_server(data_dir, port, env, log) as (
+                proc,
+                _,
+            ),
+        ):
+            yield proc, f"http://127.0.0.1:{port}"
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+
+
 def ask(client: httpx.Client, base: str, question: str) -> float:
     """One /api/ask round trip; returns its latency in seconds."""
     started = time.perf_counter()

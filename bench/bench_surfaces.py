@@ -11,10 +11,8 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import shutil
 import statistics
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -27,8 +25,7 @@ from mcp.shared._httpx_utils import create_mcp_http_client
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))  # run as a script, it imports the repo's own packages
 
-from bench.bench_serve import QUESTIONS, build_seed_index, running_server  # noqa: E402
-from bench.processes import free_port  # noqa: E402
+from bench.bench_serve import QUESTIONS, seed_server  # noqa: E402
 
 TOKEN = "bench-secret"
 Timed = Callable[[str], Awaitable[float]]
@@ -92,26 +89,8 @@ def main() -> None:
     parser.add_argument("--data-dir", type=Path, default=None, help="prebuilt index")
     parser.add_argument("--rounds", type=int, default=10)
     args = parser.parse_args()
-    env = {
-        **os.environ,
-        "HF_HUB_OFFLINE": "1",
-        "TRANSFORMERS_OFFLINE": "1",
-        "NEWSDESK_API_TOKEN": TOKEN,
-        "NEWSDESK_RATE_LIMIT_PER_MINUTE": "1000000",
-    }
-    workdir = Path(tempfile.mkdtemp(prefix="bench-surfaces-"))
-    try:
-        data_dir = args.data_dir or workdir / "index"
-        if args.data_dir is None:
-            build_seed_index(data_dir, env)
-        with (
-            (workdir / "server.log").open("w") as log,
-            running_server(data_dir, free_port(), env, log) as (proc, _),
-        ):
-            port = proc.args[proc.args.index("--port") + 1]
-            report(asyncio.run(measure(f"http://127.0.0.1:{port}", args.rounds)))
-    finally:
-        shutil.rmtree(workdir, ignore_errors=True)
+    with seed_server(args.data_dir, api_token=TOKEN) as (_, base):
+        report(asyncio.run(measure(base, args.rounds)))
 
 
 if __name__ == "__main__":
