@@ -73,11 +73,30 @@ class FreshVectors:
         finally:
             self._renewing.release()
 
+    def opened_now(self) -> Any:
+        """A client with an instance of its own, loaded with everything committed so far (for
+        an embedded folder; the store's own client for a server). A process that writes again
+        after others wrote must write through such a one: its first copy is stale."""
+        if not self._embedded:
+            return self.client
+        return _fresh_client(self.client, FreshVectors._spelling)
+
+    def adopt(self, client: Any) -> None:
+        """Search through `client` from now on (one `opened_now` gave, current with this
+        process's own writes); the instance it replaces closes after the grace period."""
+        if client is self.client:
+            return
+        with self._renewing:
+            self._last = time.monotonic()
+            self._use(client)
+
     def _swap(self) -> None:
-        fresh = _fresh_client(self.client, FreshVectors._spelling)
+        self._use(_fresh_client(self.client, FreshVectors._spelling))
+
+    def _use(self, fresh: Any) -> None:
         old, self._owner = self._owner, fresh
         self.current = fresh.get_collection(self.current.name)
-        if old is not None:  # the store's own client stays open: it writes
+        if old is not None and old is not fresh:  # the store's own client stays open
             timer = threading.Timer(self.grace, old.close)
             timer.daemon = True
             timer.start()

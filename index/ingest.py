@@ -95,14 +95,33 @@ class Ingestor:
 
     def run(self, paths: list[Path], log: Callable[[str], None] = print) -> IngestReport:
         """Bring the index in line with `paths`."""
+
+        def work(run: str, interrupted: list[str], report: IngestReport) -> None:
+            if interrupted:
+                log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
+            self._run(paths, run, interrupted, report, log)
+
+        return self._leased(work)
+
+    def remove(self, doc_ids: list[str]) -> IngestReport:
+        """Remove articles by doc id (what an interrupted run left is finished by the next run)."""
+
+        def work(run: str, interrupted: list[str], report: IngestReport) -> None:
+            if interrupted:  # finished first, as any run does
+                self._run([], run, interrupted, report, lambda _: None)
+            self.store.delete_docs(doc_ids)
+            report.removed.extend(doc_ids)
+
+        return self._leased(work)
+
+    def _leased(self, work: Callable[[str, list[str], IngestReport], None]) -> IngestReport:
+        """Run `work` holding the ingest lease, then bring the keyword index level."""
         started = time.perf_counter()
         report = IngestReport()
         run = uuid.uuid4().hex
         interrupted = self.store.lease.claim(run)  # raises StoreBusy if another ingest is writing
-        if interrupted:
-            log(f"finishing an interrupted ingest ({len(interrupted)} articles)")
         try:
-            self._run(paths, run, interrupted, report, log)
+            work(run, interrupted, report)
         except BaseException:
             # Give the lease up at once (a long-lived process would otherwise hold it), keeping
             # the record of unfinished articles for the next run to complete.

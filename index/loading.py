@@ -25,7 +25,7 @@ from index.metadata import without_surrogates
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".json.gz", ".jsonl.gz")
 SUPPORTED = "Newsdesk reads " + ", ".join(SUFFIXES)
-_TEXT_KEYS = ("text", "body", "content", "article", "maintext")
+TEXT_KEYS = ("text", "body", "content", "article", "maintext")
 # Byte-order marks and their codecs; UTF-32's come first because UTF-16's are their prefixes.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -358,9 +358,9 @@ def _article(
 ) -> SourceDoc:
     if not isinstance(record, dict):
         raise _Refused("expected a JSON object with a text field")
-    body = next((record[k] for k in _TEXT_KEYS if isinstance(record.get(k), str)), "")
+    body = next((record[k] for k in TEXT_KEYS if isinstance(record.get(k), str)), "")
     if not body.strip():
-        raise _Refused(f"no article text (fields tried: {', '.join(_TEXT_KEYS)})")
+        raise _Refused(f"no article text (fields tried: {', '.join(TEXT_KEYS)})")
     try:
         source = source if source is not None else json.dumps(record, sort_keys=True)
     except RecursionError:

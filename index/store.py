@@ -153,6 +153,10 @@ class ChromaStore:
                 out.extend(zip(ids, docs, map(chunk_info, metas), strict=True))
         return out
 
+    def holds(self, doc_id: str) -> bool:
+        """Whether an article with this doc id is committed."""
+        return bool(self.docs.get(ids=[doc_id], include=[])["ids"])
+
     def articles(self) -> dict[str, ArticleInfo]:
         """Every committed article's record, keyed by doc id."""
         out: dict[str, ArticleInfo] = {}

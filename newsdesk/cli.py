@@ -37,6 +37,14 @@ def _settings(data_dir: Path | None, **overrides: Any) -> Settings:
         ) from exc
 
 
+def _refuse_if_served(settings: Settings, doing: str) -> None:
+    """Stop when a live server owns the embedded folder's writes (`index.owner`)."""
+    from index.owner import refuse_if_served
+
+    if not settings.store.chroma_host:
+        refuse_if_served(settings.store.resolved_data_dir(), doing)
+
+
 def _friendly(exc: Exception) -> UserError:
     return UserError(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
 
@@ -88,6 +96,7 @@ def ingest(
     settings = _settings(data_dir, chunk_size=chunk_size, chunk_overlap=chunk_overlap)
     targets = list(paths) or [settings.corpus_dir]
     try:
+        _refuse_if_served(settings, "ingest into it")
         report = build_ingestor(settings, prune=prune, progress=not quiet).run(
             targets, log=lambda m: click.echo(m, err=True)
         )
@@ -269,6 +278,7 @@ def check(repair: bool, data_dir: Path | None) -> None:
     try:
         problems = _report(checking.damage(folder, keywords), "damaged")
         if problems and repair:
+            _refuse_if_served(settings, "repair it")
             embedder = partial(build_embedder, settings)
             checking.repair(folder, settings.store.collection, keywords, embedder, click.echo)
             problems = _report(checking.damage(folder, keywords), "still damaged")

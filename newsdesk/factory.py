@@ -10,6 +10,7 @@ from pathlib import Path
 from evals.run import open_index
 from index.client import open_client
 from index.embedding import Embedder, make_embedder
+from index.feed import Feed
 from index.ingest import Ingestor
 from index.keyword import KeywordIndex, tokenizer, tokens_version
 from index.settings import EmbeddingSettings
@@ -75,6 +76,29 @@ def build_ingestor(
         keywords=build_keywords(settings),
         embed_ahead=embed_ahead(settings.embedding),
     )
+
+
+def build_feed(settings: Settings, retriever: HybridRetriever, embedder: Embedder) -> Feed | None:
+    """The serving process's feed, writing into its retriever's store; None without an API
+    token (the feed is off)."""
+    if not settings.server.api_token.get_secret_value():
+        return None
+    # A server must not fork: its ingests prepare articles on a thread.
+    ingest = settings.ingest.model_copy(update={"ingest_workers": 0})
+
+    def make_ingestor(store: ChromaStore) -> Ingestor:
+        return Ingestor(
+            store,
+            embedder,
+            ingest,
+            batch_size=settings.embedding.batch_size,
+            progress=False,
+            keywords=retriever.live.keywords,
+            embed_ahead=embed_ahead(settings.embedding),
+        )
+
+    folder = settings.store.resolved_data_dir() / "feed"
+    return Feed(retriever.store, make_ingestor, folder, retriever.live.follow)
 
 
 def embed_ahead(embedding: EmbeddingSettings) -> int:

@@ -12,7 +12,15 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk, build_store
+from index.owner import FolderServed, ServerMark
+from newsdesk.factory import (
+    build_embedder,
+    build_feed,
+    build_ingestor,
+    build_newsdesk,
+    build_retriever,
+    build_store,
+)
 from ui.api import create_app
 
 if TYPE_CHECKING:
@@ -101,31 +109,59 @@ def _preload_gradio() -> threading.Thread:
     return thread
 
 
-def build_app(settings: Settings, ingest_if_empty: bool = True) -> tuple[FastAPI, Newsdesk]:
-    """The engine (built once) and the app serving it."""
+def build_app(
+    settings: Settings, ingest_if_empty: bool = True, writes: bool = True
+) -> tuple[FastAPI, Newsdesk]:
+    """The engine (built once) and the app serving it; `writes` False: it only reads (another
+    server owns the folder's writes), so it neither fills an empty index nor takes articles."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     preload = _preload_gradio()
     embedder = build_embedder(settings)
-    if ingest_if_empty:
+    if ingest_if_empty and writes:
         ensure_index(settings, embedder)
-    engine = build_newsdesk(settings, embedder=embedder)
+    retriever = build_retriever(settings, embedder)
+    engine = build_newsdesk(settings, embedder, retriever)
     engine.summary()  # read the index now rather than on the first question
     engine.warm()
     preload.join()
-    return create_app(engine, settings.server), engine
+    feed = build_feed(settings, retriever, embedder) if writes else None
+    return create_app(engine, settings.server, feed=feed), engine
 
 
 def serve(settings: Settings, ingest_if_empty: bool = True) -> None:
     """Run the chat UI and HTTP API on the server settings' host and port until interrupted."""
-    import uvicorn
-
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     started = time.perf_counter()
     for warning in exposure_warnings(settings.server):
         log.warning(warning)
-    app, engine = build_app(settings, ingest_if_empty)
+    mark = ServerMark(settings.store.resolved_data_dir())
+    writes = _hold_folder(settings, mark)
+    try:
+        _serve(settings, ingest_if_empty, writes, started)
+    finally:
+        mark.release()
+
+
+def _hold_folder(settings: Settings, mark: ServerMark) -> bool:
+    """Own the embedded folder's writes while serving (`index.owner`); False, with a warning,
+    when another server owns them. A Chroma server keeps one copy for all its clients, so every
+    server of one may write."""
+    if settings.store.chroma_host:
+        return True
+    try:
+        mark.take(f"http://{settings.server.host}:{settings.server.port}")
+    except FolderServed as exc:
+        log.warning("%s; this server only reads: its feed is off", exc)
+        return False
+    return True
+
+
+def _serve(settings: Settings, ingest_if_empty: bool, writes: bool, started: float) -> None:
+    import uvicorn
+
+    app, engine = build_app(settings, ingest_if_empty, writes)
     health = engine.health()
     log.info(
         "ready in %.1fs: %d articles, %d chunks, answer mode %s; http://%s:%d/",

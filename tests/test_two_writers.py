@@ -3,21 +3,28 @@ ingests from processes of their own while the server reads on. Embedded Chroma k
 the vector index in each process; these tests pin that writes in turn lose nothing and stay
 readable by all.
 
-What is not supported (README, "Incremental and crash-safe"): a process that wrote writing again
-after another process did. Its copy is stale and the last to save wins; in a scratch run that
-did it, a fresh process then failed with "Error finding id" in seven runs of nine. The command
-line never does it: `serve` writes only when it starts on an empty index, and every `newsdesk
-ingest` is a process of its own."""
+A process that wrote must not write again through its first copy after another process wrote:
+that copy is stale and the last to save wins (in a scratch run that did it, a fresh process then
+failed with "Error finding id" in seven runs of nine). Every `newsdesk ingest` is a process of its
+own; a server writes through its feed (`index.feed`), which opens a fresh copy for each request,
+and while it serves, `newsdesk ingest` on its folder stops (`index.owner`)."""
 
 from __future__ import annotations
 
 import json
+import os
 import random
 import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
+import pytest
+
+from index.feed import Feed
+from index.owner import FolderServed, ServerMark, refuse_if_served
+from index.store import ChromaStore
 from rag.retrieve import HybridRetriever
 from rag.types import Filters
 from tests.conftest import ROOT, FakeEmbedder, wait_for
@@ -127,3 +134,53 @@ def test_a_server_that_ingested_at_start_follows_two_later_ingests_and_nothing_i
     assert wait_for(lambda: "https://example.com/519" in retriever.catalogue().articles, 5)
     articles, chunks = map(int, _run(_CHECK, data=str(data)).split())
     assert articles == 20 + LATER + 20 and chunks > 1000
+
+
+def _feed(data: Path, retriever: HybridRetriever) -> Feed:
+    """The feed a server over `data` would have, writing as `retriever`'s process."""
+
+    def make(store: ChromaStore) -> Any:
+        ingestor = make_ingestor(data, FakeEmbedder())
+        ingestor.store, ingestor.keywords = store, retriever.live.keywords
+        return ingestor
+
+    return Feed(retriever.store, make, data / "feed", retriever.live.follow)
+
+
+def test_a_server_feeding_after_another_process_ingested_loses_no_vector(tmp_path: Path) -> None:
+    """Issue 28: an ingest that began before the server started writes while it serves; the
+    server's feed then writes after it, and every writer's vectors survive."""
+    data = tmp_path / "data"
+    make_ingestor(data, FakeEmbedder()).run([_articles(tmp_path / "a.jsonl", 0, 20)], log=print)
+    retriever = HybridRetriever(make_store(data), FakeEmbedder(), keywords=make_keywords(data))
+    assert retriever.search("marker3", Filters(), 3).passages  # its vectors are loaded
+    _run(_INGEST, data=str(data), path=str(_articles(tmp_path / "b.jsonl", 20, LATER)))
+
+    feed = _feed(data, retriever)
+    records = [json.loads(line) for line in _articles(tmp_path / "c.jsonl", 900, LATER).open()]
+    outcomes = feed.add(records)
+    assert {o.status for o in outcomes} == {"added"}
+    # Citable at once, by word and by vector, with no poll or reopen in between.
+    last = records[-1]["url"]
+    hits = retriever.search(f"marker{900 + LATER - 1}", Filters(), 3).passages
+    assert any(p.doc_id == last and p.bm25 for p in hits)
+    assert _found_by_its_vector(retriever, last)
+    assert feed.add(records[:1])[0].status == "unchanged"
+    articles, chunks = map(int, _run(_CHECK, data=str(data)).split())
+    assert articles == 20 + LATER + LATER and chunks > 2000
+
+
+def test_while_a_server_holds_the_folder_an_ingest_stops_with_one_line_naming_it(
+    tmp_path: Path,
+) -> None:
+    mark = ServerMark(tmp_path)
+    mark.take("http://127.0.0.1:7860")
+    with pytest.raises(FolderServed) as refused:
+        refuse_if_served(tmp_path, "ingest into it")
+    line = str(refused.value)
+    assert "\n" not in line and f"pid {os.getpid()}" in line
+    assert "http://127.0.0.1:7860/api/articles" in line and "stop the server first" in line
+    with pytest.raises(FolderServed):  # a second server does not own it (and only reads)
+        ServerMark(tmp_path).take("http://127.0.0.1:7861")
+    mark.release()
+    refuse_if_served(tmp_path, "ingest into it")  # free again

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
-import shutil
-import subprocess
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,7 +18,7 @@ from newsdesk.serve import ensure_index
 from rag.types import CorpusSummary
 from tests.browser import support
 from tests.browser.support import EVIL_QUESTION
-from tests.conftest import FakeEmbedder, wait_for
+from tests.conftest import FakeEmbedder
 
 planted_data = support.planted_data  # the shared session fixture
 SERVE_TIMEOUT = 120.0  # seconds for `newsdesk serve` to load the model and index
@@ -139,46 +136,3 @@ def test_serve_cli_serves_chat_and_api(served: str) -> None:
         timeout=60,
     )
     assert answer.status_code == 200 and answer.json()["citations"]
-
-
-NEW_ARTICLE = {
-    "title": "Harbour pilots in Tromso end strike after fuel-levy deal",
-    "outlet": "Nordlys Test Wire",
-    "date": "2025-09-03",
-    "url": "https://nordlys.example/pilots",
-    "text": (
-        "Harbour pilots in Tromso ended a nine-day strike on Tuesday after the port authority "
-        "agreed to scrap a fuel levy on pilot boats. The pilots had refused to guide cargo ships "
-        "into the harbour since late August. Fishing exporters said the stoppage had cost them "
-        "about 40 million kroner."
-    ),
-}
-
-
-def test_a_running_server_answers_from_an_article_another_process_ingested(
-    planted_data: Path, tmp_path: Path
-) -> None:
-    """Issue 27, finding 1: found by its vector as well as its words, with no restart."""
-    data = tmp_path / "data"
-    shutil.copytree(planted_data, data)
-    port, script = free_port(), Path(sys.executable).parent / "newsdesk"
-    env = {**os.environ, "HF_HUB_OFFLINE": "1", "NEWSDESK_RATE_LIMIT_PER_MINUTE": "100000"}
-    url = f"http://127.0.0.1:{port}"
-    serving = [str(script), "serve", "--no-ingest", "--port", str(port), "--data-dir", str(data)]
-    with (
-        (tmp_path / "serve.log").open("w") as log,
-        running(serving, log=log, env=env) as proc,
-    ):
-        wait_for_url(f"{url}/healthz", proc, timeout=SERVE_TIMEOUT, interval=0.2)
-        (tmp_path / "new.json").write_text(json.dumps(NEW_ARTICLE))
-        ingest = [str(script), "ingest", "-q", "--data-dir", str(data), str(tmp_path / "new.json")]
-        assert subprocess.run(ingest, env=env, capture_output=True, timeout=300).returncode == 0
-
-        def cited() -> bool:
-            question = {"question": "Why did the harbour pilots in Tromso end their strike?"}
-            answer = httpx.post(f"{url}/api/ask", json=question, timeout=60).json()
-            ours = [p for p in answer["retrieved"] if p["outlet"] == NEW_ARTICLE["outlet"]]
-            cites = {c["chunk_id"] for c in answer["citations"]}
-            return any(p["chunk_id"] in cites and p["dense"] for p in ours)
-
-        assert wait_for(cited, 30), (tmp_path / "serve.log").read_text()[-2000:]

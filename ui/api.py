@@ -22,6 +22,7 @@ from pydantic import BaseModel, Field, field_validator
 from rag.citations import MARKER
 from rag.types import AnswerMode, CitationRef, CorpusSummary, Filters, Health, Turn
 from ui.doors import ApiDoor, LoginFirst, RequestLimits
+from ui.feed_routes import add_feed_routes
 from ui.guards import (
     NOT_UNICODE,
     Busy,
@@ -39,6 +40,7 @@ from ui.responses import AskResponse
 from ui.settings import ServerSettings
 
 if TYPE_CHECKING:
+    from index.feed import Feed
     from rag.engine import Newsdesk
 
 log = logging.getLogger("newsdesk.api")
@@ -296,8 +298,11 @@ def add_error_handlers(app: FastAPI) -> None:
         return JSONResponse({"detail": "internal error; see the server log"}, status_code=500)
 
 
-def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -> FastAPI:
-    """The FastAPI app: API routes, CORS, security headers and (unless `ui=False`) the Gradio pages."""
+def create_app(
+    engine: Newsdesk, settings: ServerSettings, *, ui: bool = True, feed: Feed | None = None
+) -> FastAPI:
+    """The FastAPI app: API routes, the feed (`feed`: None answers that it is off), CORS,
+    security headers and (unless `ui=False`) the Gradio pages."""
     app = FastAPI(
         title="Newsdesk API",
         version="0.1.0",
@@ -307,6 +312,7 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
     gate, limiter = Gate(settings.concurrency), RateLimiter(settings.rate_limit_per_minute)
     add_api_routes(app, engine, settings, gate)
     add_openai_routes(app, engine, settings, gate)
+    add_feed_routes(app, feed, settings)
     from ui.mcp_server import add_mcp_routes  # the MCP SDK loads only for a server
 
     add_mcp_routes(app, engine, settings, gate)
@@ -325,7 +331,7 @@ def create_app(engine: Newsdesk, settings: ServerSettings, *, ui: bool = True) -
     app.add_middleware(
         CORSMiddleware,
         allow_origins=list(settings.cors_origins),
-        allow_methods=["GET", "POST"],
+        allow_methods=["GET", "POST", "DELETE"],
         allow_headers=["*"],
     )
     if ui:

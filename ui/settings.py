@@ -87,3 +87,9 @@ class ServerSettings(Group):
         description="Requests per minute per client: API, chat questions and logins.",
     )
     concurrency: int = Field(default=8, ge=1, description="Questions answered at once.")
+    feed_max_articles: int = Field(
+        default=100,
+        ge=1,
+        description="Most articles one request to the feed (POST /api/articles) may send; the "
+        "feed is on only when NEWSDESK_API_TOKEN is set.",
+    )

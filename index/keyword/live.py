@@ -54,12 +54,17 @@ class LiveKeywords:
         finally:
             self._lock.release()
 
-    def _refresh(self) -> None:
+    def follow(self) -> None:
+        """Catch up now, after this process wrote (its vector side is current already)."""
+        with self._lock:
+            self._refresh(vectors=False)
+
+    def _refresh(self, vectors: bool = True) -> None:
         """Catch the keyword index up when the store or its folder moved (a small delta)."""
         self._checked = time.monotonic()
         if self._view is not None and not self.keywords.stale(self.store, self._view):
             return
-        if self._view is not None:  # the vector side follows too, in the background
+        if self._view is not None and vectors:  # the vector side follows, in the background
             self.store.vectors.renew()
         self._view = self.keywords.view(self.store)
         self._snapshot = Snapshot(self._view)
