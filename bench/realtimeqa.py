@@ -56,9 +56,12 @@ __all__ = ["Indexing", "contains", "load_jsonl", "recall_at", "run_benchmark", "
 FULL = "newsdesk"
 COVERAGE = "all parts, coverage answer"  # the full retrieval with the unlearned answerer
 AS_OF = "newsdesk, as of its day"  # each question asked with its own date as `as_of`
-READER = "newsdesk + reader"  # the shipped reader picks sentences and decides to abstain
+# The shipped reader reorders the sentence model's candidates and decides to abstain.
+READER = "newsdesk + reader"
 READER_AS_OF = "newsdesk + reader, as of its day"
 READER_CHOICE = "reader: sentence choice only"  # no reader threshold: coverage alone abstains
+READER_COVERAGE = "reader beside word coverage"  # the reader without the sentence model
+READERS = (READER, READER_CHOICE, READER_COVERAGE)
 RECENCY_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.02)  # as-of week weights tried out of fold
 
 
@@ -150,10 +153,8 @@ def run_benchmark(
         f"{os.cpu_count()} cores; index {workdir}"
     )
     ingest_sample(indexing, workdir, articles, echo)
-    names = [
-        n for n in indexing.variants if ablation or n in (FULL, COVERAGE, READER, READER_CHOICE)
-    ]
-    names = [n for n in names if reader or n not in (READER, READER_CHOICE)]
+    names = [n for n in indexing.variants if ablation or n in (FULL, COVERAGE, *READERS)]
+    names = [n for n in names if reader or n not in READERS]
     cv = _folds(cv, questions, echo)
     # Out of fold, the full system's answers come from models that never saw the question's week.
     run = [n for n in names if not (cv and n == FULL)]
@@ -250,6 +251,8 @@ def _reader_report(
     # Each reader row against the answerers asked the same way (plainly, or as of the day).
     for mine, without, others in (
         (READER, FULL, (FULL, COVERAGE)),
+        (READER_CHOICE, FULL, (FULL,)),
+        (READER_COVERAGE, COVERAGE, (FULL, COVERAGE)),
         (READER_AS_OF, AS_OF, (AS_OF,)),
     ):
         if mine not in systems or without not in systems:

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bench.ablation import Parts, Recombined
-from bench.realtimeqa import COVERAGE, FULL, READER, READER_CHOICE, Indexing
+from bench.realtimeqa import COVERAGE, FULL, READER, READER_CHOICE, READER_COVERAGE, Indexing
 from bench.vectors import PrecomputedEmbedder, load_vectors
 from index.prepare import PIPELINE_VERSION
 from newsdesk.factory import build_embedder, build_ingestor, build_newsdesk, build_retriever
@@ -45,6 +45,7 @@ VARIANTS = {
     COVERAGE: Parts(),
     READER: Parts(),
     READER_CHOICE: Parts(),
+    READER_COVERAGE: Parts(),
     "dense only": Parts(keyword=False, windows=False, collapse=False),
     "keyword only": Parts(dense=False, windows=False, collapse=False),
     "fusion (RRF)": Parts(windows=False, collapse=False),
@@ -55,9 +56,11 @@ VARIANTS = {
 def _engine_in(
     settings: Settings, folder: Path, top_k: int, variant: str, recency: float | None
 ) -> Newsdesk:
-    # Only the full system has the learned answerer: the ablation adds it last. The reader's
-    # row reads with the shipped reader whatever the settings say.
-    chosen = settings if variant == FULL else settings.replace(answer_model="none")
+    # Only the full system and the reader's rows beside it have the learned answerer: the
+    # ablation adds it last. The reader's rows read with the shipped reader whatever the
+    # settings say.
+    learned = variant in (FULL, READER, READER_CHOICE)
+    chosen = settings if learned else settings.replace(answer_model="none")
     chosen = chosen.replace(reader=_reader_for(variant, settings))
     if recency is not None:
         chosen = chosen.replace(recency_weight=recency)
@@ -70,7 +73,7 @@ def _engine_in(
 def _reader_for(variant: str, settings: Settings) -> str:
     """The reader a variant reads with: the shipped one; for READER_CHOICE a copy whose card
     sets no threshold, so only word coverage decides whether to answer."""
-    if variant == READER:
+    if variant in (READER, READER_COVERAGE):
         return "shipped"
     if variant != READER_CHOICE:
         return "off"

@@ -40,7 +40,9 @@ class ExtractiveAnswerer:
         self.tokenize = tokenize
         self.limit = limit
         self.model = model
-        self.reader = reader  # when set, it reads standalone questions instead of `model`
+        # When set, it reads standalone questions: beside `model`'s order when there is one,
+        # else beside word coverage's.
+        self.reader = reader
         self.candidates = candidates  # the most sentences the reader scores per question
 
     def standalone(self, question: str, history: Sequence[Turn]) -> str | None:
@@ -63,7 +65,9 @@ class ExtractiveAnswerer:
         said = " ".join(turn.answer for turn in reading.history) if terms.context else ""
         # The model learned from standalone questions: follow-ups, and questions of filters
         # alone, keep the choice by word coverage, which weighs carried-over words for them.
-        if self.reader is not None and terms.focus and not terms.context:
+        if self.reader is not None and self.model is not None and terms.focus and not terms.context:
+            picks = self._learned_and_read(reading)
+        elif self.reader is not None and terms.focus and not terms.context:
             picks = self._read(reading)
         elif self.model is not None and terms.focus and not terms.context:
             picks = self._learned(reading)
@@ -86,6 +90,27 @@ class ExtractiveAnswerer:
         if not answerable(found):
             return []
         best = choose_ranked(self.model.rank(found), self.limit)
+        return [Pick(c.text, c.passage, c.coverage, c.score, c.vouched) for c in best]
+
+    def _learned_and_read(self, reading: Reading) -> list[Pick]:
+        """The sentence model's best candidates reordered by its order and the reader's
+        together; none when no sentence covers enough of the question or none reaches the
+        reader's threshold."""
+        assert self.model is not None and self.reader is not None
+        found = candidates(evidence_of(reading), self.tokenize)
+        if not answerable(found):
+            return []
+        ranked = self.model.rank(found)
+        top, rest = ranked[: self.candidates], ranked[self.candidates :]
+        texts = [candidate_text(c.text, c.passage.title, c.previous) for c in top]
+        scores = self.reader.score(reading.question, texts)
+        if scores.max() < self.reader.threshold:
+            return []
+        # Each sees what the other misses: the model retrieval's and the sentence's shape, the
+        # reader the question read against the sentence. Both orders count alike.
+        order = _z(scores) + _z(_logit(np.array([c.score for c in top])))
+        top = [c for _, c in sorted(zip(order.tolist(), top, strict=True), key=lambda x: -x[0])]
+        best = choose_ranked(top + rest, self.limit)
         return [Pick(c.text, c.passage, c.coverage, c.score, c.vouched) for c in best]
 
     def _read(self, reading: Reading) -> list[Pick]:
@@ -118,6 +143,11 @@ RUNNER_UP_MARGIN = 1.0  # a second sentence scores within this much of the lead 
 
 def _z(values: np.ndarray) -> np.ndarray:
     return (values - values.mean()) / (float(values.std()) or 1.0)
+
+
+def _logit(p: np.ndarray) -> np.ndarray:
+    clipped = np.clip(p, 1e-6, 1 - 1e-6)
+    return np.log(clipped / (1 - clipped))
 
 
 def _lead_and_runner_up(

@@ -73,6 +73,7 @@ class Candidate:
     coverage: float
     features: dict[str, float]
     score: float = 0.0  # the sentence model's probability, once scored
+    previous: str = ""  # the sentence before it in its passage (what the reader reads beside it)
 
     @property
     def vouched(self) -> float:
@@ -87,6 +88,7 @@ class _Sentence:
     rank: int  # of its passage
     position: int  # in its passage
     passage: Passage
+    previous: str
 
 
 def candidates(evidence: Evidence, tokenize: Tokenize) -> list[Candidate]:
@@ -98,9 +100,10 @@ def candidates(evidence: Evidence, tokenize: Tokenize) -> list[Candidate]:
     question, passages, week = evidence.question, evidence.passages, evidence.week
     weights = dict(evidence.focus)
     found = [
-        _Sentence(s.text, rank, position, passage)
+        _Sentence(s.text, rank, position, passage, sentences[position - 1].text if position else "")
         for rank, passage in enumerate(passages)
-        for position, s in enumerate(body_sentences(passage))
+        for sentences in (body_sentences(passage),)
+        for position, s in enumerate(sentences)
         if len(s.text.split()) >= 6
     ]
     found = [f for f, kept in zip(found, distinct([f.text for f in found]), strict=True) if kept]
@@ -127,7 +130,7 @@ def candidates(evidence: Evidence, tokenize: Tokenize) -> list[Candidate]:
             "in_week": float(_within(f.passage, week)),
             **shape,
         }
-        out.append(Candidate(f.text, f.passage, covered[i], features))
+        out.append(Candidate(f.text, f.passage, covered[i], features, previous=f.previous))
     return out
 
 

@@ -36,9 +36,10 @@ class AnswerSettings(Group):
     )
     reader: str = Field(
         default="off",
-        description="The reader that picks an extractive answer's sentences and decides whether "
-        "the corpus answers: shipped (the one Newsdesk ships), a folder with its model.onnx, "
-        "tokenizer.json and card.json, or off (the answer model and word coverage instead).",
+        description="The reader that orders an extractive answer's candidate sentences beside "
+        "the answer model and decides whether the corpus answers: shipped (the one Newsdesk "
+        "ships), a folder with its model.onnx, tokenizer.json and card.json, or off (the answer "
+        "model and word coverage alone).",
     )
     reader_candidates: int = Field(
         default=12, ge=1, description="The most candidate sentences the reader scores per question."

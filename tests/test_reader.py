@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
+import numpy as np
 import pytest
 
 from rag.citations import content_words
+from rag.extractive import ExtractiveAnswerer, evidence_of
 from rag.reader import Reader, candidate_text, sentence_pool, shipped_reader_dir
+from rag.sentence_model import AnswerModel, Evidence, candidates, shipped_model_path
 from rag.types import AnswerMode
 from tests.conftest import make_passage
 
@@ -96,3 +100,53 @@ def test_a_question_longer_than_the_reader_reads_is_cut_not_refused(reader: Read
     question = "Which of these " + "long and winding clauses " * 40 + "was it?"
     scores = reader.score(question, [candidate_text("A short sentence.", "A title", "")])
     assert scores.shape == (1,)
+
+
+class Leaning:
+    """A reader that is sure of one sentence: what the sentence model alone cannot see."""
+
+    threshold = -10.0
+
+    def __init__(self, favourite: str) -> None:
+        self.favourite = favourite
+        self.read: list[str] = []
+
+    def score(self, question: str, texts: list[str]) -> np.ndarray:
+        self.read = list(texts)
+        return np.array([5.0 if t.startswith(self.favourite) else 0.0 for t in texts])
+
+
+def _written(answerer: ExtractiveAnswerer, reading: Any) -> Any:
+    writing = answerer.write(reading)
+    while True:
+        try:
+            next(writing)
+        except StopIteration as done:
+            return done.value
+
+
+def test_beside_the_sentence_model_the_reader_reorders_its_best_candidates(engine) -> None:  # type: ignore[no-untyped-def]
+    reading = engine.read("What did Peskov say about NATO infrastructure?")
+    model = AnswerModel.load(shipped_model_path())
+    tokenize = engine.answerers[AnswerMode.EXTRACTIVE].tokenize
+    alone = _written(ExtractiveAnswerer(tokenize, 1, model), reading).picks
+    ranked = model.rank(candidates(evidence_of(reading), tokenize))
+    runner_up = next(c for c in ranked if c.text != alone[0].text)
+    leaning = Leaning(runner_up.text)
+    both = _written(ExtractiveAnswerer(tokenize, 1, model, leaning, 12), reading).picks
+    assert [p.text for p in both] == [runner_up.text]
+    # It read at most its cap, each sentence with its title and the sentence before it.
+    assert len(leaning.read) == min(12, len(ranked))
+    assert (
+        candidate_text(runner_up.text, runner_up.passage.title, runner_up.previous) in leaning.read
+    )
+
+
+def test_a_candidate_carries_the_sentence_before_it_in_its_passage() -> None:
+    text = "Talks resumed on Monday in Istanbul. The session lasted forty minutes in all, officials said."
+    passage = make_passage(text, "a", "Dawn", date(2025, 8, 28), score=0.03, dense=0.5, bm25=5.0)
+    found = candidates(
+        Evidence("How long did the session last?", {"session": 1.0}, [passage]),
+        lambda ts: [t.lower().split() for t in ts],
+    )
+    assert [c.previous for c in found] == ["", "Talks resumed on Monday in Istanbul."]
