@@ -23,20 +23,56 @@ sys.path.insert(0, str(ROOT))  # run as a script, it imports the repo's own pack
 from bench.bench_serve import seed_server  # noqa: E402
 
 TOKEN = "bench-secret"
-TOWNS = ("Tromso", "Bodo", "Alta", "Narvik", "Harstad", "Kirkenes", "Vadso", "Hammerfest")
+TOWNS = (
+    "Tromso",
+    "Bodo",
+    "Alta",
+    "Narvik",
+    "Harstad",
+    "Kirkenes",
+    "Vadso",
+    "Hammerfest",
+    "Molde",
+    "Alesund",
+    "Kristiansund",
+    "Honningsvag",
+    "Svolvaer",
+    "Mosjoen",
+    "Sandnessjoen",
+    "Finnsnes",
+)
+FEES = (
+    "fuel",
+    "berth",
+    "anchorage",
+    "lighthouse",
+    "ice",
+    "towage",
+    "mooring",
+    "pilotage",
+    "quay",
+    "waste",
+    "security",
+    "tonnage",
+    "dredging",
+    "canal",
+    "harbour",
+    "buoy",
+)
 
 
 def article(n: int) -> dict[str, str]:
-    """A made-up article with a fact of its own, so an answer citing it can be recognised."""
-    town = TOWNS[n % len(TOWNS)]
+    """A made-up article with a fact of its own (a town and a fee), so an answer that cites it
+    can be recognised."""
+    town, fee = TOWNS[n % len(TOWNS)], FEES[(n * 7) % len(FEES)]
     return {
         "url": f"https://bench.example/feed/{n}",
         "outlet": "Bench Wire",
         "date": "2025-09-03",
-        "title": f"Harbour pilots in {town} end strike number {n}",
+        "title": f"Harbour pilots in {town} end their strike",
         "text": (
-            f"Harbour pilots in {town} ended strike number {n} on Tuesday after the port "
-            f"authority agreed to scrap levy {n} on pilot boats. The pilots had refused to guide "
+            f"Harbour pilots in {town} ended their strike on Tuesday after the port authority "
+            f"agreed to scrap the {fee} levy on pilot boats. The pilots had refused to guide "
             "cargo ships into the harbour since late August. Exporters said the stoppage had "
             "cost them about 40 million kroner."
         ),
@@ -50,7 +86,8 @@ def one(http: httpx.Client, n: int) -> tuple[float, float]:
     reply = http.post("/api/articles", json=record)
     posted = time.perf_counter()
     assert reply.json()["articles"][0]["status"] == "added", reply.text
-    question = {"question": f"Why did the harbour pilots end strike number {n}?"}
+    town = TOWNS[n % len(TOWNS)]
+    question = {"question": f"Why did the harbour pilots in {town} end their strike?"}
     while time.perf_counter() - started < 30:
         answer = http.post("/api/ask", json=question).json()
         if any(c["url"] == record["url"] for c in answer["citations"]):
@@ -78,7 +115,7 @@ def report(name: str, values: list[float]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data-dir", type=Path, default=None)
-    parser.add_argument("--rounds", type=int, default=10)
+    parser.add_argument("--rounds", type=int, default=len(TOWNS))
     parser.add_argument("--batch", type=int, default=20)
     args = parser.parse_args()
     copy = None
