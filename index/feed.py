@@ -23,7 +23,8 @@ from pathlib import Path
 from typing import Any, Literal
 
 from index.ingest import Ingestor, IngestReport
-from index.loading import TEXT_KEYS
+from index.loading import NO_TEXT, record_id, record_text
+from index.metadata import without_surrogates
 from index.store import ChromaStore
 
 log = logging.getLogger("newsdesk.feed")
@@ -108,9 +109,9 @@ class Feed:
         """The record as a file of its own, or why it is refused before the ingest sees it."""
         if not isinstance(record, dict):
             return Outcome(None, "refused", "expected a JSON object with a text field")
-        text = next((record[k] for k in TEXT_KEYS if isinstance(record.get(k), str)), "")
+        text = record_text(record)
         if not text.strip():
-            return Outcome(None, "refused", f"no article text (fields: {', '.join(TEXT_KEYS)})")
+            return Outcome(None, "refused", NO_TEXT)
         doc_id = feed_id(record, text)
         if doc_id in taken:
             return Outcome(doc_id, "refused", "the same doc id came earlier in this request")
@@ -128,13 +129,10 @@ class Feed:
 
 
 def feed_id(record: dict[str, Any], text: str) -> str:
-    """The article's doc id: its own `id` or `url`, else one named for its text, so the same
-    text sent twice is one article."""
-    for key in ("id", "url"):
-        value = record.get(key)
-        if isinstance(value, str | int) and not isinstance(value, bool) and str(value).strip():
-            return str(value)
-    return "feed-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    """The article's doc id: the one ingest gives it (its `id` or `url`), else one named for
+    its text, so the same text sent twice is one article."""
+    fallback = "feed-" + hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:20]
+    return without_surrogates(record_id(record) or fallback)  # as ingest spells it
 
 
 def _outcome(item: _Staged | Outcome, report: IngestReport) -> Outcome:

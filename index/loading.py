@@ -25,7 +25,8 @@ from index.metadata import without_surrogates
 
 SUFFIXES = (".txt", ".md", ".html", ".htm", ".json", ".jsonl", ".json.gz", ".jsonl.gz")
 SUPPORTED = "Newsdesk reads " + ", ".join(SUFFIXES)
-TEXT_KEYS = ("text", "body", "content", "article", "maintext")
+_TEXT_KEYS = ("text", "body", "content", "article", "maintext")
+NO_TEXT = f"no article text (fields tried: {', '.join(_TEXT_KEYS)})"
 # Byte-order marks and their codecs; UTF-32's come first because UTF-16's are their prefixes.
 _BOMS = (
     (codecs.BOM_UTF32_LE, "utf-32"),
@@ -358,9 +359,9 @@ def _article(
 ) -> SourceDoc:
     if not isinstance(record, dict):
         raise _Refused("expected a JSON object with a text field")
-    body = next((record[k] for k in TEXT_KEYS if isinstance(record.get(k), str)), "")
+    body = record_text(record)
     if not body.strip():
-        raise _Refused(f"no article text (fields tried: {', '.join(TEXT_KEYS)})")
+        raise _Refused(NO_TEXT)
     try:
         source = source if source is not None else json.dumps(record, sort_keys=True)
     except RecursionError:
@@ -369,11 +370,16 @@ def _article(
     body = without_surrogates(body)
     if re.search(r"<(p|div|br|body)\b", body[:2000], re.I):
         body = html_to_text(body)[0]
-    doc_id = without_surrogates(_record_id(record) or fallback_id)
+    doc_id = without_surrogates(record_id(record) or fallback_id)
     return SourceDoc(doc_id, file, body, fields=record, digest=_digest(source), where=where)
 
 
-def _record_id(record: dict[str, Any]) -> str | None:
+def record_text(record: dict[str, Any]) -> str:
+    """A JSON record's article text: its first text field that holds a string ("" if none)."""
+    return next((record[k] for k in _TEXT_KEYS if isinstance(record.get(k), str)), "")
+
+
+def record_id(record: dict[str, Any]) -> str | None:
     """The record's own id or URL, when it is a plain string or number."""
     for key in ("id", "url"):
         value = record.get(key)

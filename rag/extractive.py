@@ -19,7 +19,14 @@ from rag.citations import content_words
 from rag.coverage import Pick, Tokenize, choose, confident, score_sentences
 from rag.reader import Reader, Sentence, candidate_text, sentence_pool
 from rag.retrieve import Terms
-from rag.sentence_model import AnswerModel, Evidence, answerable, candidates, choose_ranked
+from rag.sentence_model import (
+    AnswerModel,
+    Candidate,
+    Evidence,
+    answerable,
+    candidates,
+    choose_ranked,
+)
 from rag.types import Passage, Turn
 
 
@@ -65,9 +72,7 @@ class ExtractiveAnswerer:
         said = " ".join(turn.answer for turn in reading.history) if terms.context else ""
         # The model learned from standalone questions: follow-ups, and questions of filters
         # alone, keep the choice by word coverage, which weighs carried-over words for them.
-        if self.reader is not None and self.model is not None and terms.focus and not terms.context:
-            picks = self._learned_and_read(reading)
-        elif self.reader is not None and terms.focus and not terms.context:
+        if self.reader is not None and self.model is None and terms.focus and not terms.context:
             picks = self._read(reading)
         elif self.model is not None and terms.focus and not terms.context:
             picks = self._learned(reading)
@@ -82,36 +87,31 @@ class ExtractiveAnswerer:
         return choose(fresh, self.limit) or choose(picks, self.limit)
 
     def _learned(self, reading: Reading) -> list[Pick]:
-        """Sentences by the sentence model, or none when no sentence covers enough of the
-        question."""
+        """Sentences by the sentence model, and the reader beside it when there is one; none
+        when no sentence covers enough of the question or none reaches the reader's threshold."""
         assert self.model is not None
-        evidence = evidence_of(reading)
-        found = candidates(evidence, self.tokenize)
-        if not answerable(found):
-            return []
-        best = choose_ranked(self.model.rank(found), self.limit)
-        return [Pick(c.text, c.passage, c.coverage, c.score, c.vouched) for c in best]
-
-    def _learned_and_read(self, reading: Reading) -> list[Pick]:
-        """The sentence model's best candidates reordered by its order and the reader's
-        together; none when no sentence covers enough of the question or none reaches the
-        reader's threshold."""
-        assert self.model is not None and self.reader is not None
         found = candidates(evidence_of(reading), self.tokenize)
         if not answerable(found):
             return []
         ranked = self.model.rank(found)
+        if self.reader is not None:
+            ranked = self._reordered(reading.question, ranked, self.reader)
+        best = choose_ranked(ranked, self.limit)
+        return [Pick(c.text, c.passage, c.coverage, c.score, c.vouched) for c in best]
+
+    def _reordered(self, question: str, ranked: list[Candidate], reader: Reader) -> list[Candidate]:
+        """The model's best candidates reordered by its order and the reader's together ([]
+        when none reaches the reader's threshold)."""
         top, rest = ranked[: self.candidates], ranked[self.candidates :]
         texts = [candidate_text(c.text, c.passage.title, c.previous) for c in top]
-        scores = self.reader.score(reading.question, texts)
-        if scores.max() < self.reader.threshold:
+        scores = reader.score(question, texts)
+        if scores.max() < reader.threshold:
             return []
         # Each sees what the other misses: the model retrieval's and the sentence's shape, the
         # reader the question read against the sentence. Both orders count alike.
         order = _z(scores) + _z(_logit(np.array([c.score for c in top])))
         top = [c for _, c in sorted(zip(order.tolist(), top, strict=True), key=lambda x: -x[0])]
-        best = choose_ranked(top + rest, self.limit)
-        return [Pick(c.text, c.passage, c.coverage, c.score, c.vouched) for c in best]
+        return top + rest
 
     def _read(self, reading: Reading) -> list[Pick]:
         """Sentences by the reader: the best leads, and a close runner-up that adds something
