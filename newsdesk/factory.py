@@ -83,8 +83,9 @@ def build_feed(settings: Settings, retriever: HybridRetriever, embedder: Embedde
     token (the feed is off)."""
     if not settings.server.api_token.get_secret_value():
         return None
-    # A server must not fork: its ingests prepare articles on a thread.
-    ingest = settings.ingest.model_copy(update={"ingest_workers": 0})
+    # A server must not fork (`newsdesk.serve.ensure_index` says why): articles are prepared
+    # on a thread.
+    ingest = settings.replace(ingest_workers=0).ingest
 
     def make_ingestor(store: ChromaStore) -> Ingestor:
         return Ingestor(

@@ -92,7 +92,10 @@ def ensure_index(settings: Settings, embedder: Embedder) -> None:
         log.warning("the index is empty and %s does not exist; run `newsdesk ingest PATH`", corpus)
         return
     log.info("the index is empty: ingesting %s", corpus)
-    report = build_ingestor(settings, progress=False, embedder=embedder).run([corpus], log=log.info)
+    # A server must not fork: its threads (Gradio's import, the model's) may hold locks a
+    # forked preparing process would wait on for ever. Articles are prepared on a thread.
+    unforked = settings.replace(ingest_workers=0)
+    report = build_ingestor(unforked, progress=False, embedder=embedder).run([corpus], log=log.info)
     log.info(
         "ingested %d articles (%d chunks) in %.1fs", report.ingested, report.chunks, report.seconds
     )

@@ -37,6 +37,21 @@ def test_ensure_index_ingests_only_when_empty(
     assert fake_embedder.calls == calls  # a filled index is left alone
 
 
+def test_ensure_index_prepares_articles_on_a_thread_and_never_forks_the_server(
+    settings_factory: Any, corpus_copy: Path, fake_embedder: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import index.ingest
+    from newsdesk.factory import build_store
+
+    def forked(*args: Any, **kwargs: Any) -> Any:
+        raise AssertionError("the server forked a preparing process")
+
+    monkeypatch.setattr(index.ingest, "elsewhere", forked)
+    settings = settings_factory(corpus_dir=corpus_copy, ingest_workers=2)
+    ensure_index(settings, fake_embedder)
+    assert len(build_store(settings).articles()) == 5
+
+
 class CountingEmbedder(FakeEmbedder):
     """Counts questions embedded."""
 
