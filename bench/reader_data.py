@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.scoring import contains
+from bench.stats import question_day
 from index.cleaning import clean_text
 from index.sentences import split_sentences
 
@@ -91,7 +92,7 @@ def _evidence_match(sentence: str, evidence: str) -> bool:
     return len(want) >= 4 and len(want & set(words(sentence))) >= 0.8 * len(want)
 
 
-def _label(sentence: str, question: dict[str, Any], asked: set[str]) -> int:
+def label_of(sentence: str, question: dict[str, Any], asked: set[str]) -> int:
     answer = question["answer"].strip("“”\"'‘’ ")
     if question.get("evidence") and _evidence_match(sentence, question["evidence"]):
         return 1
@@ -117,7 +118,7 @@ def build_example(question: dict[str, Any], articles: dict[str, dict[str, Any]])
             continue
         seen.add(sentence)
         overlap = sum(idf[w] for w in asked & set(words(sentence))) / total
-        label = _label(sentence, question, asked)
+        label = label_of(sentence, question, asked)
         example.candidates.append(Candidate(sentence, title, previous, label, overlap))
     example.candidates.sort(key=lambda c: -c.overlap)
     return example
@@ -126,11 +127,11 @@ def build_example(question: dict[str, Any], articles: dict[str, dict[str, Any]])
 def build(questions: Sequence[dict[str, Any]], archive: Path = ARCHIVE) -> list[Example]:
     """Examples for the questions, their articles read from the archive."""
     wanted = {u for q in questions for u in q["candidate_urls"]}
-    articles = {a["url"]: a for a in _archive(archive) if a.get("url") in wanted}
+    articles = {a["url"]: a for a in archive_records(archive) if a.get("url") in wanted}
     return [build_example(q, articles) for q in questions]
 
 
-def _archive(path: Path) -> Iterator[dict[str, Any]]:
+def archive_records(path: Path) -> Iterator[dict[str, Any]]:
     opener = gzip.open if path.suffix == ".gz" else open
     with opener(path, "rt", encoding="utf-8") as handle:
         for line in handle:
@@ -138,10 +139,17 @@ def _archive(path: Path) -> Iterator[dict[str, Any]]:
                 yield json.loads(line)
 
 
+def day(question_date: str) -> str:
+    """A question date as YYYY/MM/DD, whichever way it was written ('2024-10-04' too), so dates
+    compare as strings."""
+    found = question_day(question_date)
+    return found.strftime("%Y/%m/%d") if found else question_date
+
+
 def split(examples: Sequence[Example], dev_from: str = DEV_FROM) -> tuple[list, list]:
     """Training examples, and the development set (questions from `dev_from` on)."""
-    train = [e for e in examples if e.date < dev_from]
-    return train, [e for e in examples if e.date >= dev_from]
+    train = [e for e in examples if day(e.date) < dev_from]
+    return train, [e for e in examples if day(e.date) >= dev_from]
 
 
 def groups(

@@ -193,8 +193,8 @@ def _folds(cv: int, questions: Sequence[Row], echo: Callable[[str], None]) -> in
         echo(f"only {weeks} question weeks in this sample: {cv or 'no'} folds")
     if not cv:
         echo(
-            "note: the shipped models answer. The reader never saw the 2025 split; the learned "
-            "sentence model of the 'newsdesk' rows did (--cv K scores it out of fold instead)"
+            "note: the shipped models answer, fitted on RealTimeQA 2022-2024 only; "
+            "--cv K scores the learned sentence model out of fold on these questions instead"
         )
     return cv
 

@@ -108,8 +108,9 @@ class ExtractiveAnswerer:
         if scores.max() < reader.threshold:
             return []
         # Each sees what the other misses: the model retrieval's and the sentence's shape, the
-        # reader the question read against the sentence. Both orders count alike.
-        order = _z(scores) + _z(_logit(np.array([c.score for c in top])))
+        # reader the question read against the sentence. The card says how much the reader's
+        # order counts, as chosen on the development weeks.
+        order = reader.weight * _z(scores) + _z(_logit(np.array([c.score for c in top])))
         top = [c for _, c in sorted(zip(order.tolist(), top, strict=True), key=lambda x: -x[0])]
         return top + rest
 

@@ -3,7 +3,7 @@
 It reads the question against the sentence, its article's title and the sentence before it, so a
 sentence that answers in other words than the question's can lead over one that only repeats
 them. It runs on ONNX Runtime from files shipped in the package (`rag/models/reader/`: the int8
-model, its tokenizer and a card with the abstention threshold chosen on training data), scoring
+model, its tokenizer and a card with what was chosen for it on training data), scoring
 all of a question's candidates in one batch. Trained by `python -m bench.train_reader`.
 """
 
@@ -42,6 +42,7 @@ class Card:
 
     threshold: float
     about: dict[str, Any]
+    weight: float = 1.0  # the reader's order beside the sentence model's, chosen with the model
 
 
 def shipped_reader_dir() -> Path:
@@ -66,6 +67,11 @@ class Reader:
         """The score below which no sentence is taken to state the answer."""
         return self.card.threshold
 
+    @property
+    def weight(self) -> float:
+        """How much the reader's order counts beside the sentence model's (1: alike)."""
+        return self.card.weight
+
     def score(self, question: str, texts: Sequence[str]) -> np.ndarray:
         """One score per candidate text, higher for a sentence that states the answer."""
         if not texts:
@@ -88,7 +94,10 @@ def _fix(path: Path) -> str:
 def _card(path: Path) -> Card:
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return Card(float(data["threshold"]), data)
+        # A card without a threshold (null): the reader orders sentences but never abstains on
+        # its own; the sentence model and word coverage decide whether the corpus answers.
+        threshold = float("-inf") if data["threshold"] is None else float(data["threshold"])
+        return Card(threshold, data, float(data.get("weight", 1.0)))
     except FileNotFoundError:
         raise ReaderFileError(f"reader card {path} is missing; {_fix(path)}") from None
     except (OSError, ValueError, KeyError, TypeError) as exc:

@@ -137,3 +137,42 @@ def test_the_scale_bench_pairs_this_checkouts_ingest_with_another_checkouts(
     (other / "newsdesk" / "cli.py").unlink()  # the editable install would stand in for it
     elsewhere = _run_script("bench_scale.py", args)
     assert elsewhere.returncode != 0 and "is not a Newsdesk source tree" in elsewhere.stderr
+
+
+def test_the_engine_examples_label_the_candidates_the_reader_receives_and_the_blend_reads_them(
+    tmp_path: Path,
+) -> None:
+    articles, questions = _tiny_realtimeqa(tmp_path)
+    examples = tmp_path / "engine.jsonl"
+    args = ["--articles", str(articles), "--questions", str(questions), "--out", str(examples)]
+    done = _run_module("bench.engine_examples", [*args, "--data-dir", str(tmp_path / "d")])
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = [json.loads(line) for line in examples.read_text().splitlines()]
+    assert [r["question"] for r in rows][:1] == ["Who is the Kremlin spokesman?"]
+    kremlin = rows[0]["candidates"]
+    # Ordered by the sentence model, and the sentence naming Peskov is labelled as the answer.
+    assert [c["overlap"] for c in kremlin] == sorted((c["overlap"] for c in kremlin), reverse=True)
+    assert any(c["label"] and "Peskov" in c["text"] for c in kremlin)
+    assert not any(c["label"] for c in rows[3]["candidates"])  # the Tour de France is not there
+    out = tmp_path / "blend.json"
+    blend = ["--examples", str(examples), "--from", "2025", "--questions", str(questions)]
+    done = _run_module("bench.reader_blend", [*blend, "--json", str(out)])
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = next(iter(json.loads(out.read_text())["readers"].values()))
+    assert set(figures["abstention"]) == {"reader", "model", "both"}
+    table = figures["table"]
+    # Weight 0 is the model's own order: no difference from it, whatever the cap.
+    assert table["cap 12, weight 0.0"]["value"] == 0.0
+    assert all(0.0 <= row["lead"] <= 1.0 for row in table.values())
+
+
+def _run_module(name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", name, *args],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+        check=False,
+    )

@@ -107,8 +107,9 @@ class Leaning:
 
     threshold = -10.0
 
-    def __init__(self, favourite: str) -> None:
+    def __init__(self, favourite: str, weight: float = 1.0) -> None:
         self.favourite = favourite
+        self.weight = weight
         self.read: list[str] = []
 
     def score(self, question: str, texts: list[str]) -> np.ndarray:
@@ -150,3 +151,19 @@ def test_a_candidate_carries_the_sentence_before_it_in_its_passage() -> None:
         lambda ts: [t.lower().split() for t in ts],
     )
     assert [c.previous for c in found] == ["", "Talks resumed on Monday in Istanbul."]
+
+
+def test_a_reader_whose_card_gives_it_no_weight_leaves_the_sentence_models_order(engine) -> None:  # type: ignore[no-untyped-def]
+    reading = engine.read("What did Peskov say about NATO infrastructure?")
+    model = AnswerModel.load(shipped_model_path())
+    tokenize = engine.answerers[AnswerMode.EXTRACTIVE].tokenize
+    alone = _written(ExtractiveAnswerer(tokenize, 1, model), reading).picks
+    ranked = model.rank(candidates(evidence_of(reading), tokenize))
+    runner_up = next(c for c in ranked if c.text != alone[0].text)
+    unheard = Leaning(runner_up.text, weight=0.0)
+    picks = _written(ExtractiveAnswerer(tokenize, 1, model, unheard, 12), reading).picks
+    assert [p.text for p in picks] == [alone[0].text]
+
+
+def test_the_shipped_readers_card_names_the_weight_chosen_for_it(reader: Reader) -> None:
+    assert reader.weight > 0 and "weight_rule" in reader.card.about

@@ -106,3 +106,18 @@ def test_a_broken_reader_file_fails_with_one_line_naming_it(
     message = str(raised.value)
     assert "\n" not in message and str(folder / "model.onnx") in message
     assert damage in message and "NEWSDESK_READER=off" in message
+
+
+def test_a_card_whose_weight_is_not_a_number_fails_with_one_line_naming_it(
+    trained: Path, tmp_path: Path
+) -> None:
+    folder = tmp_path / "reader"
+    folder.mkdir()
+    for name in ("tokenizer.json", "model.onnx"):
+        (folder / name).write_bytes((trained / "model" / name).read_bytes())
+    card = json.loads((trained / "model" / "card.json").read_text())
+    (folder / "card.json").write_text(json.dumps({**card, "weight": "heavy"}))
+    with pytest.raises(ReaderFileError) as raised:
+        Reader(folder)
+    message = str(raised.value)
+    assert "\n" not in message and str(folder / "card.json") in message and "corrupt" in message
