@@ -56,10 +56,11 @@ __all__ = ["Indexing", "contains", "load_jsonl", "recall_at", "run_benchmark", "
 FULL = "newsdesk"
 COVERAGE = "all parts, coverage answer"  # the full retrieval with the unlearned answerer
 AS_OF = "newsdesk, as of its day"  # each question asked with its own date as `as_of`
-# The shipped reader reorders the sentence model's candidates and decides to abstain.
+# The shipped reader reorders the sentence model's candidates (and abstains if its card says so).
 READER = "newsdesk + reader"
 READER_AS_OF = "newsdesk + reader, as of its day"
-READER_CHOICE = "reader: sentence choice only"  # no reader threshold: coverage alone abstains
+# The reader with the threshold its training chose, whether or not its card uses it.
+READER_CHOICE = "reader + its trained threshold"
 READER_COVERAGE = "reader beside word coverage"  # the reader without the sentence model
 READERS = (READER, READER_CHOICE, READER_COVERAGE)
 RECENCY_GRID = (0.0, 0.0025, 0.005, 0.0075, 0.01, 0.02)  # as-of week weights tried out of fold

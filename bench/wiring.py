@@ -72,12 +72,12 @@ def _engine_in(
 
 def _reader_for(variant: str, settings: Settings) -> str:
     """The reader a variant reads with: the shipped one; for READER_CHOICE a copy whose card
-    sets no threshold, so only word coverage decides whether to answer."""
+    sets the threshold its training chose, so the reader also decides whether to answer."""
     if variant in (READER, READER_COVERAGE):
         return "shipped"
     if variant != READER_CHOICE:
         return "off"
-    folder = settings.store.resolved_data_dir() / "reader-without-threshold"
+    folder = settings.store.resolved_data_dir() / "reader-with-trained-threshold"
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("model.onnx", "tokenizer.json"):
         link = folder / name
@@ -85,7 +85,8 @@ def _reader_for(variant: str, settings: Settings) -> str:
             link.unlink()  # a link left by another checkout may point nowhere
         link.symlink_to(shipped_reader_dir() / name)
     card = json.loads((shipped_reader_dir() / "card.json").read_text())
-    (folder / "card.json").write_text(json.dumps({**card, "threshold": -1e9}))
+    trained = card.get("trained_threshold", card["threshold"])
+    (folder / "card.json").write_text(json.dumps({**card, "threshold": trained}))
     return str(folder)
 
 
