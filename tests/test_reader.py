@@ -126,13 +126,20 @@ def _written(answerer: ExtractiveAnswerer, reading: Any) -> Any:
             return done.value
 
 
-def test_beside_the_sentence_model_the_reader_reorders_its_best_candidates(engine) -> None:  # type: ignore[no-untyped-def]
+def _model_alone(engine: Any) -> tuple[Any, AnswerModel, Any, Any, Any, Any]:
+    """A seed question's reading, the sentence model's own lead and its candidates, and the
+    runner-up a reader could promote."""
     reading = engine.read("What did Peskov say about NATO infrastructure?")
     model = AnswerModel.load(shipped_model_path())
     tokenize = engine.answerers[AnswerMode.EXTRACTIVE].tokenize
     alone = _written(ExtractiveAnswerer(tokenize, 1, model), reading).picks
     ranked = model.rank(candidates(evidence_of(reading), tokenize))
     runner_up = next(c for c in ranked if c.text != alone[0].text)
+    return reading, model, tokenize, alone, ranked, runner_up
+
+
+def test_beside_the_sentence_model_the_reader_reorders_its_best_candidates(engine) -> None:  # type: ignore[no-untyped-def]
+    reading, model, tokenize, _alone, ranked, runner_up = _model_alone(engine)
     leaning = Leaning(runner_up.text)
     both = _written(ExtractiveAnswerer(tokenize, 1, model, leaning, 12), reading).picks
     assert [p.text for p in both] == [runner_up.text]
@@ -154,12 +161,7 @@ def test_a_candidate_carries_the_sentence_before_it_in_its_passage() -> None:
 
 
 def test_a_reader_whose_card_gives_it_no_weight_leaves_the_sentence_models_order(engine) -> None:  # type: ignore[no-untyped-def]
-    reading = engine.read("What did Peskov say about NATO infrastructure?")
-    model = AnswerModel.load(shipped_model_path())
-    tokenize = engine.answerers[AnswerMode.EXTRACTIVE].tokenize
-    alone = _written(ExtractiveAnswerer(tokenize, 1, model), reading).picks
-    ranked = model.rank(candidates(evidence_of(reading), tokenize))
-    runner_up = next(c for c in ranked if c.text != alone[0].text)
+    reading, model, tokenize, alone, _ranked, runner_up = _model_alone(engine)
     unheard = Leaning(runner_up.text, weight=0.0)
     picks = _written(ExtractiveAnswerer(tokenize, 1, model, unheard, 12), reading).picks
     assert [p.text for p in picks] == [alone[0].text]
