@@ -153,10 +153,16 @@ def split(examples: Sequence[Example], dev_from: str = DEV_FROM) -> tuple[list, 
 
 
 def groups(
-    examples: Sequence[Example], size: int, seed: int, positives: int = 2, hard: int = 4
+    examples: Sequence[Example],
+    size: int,
+    seed: int,
+    positives: int = 2,
+    hard: int = 4,
+    echoes: float = 0.0,
 ) -> list[tuple[str, list[Candidate]]]:
     """Listwise groups of a question: a positive first, then `hard` best lexical negatives and
-    random others."""
+    random others; with probability `echoes` the last of those is the question restated
+    (`echo`)."""
     rng = random.Random(seed)
     out: list[tuple[str, list[Candidate]]] = []
     for e in examples:
@@ -168,9 +174,36 @@ def groups(
         for p in pos:
             rest = neg[hard:]
             others = rng.sample(rest, min(size - 1 - hard, len(rest)))
+            if others and rng.random() < echoes:
+                others[-1] = echo(e.question, p.title, rng)
             out.append((e.question, [p, *neg[:hard], *others]))
     rng.shuffle(out)
     return out
+
+
+WH_LEAD = re.compile(
+    r"^(?:which|what|who|whom|whose|where|when|why|how(?: many| much| long| old)?)"
+    r"(?: of the following)?(?: \w+)?? (?:is|are|was|were|did|does|do|has|have|had|will|would|"
+    r"could|can|should)\b\s*",
+    re.IGNORECASE,
+)
+ECHOES = (
+    "Officials were asked about {rest} on {day}.",
+    "It was not immediately clear {whole}.",
+    "Reporters pressed for details on {rest}, but no one would comment.",
+    "The question of {rest} came up again on {day}.",
+)
+DAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday")
+
+
+def echo(question: str, title: str, rng: random.Random) -> Candidate:
+    """A sentence that repeats the question's words and answers nothing: the negative that
+    teaches the reader that sharing the question's words is not stating its answer."""
+    whole = question.strip().rstrip("?").strip()
+    whole = whole[:1].lower() + whole[1:]
+    rest = WH_LEAD.sub("", whole) or whole
+    text = rng.choice(ECHOES).format(rest=rest, whole=whole, day=rng.choice(DAYS))
+    return Candidate(text[:1].upper() + text[1:], title, "", 0, 1.0)
 
 
 def save(examples: Sequence[Example], path: Path) -> None:

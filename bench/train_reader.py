@@ -5,8 +5,9 @@
 The shipped MiniLM-L6 weights (6-layer BERT) read "question [SEP] sentence || title || previous
 sentence"; the mean of the last layer over the tokens, through a linear head, is the score.
 Training is listwise: each group holds a sentence stating the answer and seven that do not (the
-four sharing most words with the question, three at random), and the loss is the cross-entropy
-of the softmax over the group. Examples come from `bench.reader_data` (RealTimeQA 2022-2024);
+four sharing most words with the question, three at random; with `--echoes`, the last of those
+may be the question restated, which shares its words and answers nothing), and the loss is the
+cross-entropy of the softmax over the group. Examples come from `bench.reader_data` (RealTimeQA 2022-2024);
 the last weeks of 2024 pick the best epoch and the abstention threshold, and the model is exported
 to ONNX (int8) with its tokenizer and a card. Deterministic for a seed; a checkpoint after every
 `--save-every` steps lets a stopped run resume.
@@ -44,7 +45,7 @@ def reader_text(sentence: str, title: str, previous: str) -> str:
 class Model:
     """MiniLM's encoder with mean pooling and a linear head, in PyTorch."""
 
-    def __init__(self, source: Path, seed: int) -> None:
+    def __init__(self, source: Path, seed: int, max_tokens: int = MAX_TOKENS) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
 
@@ -52,6 +53,7 @@ class Model:
         self.tokenizer = AutoTokenizer.from_pretrained(str(source))
         self.encoder = AutoModel.from_pretrained(str(source))
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
+        self.max_tokens = max_tokens
 
     def parameters(self) -> list[Any]:
         return [*self.encoder.parameters(), *self.head.parameters()]
@@ -61,7 +63,7 @@ class Model:
             questions,
             texts,
             truncation="only_second",
-            max_length=MAX_TOKENS,
+            max_length=self.max_tokens,
             padding=True,
             return_tensors="pt",
         )
@@ -142,13 +144,15 @@ def train(args: argparse.Namespace) -> None:
         train_set, dev = train_set[: args.limit], dev[: max(4, args.limit // 4)]
     from index.embedding import bundled_model_dir
 
-    model = Model(bundled_model_dir(), args.seed)
+    model = Model(bundled_model_dir(), args.seed, args.max_tokens)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     state = _resume(args.out, model, optimizer)
     log = (args.out / "train.log").open("a")
     for epoch in range(state["epoch"], args.epochs):
-        groups = reader_data.groups(train_set, GROUP, args.seed + epoch, args.positives)
+        groups = reader_data.groups(
+            train_set, GROUP, args.seed + epoch, args.positives, echoes=args.echoes
+        )
         _run_epoch(model, optimizer, groups, epoch, state, args, log)
         model.encoder.eval()
         scores = score_examples(model, dev, args.top)
@@ -264,7 +268,8 @@ def _card(args: argparse.Namespace, report: dict, threshold: float) -> dict:
         "commit": commit,
         "epochs": args.epochs,
         "seed": args.seed,
-        "max_tokens": MAX_TOKENS,
+        "max_tokens": args.max_tokens,
+        "echoes": args.echoes,
         "threshold": threshold,
         "threshold_rule": f"abstains on {args.false_abstention:.0%} of answerable dev questions",
         "dev_lead_accuracy": report["lead_accuracy"],
@@ -297,6 +302,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--limit", type=int, default=0, help="questions (0 = all): a smoke run")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument(
+        "--max-tokens", type=int, default=MAX_TOKENS, help="question and candidate, per pair"
+    )
+    parser.add_argument(
+        "--echoes",
+        type=float,
+        default=0.0,
+        help="share of groups with the question restated as a negative (reader_data.echo)",
+    )
     args = parser.parse_args(argv)
     first = args.examples[0]
     if not first.exists():

@@ -46,7 +46,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
     command = [
         sys.executable, "-m", "bench.train_reader", "--examples", str(base / "examples.jsonl"),
         "--out", str(base / "run"), "--model-dir", str(base / "model"), "--epochs", "1",
-        "--batch-groups", "2", "--top", "9", "--seed", "0",
+        "--batch-groups", "2", "--top", "9", "--seed", "0", "--echoes", "0.5",
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -59,7 +59,27 @@ def test_the_training_command_writes_a_model_a_tokenizer_and_a_card(trained: Pat
     assert sorted(p.name for p in model.iterdir()) == ["card.json", "model.onnx", "tokenizer.json"]
     card = json.loads((model / "card.json").read_text())
     assert {"threshold", "training_data", "command", "commit", "dev_lead_accuracy"} <= set(card)
+    assert card["echoes"] == 0.5 and card["max_tokens"] > 0
     assert "epoch 0: dev lead" in (trained / "run" / "train.log").read_text()
+
+
+def test_an_echo_negative_repeats_the_questions_words_without_its_answer() -> None:
+    import random
+
+    question = "What did the Kremlin say about European peacekeepers in Ukraine?"
+    echo = reader_data.echo(question, "Kremlin briefing", random.Random(1))
+    said = set(reader_data.words(echo.text))
+    assert set(reader_data.words(question)) - {"say"} <= said
+    assert echo.label == 0 and echo.title == "Kremlin briefing" and echo.text.endswith(".")
+
+
+def test_groups_with_echoes_keep_the_positive_first_and_their_size() -> None:
+    examples = [_example(n, "2023/05/01") for n in range(6)]
+    plain = reader_data.groups(examples, 8, seed=0, positives=1)
+    echoed = reader_data.groups(examples, 8, seed=0, positives=1, echoes=1.0)
+    assert all(len(g) == 8 and g[0].label == 1 for _, g in plain + echoed)
+    assert all(g[-1].text not in FILLER and g[-1].label == 0 for _, g in echoed)
+    assert all(g[-1].text in FILLER for _, g in plain)
 
 
 def test_onnx_and_pytorch_scores_agree(trained: Path) -> None:
