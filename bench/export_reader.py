@@ -39,6 +39,14 @@ class _Scorer:
         return Scorer().eval()
 
 
+def keep_layers(encoder: Any, layers: int) -> None:
+    """Keep the encoder's first `layers` transformer layers (all when it has no more): a
+    shallower reader costs less per candidate."""
+    if 0 < layers < len(encoder.encoder.layer):
+        encoder.encoder.layer = encoder.encoder.layer[:layers]
+        encoder.config.num_hidden_layers = layers
+
+
 def load_torch(weights: Path) -> Any:
     """The trained reader as a PyTorch module (for export, and to check ONNX against)."""
     import torch
@@ -48,6 +56,8 @@ def load_torch(weights: Path) -> Any:
 
     saved = torch.load(weights, weights_only=False)
     encoder = AutoModel.from_pretrained(str(bundled_model_dir()))
+    layers = {k.split(".")[2] for k in saved["encoder"] if k.startswith("encoder.layer.")}
+    keep_layers(encoder, len(layers))
     encoder.load_state_dict(saved["encoder"])
     head = torch.nn.Linear(encoder.config.hidden_size, 1)
     head.load_state_dict(saved["head"])

@@ -45,13 +45,18 @@ def reader_text(sentence: str, title: str, previous: str) -> str:
 class Model:
     """MiniLM's encoder with mean pooling and a linear head, in PyTorch."""
 
-    def __init__(self, source: Path, seed: int, max_tokens: int = MAX_TOKENS) -> None:
+    def __init__(
+        self, source: Path, seed: int, max_tokens: int = MAX_TOKENS, layers: int = 0
+    ) -> None:
         import torch
         from transformers import AutoModel, AutoTokenizer
+
+        from bench.export_reader import keep_layers
 
         torch.manual_seed(seed)
         self.tokenizer = AutoTokenizer.from_pretrained(str(source))
         self.encoder = AutoModel.from_pretrained(str(source))
+        keep_layers(self.encoder, layers)
         self.head = torch.nn.Linear(self.encoder.config.hidden_size, 1)
         self.max_tokens = max_tokens
 
@@ -144,7 +149,7 @@ def train(args: argparse.Namespace) -> None:
         train_set, dev = train_set[: args.limit], dev[: max(4, args.limit // 4)]
     from index.embedding import bundled_model_dir
 
-    model = Model(bundled_model_dir(), args.seed, args.max_tokens)
+    model = Model(bundled_model_dir(), args.seed, args.max_tokens, args.layers)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     state = _resume(args.out, model, optimizer)
@@ -270,6 +275,7 @@ def _card(args: argparse.Namespace, report: dict, threshold: float) -> dict:
         "seed": args.seed,
         "max_tokens": args.max_tokens,
         "echoes": args.echoes,
+        "layers": args.layers or 6,
         "threshold": threshold,
         "threshold_rule": f"abstains on {args.false_abstention:.0%} of answerable dev questions",
         "dev_lead_accuracy": report["lead_accuracy"],
@@ -304,6 +310,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--max-tokens", type=int, default=MAX_TOKENS, help="question and candidate, per pair"
+    )
+    parser.add_argument(
+        "--layers", type=int, default=0, help="keep the first N of MiniLM's 6 layers (0: all)"
     )
     parser.add_argument(
         "--echoes",

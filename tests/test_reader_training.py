@@ -38,7 +38,8 @@ def _example(n: int, date: str) -> reader_data.Example:
 
 @pytest.fixture(scope="module")
 def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A reader trained for one epoch on ten handmade questions, exported as Newsdesk ships it."""
+    """A three-layer reader trained for one epoch on ten handmade questions, exported as Newsdesk
+    ships it."""
     base = tmp_path_factory.mktemp("reader")
     examples = [_example(n, "2023/05/01") for n in range(8)]
     examples += [_example(n, "2024/11/01") for n in range(8, 10)]
@@ -47,6 +48,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.executable, "-m", "bench.train_reader", "--examples", str(base / "examples.jsonl"),
         "--out", str(base / "run"), "--model-dir", str(base / "model"), "--epochs", "1",
         "--batch-groups", "2", "--top", "9", "--seed", "0", "--echoes", "0.5",
+        "--layers", "3",
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -59,7 +61,7 @@ def test_the_training_command_writes_a_model_a_tokenizer_and_a_card(trained: Pat
     assert sorted(p.name for p in model.iterdir()) == ["card.json", "model.onnx", "tokenizer.json"]
     card = json.loads((model / "card.json").read_text())
     assert {"threshold", "training_data", "command", "commit", "dev_lead_accuracy"} <= set(card)
-    assert card["echoes"] == 0.5 and card["max_tokens"] > 0
+    assert card["echoes"] == 0.5 and card["max_tokens"] > 0 and card["layers"] == 3
     assert "epoch 0: dev lead" in (trained / "run" / "train.log").read_text()
 
 
@@ -87,6 +89,7 @@ def test_onnx_and_pytorch_scores_agree(trained: Path) -> None:
 
     reader = Reader(trained / "model")
     torch_model = load_torch(trained / "run" / "best.pt")
+    assert len(torch_model.encoder.encoder.layer) == 3  # as trained, not the bundled six
     question = "Where did the negotiators meet?"
     texts = [candidate_text(t, "Talks", "") for t in FILLER[:4]]
     onnx = reader.score(question, texts)
