@@ -189,12 +189,15 @@ def _run_epoch(
 
     model.encoder.train()
     started, seen = time.time(), 0
+    teacher = _teacher(args.teacher, args.max_tokens) if args.teacher else None
     for step in range(state["step"], len(groups), args.batch_groups):
         chunk = groups[step : step + args.batch_groups]
         texts = [reader_text(c.text, c.title, c.previous) for _, g in chunk for c in g]
         qs = [q for q, g in chunk for _ in g]
         logits = model.scores(model.encode(qs, texts)).view(len(chunk), GROUP)
         loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(chunk), dtype=torch.long))
+        if teacher is not None:
+            loss = loss + _distillation(logits, teacher, chunk, texts)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
@@ -210,6 +213,28 @@ def _run_epoch(
         if step and (step // args.batch_groups) % args.save_every == 0:
             state["step"] = step + args.batch_groups
             _checkpoint(args.out, model, optimizer, state)
+
+
+DISTILL_TEMPERATURE = 2.0
+
+
+def _teacher(folder: Path, max_tokens: int) -> Any:
+    from rag.reader import Reader
+
+    return Reader(folder, max_tokens)
+
+
+def _distillation(logits: Any, teacher: Any, chunk: list, texts: list[str]) -> Any:
+    """How far the student's softmax over each group is from the teacher reader's (KL, softened
+    by DISTILL_TEMPERATURE): a shallower student learns the teacher's whole order, not only
+    which candidate answers."""
+    import torch
+
+    t = DISTILL_TEMPERATURE
+    rows = [teacher.score(q, texts[i * GROUP : (i + 1) * GROUP]) for i, (q, _) in enumerate(chunk)]
+    target = torch.softmax(torch.tensor(np.stack(rows)) / t, dim=-1)
+    student = torch.log_softmax(logits / t, dim=-1)
+    return torch.nn.functional.kl_div(student, target, reduction="batchmean") * t * t
 
 
 def _save_weights(model: Model, path: Path) -> None:
@@ -276,6 +301,7 @@ def _card(args: argparse.Namespace, report: dict, threshold: float) -> dict:
         "max_tokens": args.max_tokens,
         "echoes": args.echoes,
         "layers": args.layers or 6,
+        "teacher": str(args.teacher) if args.teacher else None,
         "threshold": threshold,
         "threshold_rule": f"abstains on {args.false_abstention:.0%} of answerable dev questions",
         "dev_lead_accuracy": report["lead_accuracy"],
@@ -310,6 +336,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument(
         "--max-tokens", type=int, default=MAX_TOKENS, help="question and candidate, per pair"
+    )
+    parser.add_argument(
+        "--teacher", type=Path, help="a reader folder whose order the student also learns"
     )
     parser.add_argument(
         "--layers", type=int, default=0, help="keep the first N of MiniLM's 6 layers (0: all)"

@@ -12,7 +12,7 @@ import pytest
 
 from bench import reader_data
 from bench.export_reader import load_torch
-from rag.reader import Reader, ReaderFileError, candidate_text
+from rag.reader import Reader, ReaderFileError, candidate_text, shipped_reader_dir
 from tests.conftest import ROOT
 
 FILLER = [
@@ -48,7 +48,7 @@ def trained(tmp_path_factory: pytest.TempPathFactory) -> Path:
         sys.executable, "-m", "bench.train_reader", "--examples", str(base / "examples.jsonl"),
         "--out", str(base / "run"), "--model-dir", str(base / "model"), "--epochs", "1",
         "--batch-groups", "2", "--top", "9", "--seed", "0", "--echoes", "0.5",
-        "--layers", "3",
+        "--layers", "3", "--teacher", str(shipped_reader_dir()),
     ]  # fmt: skip
     done = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-2000:]
@@ -62,6 +62,7 @@ def test_the_training_command_writes_a_model_a_tokenizer_and_a_card(trained: Pat
     card = json.loads((model / "card.json").read_text())
     assert {"threshold", "training_data", "command", "commit", "dev_lead_accuracy"} <= set(card)
     assert card["echoes"] == 0.5 and card["max_tokens"] > 0 and card["layers"] == 3
+    assert card["teacher"] == str(shipped_reader_dir())
     assert "epoch 0: dev lead" in (trained / "run" / "train.log").read_text()
 
 
@@ -82,6 +83,30 @@ def test_groups_with_echoes_keep_the_positive_first_and_their_size() -> None:
     assert all(len(g) == 8 and g[0].label == 1 for _, g in plain + echoed)
     assert all(g[-1].text not in FILLER and g[-1].label == 0 for _, g in echoed)
     assert all(g[-1].text in FILLER for _, g in plain)
+
+
+class _Teacher:
+    """A teacher that scores the candidates of every group alike."""
+
+    def __init__(self, scores: list[float]) -> None:
+        self.scores = scores
+
+    def score(self, question: str, texts: list[str]) -> np.ndarray:
+        return np.array(self.scores[: len(texts)], dtype=np.float32)
+
+
+def test_distillation_costs_nothing_when_the_student_orders_as_the_teacher() -> None:
+    import torch
+
+    from bench.train_reader import GROUP, _distillation
+
+    teacher = [float(i) for i in range(GROUP)]
+    chunk: list[tuple[str, list[reader_data.Candidate]]] = [("q", []), ("q", [])]
+    texts = ["t"] * (2 * GROUP)
+    same = torch.tensor([teacher, teacher])
+    reversed_ = torch.tensor([teacher[::-1], teacher[::-1]])
+    assert float(_distillation(same, _Teacher(teacher), chunk, texts)) < 1e-5
+    assert float(_distillation(reversed_, _Teacher(teacher), chunk, texts)) > 0.1
 
 
 def test_onnx_and_pytorch_scores_agree(trained: Path) -> None:
