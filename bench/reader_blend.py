@@ -23,6 +23,7 @@ import numpy as np
 
 from bench import reader_data
 from bench.stats import paired_difference
+from rag.extractive import logits, z_scores
 from rag.reader import Reader, candidate_text, shipped_reader_dir
 
 CAPS = (6, 8, 12, 24)
@@ -30,20 +31,11 @@ WEIGHTS = (0.0, 0.5, 0.75, 1.0, 1.5, 2.0, 100.0)
 FALSE_ABSTENTION = 0.08
 
 
-def _z(values: np.ndarray) -> np.ndarray:
-    return (values - values.mean()) / (float(values.std()) or 1.0)
-
-
-def _logit(p: np.ndarray) -> np.ndarray:
-    clipped = np.clip(p, 1e-6, 1 - 1e-6)
-    return np.log(clipped / (1 - clipped))
-
-
 def lead_holds(example: reader_data.Example, scores: np.ndarray, cap: int, weight: float) -> float:
     """Whether the sentence leading the blended order of the model's best `cap` holds it."""
     top = example.candidates[:cap]
-    model = _logit(np.array([c.overlap for c in top]))
-    order = weight * _z(scores[:cap]) + _z(model) if len(top) > 1 else np.zeros(1)
+    model = logits(np.array([c.overlap for c in top]))
+    order = weight * z_scores(scores[:cap]) + z_scores(model) if len(top) > 1 else np.zeros(1)
     return float(top[int(np.argmax(order))].label)
 
 
@@ -70,10 +62,10 @@ def abstention(
     under the threshold that abstains on FALSE_ABSTENTION of those whose answer is."""
     signals = {
         "reader": [float(s[:12].max()) for s in scores],
-        "model": [float(_logit(np.array([e.candidates[0].overlap]))[0]) for e in examples],
+        "model": [float(logits(np.array([e.candidates[0].overlap]))[0]) for e in examples],
     }
     reader, model = (np.array(v) for v in signals.values())
-    signals["both"] = (_z(reader) + _z(model)).tolist()
+    signals["both"] = (z_scores(reader) + z_scores(model)).tolist()
     yes = np.array([in_corpus[e.id] for e in examples])
     out = {}
     for name, values in signals.items():

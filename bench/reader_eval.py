@@ -22,13 +22,10 @@ import numpy as np
 from bench import reader_data
 from bench.scoring import contains
 from bench.stats import bootstrap, paired_difference
+from rag.extractive import z_scores
 from rag.reader import Reader, candidate_text, shipped_reader_dir
 
 TEST = reader_data.SHARED / "realtimeqa-2025"
-
-
-def _z(values: np.ndarray) -> np.ndarray:
-    return (values - values.mean()) / (values.std() or 1.0)
 
 
 def evaluate(
@@ -54,7 +51,7 @@ def evaluate(
         lexical = np.array([c.overlap for c in cands])
         rows["reader"].append(float(holds[int(np.argmax(scores))]))
         rows["lexical"].append(float(holds[0]))
-        rows["sum"].append(float(holds[int(np.argmax(_z(scores) + _z(lexical)))]))
+        rows["sum"].append(float(holds[int(np.argmax(z_scores(scores) + z_scores(lexical)))]))
     return {"rows": rows, "best_answerable": best_yes, "best_unanswerable": best_no}
 
 

@@ -23,14 +23,11 @@ import numpy as np
 from bench.scoring import contains
 from bench.stats import paired_difference
 from index.sentences import split_sentences
+from rag.extractive import z_scores
 from rag.reader import Reader, candidate_text, shipped_reader_dir
 
 WEIGHTS = (0.0, 0.25, 0.5, 1.0, 2.0, 4.0)
 WORD = re.compile(r"[a-z0-9]+")
-
-
-def _z(values: np.ndarray) -> np.ndarray:
-    return (values - values.mean()) / (float(values.std()) or 1.0)
 
 
 def best_sentences(question: str, text: str, per_passage: int) -> list[tuple[str, str]]:
@@ -66,7 +63,7 @@ def reordered(row: dict[str, Any], best: np.ndarray, weight: float) -> list[str]
     top = row["passages"][: len(best)]
     fused = np.array([p["score"] or 0.0 for p in top], dtype=float)
     reader = np.where(np.isfinite(best), best, best[np.isfinite(best)].min(initial=0.0) - 1)
-    order = np.argsort(-(weight * _z(reader) + _z(fused)), kind="stable")
+    order = np.argsort(-(weight * z_scores(reader) + z_scores(fused)), kind="stable")
     return [top[i]["text"] for i in order] + [p["text"] for p in row["passages"][len(best) :]]
 
 

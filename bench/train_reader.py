@@ -27,6 +27,7 @@ from typing import Any
 import numpy as np
 
 from bench import reader_data
+from rag.extractive import z_scores
 
 MAX_TOKENS = 128
 GROUP = 8
@@ -110,7 +111,7 @@ def dev_report(examples: list[reader_data.Example], scores: list[list[float]], t
         if e.answerable:
             lead.append(cands[int(np.argmax(s))].label)
             lexical.append(cands[0].label)
-            both = _z(np.array(s)) + _z(np.array([c.overlap for c in cands]))
+            both = z_scores(np.array(s)) + z_scores(np.array([c.overlap for c in cands]))
             summed.append(cands[int(np.argmax(both))].label)
             best_yes.append(max(s))
         else:
@@ -123,10 +124,6 @@ def dev_report(examples: list[reader_data.Example], scores: list[list[float]], t
         "best_answerable": best_yes,
         "best_unanswerable": best_no,
     }
-
-
-def _z(values: np.ndarray) -> np.ndarray:
-    return (values - values.mean()) / (values.std() or 1.0)
 
 
 def threshold_for(best_answerable: list[float], false_abstention: float) -> float:

@@ -110,7 +110,9 @@ class ExtractiveAnswerer:
         # Each sees what the other misses: the model retrieval's and the sentence's shape, the
         # reader the question read against the sentence. The card says how much the reader's
         # order counts, as chosen on the development weeks.
-        order = reader.weight * _z(scores) + _z(_logit(np.array([c.score for c in top])))
+        order = reader.weight * z_scores(scores) + z_scores(
+            logits(np.array([c.score for c in top]))
+        )
         top = [c for _, c in sorted(zip(order.tolist(), top, strict=True), key=lambda x: -x[0])]
         return top + rest
 
@@ -132,7 +134,7 @@ class ExtractiveAnswerer:
         if not len(scores) or scores.max() < self.reader.threshold:
             return []
         # The reader and word coverage each see what the other misses: both orders count.
-        order = _z(scores) + _z(np.array([s.lexical for s in pool]))
+        order = z_scores(scores) + z_scores(np.array([s.lexical for s in pool]))
         ranked = sorted(
             zip(order.tolist(), scores.tolist(), pool, strict=True), key=lambda x: -x[0]
         )
@@ -142,11 +144,13 @@ class ExtractiveAnswerer:
 RUNNER_UP_MARGIN = 1.0  # a second sentence scores within this much of the lead (reader logits)
 
 
-def _z(values: np.ndarray) -> np.ndarray:
+def z_scores(values: np.ndarray) -> np.ndarray:
+    """Values as z-scores, so two orders on different scales can be summed."""
     return (values - values.mean()) / (float(values.std()) or 1.0)
 
 
-def _logit(p: np.ndarray) -> np.ndarray:
+def logits(p: np.ndarray) -> np.ndarray:
+    """Probabilities as log-odds (clipped away from 0 and 1)."""
     clipped = np.clip(p, 1e-6, 1 - 1e-6)
     return np.log(clipped / (1 - clipped))
 
