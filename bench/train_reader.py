@@ -147,6 +147,8 @@ def train(args: argparse.Namespace) -> None:
     from index.embedding import bundled_model_dir
 
     model = Model(bundled_model_dir(), args.seed, args.max_tokens, args.layers)
+    if args.init:
+        _load_weights(model, args.init)
     optimizer = torch.optim.AdamW(model.parameters(), lr=args.lr, weight_decay=0.01)
     args.out.mkdir(parents=True, exist_ok=True)
     state = _resume(args.out, model, optimizer)
@@ -240,6 +242,15 @@ def _save_weights(model: Model, path: Path) -> None:
     torch.save({"encoder": model.encoder.state_dict(), "head": model.head.state_dict()}, path)
 
 
+def _load_weights(model: Model, path: Path) -> None:
+    """Start from a trained reader's weights (`_save_weights`), to train it further."""
+    import torch
+
+    saved = torch.load(path, weights_only=False)
+    model.encoder.load_state_dict(saved["encoder"])
+    model.head.load_state_dict(saved["head"])
+
+
 def _checkpoint(out: Path, model: Model, optimizer: Any, state: dict) -> None:
     import torch
 
@@ -299,6 +310,7 @@ def _card(args: argparse.Namespace, report: dict, threshold: float) -> dict:
         "echoes": args.echoes,
         "layers": args.layers or 6,
         "teacher": str(args.teacher) if args.teacher else None,
+        "init": str(args.init) if args.init else None,
         "threshold": threshold,
         "threshold_rule": f"abstains on {args.false_abstention:.0%} of answerable dev questions",
         "dev_lead_accuracy": report["lead_accuracy"],
@@ -336,6 +348,9 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument(
         "--teacher", type=Path, help="a reader folder whose order the student also learns"
+    )
+    parser.add_argument(
+        "--init", type=Path, help="a run's best.pt to start from instead of MiniLM's weights"
     )
     parser.add_argument(
         "--layers", type=int, default=0, help="keep the first N of MiniLM's 6 layers (0: all)"

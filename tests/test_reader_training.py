@@ -109,6 +109,21 @@ def test_distillation_costs_nothing_when_the_student_orders_as_the_teacher() -> 
     assert float(_distillation(reversed_, _Teacher(teacher), chunk, texts)) > 0.1
 
 
+def test_training_can_start_from_an_earlier_runs_weights(trained: Path) -> None:
+    import torch
+
+    from bench.train_reader import Model, _load_weights
+    from index.embedding import bundled_model_dir
+
+    fresh = Model(bundled_model_dir(), seed=1, layers=3)
+    saved = torch.load(trained / "run" / "best.pt", weights_only=False)
+    assert not torch.equal(fresh.head.weight, saved["head"]["weight"])
+    _load_weights(fresh, trained / "run" / "best.pt")
+    assert torch.equal(fresh.head.weight, saved["head"]["weight"])
+    layer = "encoder.layer.2.output.dense.weight"
+    assert torch.equal(fresh.encoder.state_dict()[layer], saved["encoder"][layer])
+
+
 def test_onnx_and_pytorch_scores_agree(trained: Path) -> None:
     import torch
 
