@@ -21,6 +21,7 @@ from rag.types import Answer
 KS = (1, 5, 10)
 BUDGET_TOKENS = 5 * 1024
 RECALLS = [*(f"recall@{k}" for k in KS), "recall@budget"]
+SHORT_ANSWER = 3  # words: answers this short are matched verbatim where an article states them
 Row = dict[str, Any]
 
 
@@ -105,6 +106,10 @@ def summarise(rows: Sequence[Row]) -> dict[str, Estimate | float | int | None]:
     answerable = [r for r in rows if r["in_corpus"]]
     others = [r for r in rows if not r["in_corpus"]]
     absent = [r for r in others if not r["findable"]]
+    # A long answer ("To renovate the community center") is rarely in an article word for word
+    # even where the article states it; for short ones, not found verbatim most nearly means
+    # not there.
+    absent_short = [r for r in absent if len(str(r["answer"]).split()) <= SHORT_ANSWER]
 
     def rate(items: Sequence[Row], pick: Callable[[Row], Any]) -> Estimate | None:
         return bootstrap([float(bool(pick(r))) for r in items]) if items else None
@@ -119,6 +124,7 @@ def summarise(rows: Sequence[Row]) -> dict[str, Estimate | float | int | None]:
     out["lead_holds_answer"] = rate(evidenced, lambda r: r["lead"]) if answers else None
     out["abstention_not_in_corpus"] = rate(others, lambda r: r["abstained"])
     out["abstention_answer_nowhere"] = rate(absent, lambda r: r["abstained"])
+    out["abstention_nowhere_short"] = rate(absent_short, lambda r: r["abstained"])
     out["false_abstention"] = rate(answerable, lambda r: r["abstained"])
     ms = sorted(r["ms"] for r in rows)
     out["latency_ms_p50"] = round(ms[len(ms) // 2], 1) if ms else None
@@ -127,6 +133,7 @@ def summarise(rows: Sequence[Row]) -> dict[str, Estimate | float | int | None]:
         len(others),
         len(absent),
     )
+    out["answer_nowhere_short"] = len(absent_short)
     return out
 
 

@@ -166,6 +166,30 @@ def test_the_engine_examples_label_the_candidates_the_reader_receives_and_the_bl
     assert all(0.0 <= row["lead"] <= 1.0 for row in table.values())
 
 
+def test_the_abstention_probe_scores_todays_rule_and_each_gate_out_of_fold(
+    tmp_path: Path,
+) -> None:
+    articles, questions = _tiny_realtimeqa(tmp_path)
+    out = tmp_path / "abstain.json"
+    args = ["--articles", str(articles), "--questions", str(questions), "--cv", "2"]
+    done = _run_module(
+        "bench.abstain_probe", [*args, "--data-dir", str(tmp_path / "d"), "--json", str(out)]
+    )
+    assert done.returncode == 0, done.stderr[-2000:]
+    figures = json.loads(out.read_text())
+    assert figures["questions"]["answerable"] == 3 and figures["questions"]["not_in_articles"] == 1
+    assert set(figures["signals"]) == {
+        "coverage margin",
+        "model's best",
+        "rule and model",
+        "all signals",
+    }
+    for table in figures["signals"].values():
+        assert set(table) == {"5%", "8%", "10%"}
+        assert all(0.0 <= v <= 1.0 for row in table.values() for v in row.values())
+    assert all(0.0 <= v <= 1.0 for v in figures["today"].values())
+
+
 def _run_module(name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", name, *args],

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from bench.realtimeqa import contains, recall_at, run_benchmark, sample
-from bench.scoring import cited_correctly, within_budget
+from bench.scoring import cited_correctly, summarise, within_budget
 from bench.stats import grouped_folds, paired_difference, question_week
 from rag.citations import make_citation
 from rag.types import Answer, AnswerSentence
@@ -65,6 +65,22 @@ def test_cited_answer_counts_sentences_not_citation_labels() -> None:
         ),
         "Dawn",
     )
+
+
+def test_abstention_on_absent_short_answers_is_reported_apart_from_long_ones() -> None:
+    def row(answer: str, abstained: bool) -> dict:
+        return {"answer": answer, "in_corpus": False, "findable": False, "abstained": abstained}
+
+    rows = [row("Zynyz", True), row("Padua and Tatnall", False)]
+    rows += [row("To renovate and modernize the existing community center", False)]
+    for r in rows:
+        r.update({"ms": 1.0, "cited": None, "lead": False} | {k: False for k in RECALL_KEYS})
+    figures = summarise(rows)
+    assert figures["answer_nowhere"] == 3 and figures["answer_nowhere_short"] == 2
+    assert figures["abstention_nowhere_short"].value == 0.5  # type: ignore[union-attr]
+
+
+RECALL_KEYS = ("recall@1", "recall@5", "recall@10", "recall@budget")
 
 
 def test_weeks_normalise_both_date_styles_and_folds_keep_weeks_whole() -> None:
