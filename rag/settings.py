@@ -35,7 +35,7 @@ class AnswerSettings(Group):
         default=0.5, ge=0, le=1, description="Minimum support score for a citation to pass."
     )
     reader: str = Field(
-        default="off",
+        default="shipped",
         description="The reader that orders an extractive answer's candidate sentences beside "
         "the answer model (and abstains when its card sets a threshold no sentence reaches): "
         "shipped (the one Newsdesk ships), a folder with its model.onnx, tokenizer.json and "

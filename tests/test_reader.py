@@ -29,10 +29,6 @@ def engine(seed_settings, real_embedder):  # type: ignore[no-untyped-def]
     return build_newsdesk(seed_settings.replace(reader="shipped"), embedder=real_embedder)
 
 
-NOT_YET = "the first reader (issue 25) does not do this yet; the next model must"
-
-
-@pytest.mark.xfail(strict=True, reason=NOT_YET)
 def test_a_sentence_that_answers_in_other_words_leads_over_one_that_repeats_the_question(
     reader: Reader,
 ) -> None:
@@ -171,7 +167,6 @@ def test_the_shipped_readers_card_names_the_weight_chosen_for_it(reader: Reader)
     assert reader.weight > 0 and "weight_rule" in reader.card.about
 
 
-@pytest.mark.xfail(strict=True, reason="the second reader prefers another Peskov sentence")
 def test_the_root_causes_question_keeps_the_sentence_that_states_them(engine) -> None:  # type: ignore[no-untyped-def]
     answer = engine.ask(
         "What did Peskov say about NATO military infrastructure being among the root causes?"
