@@ -27,10 +27,13 @@ from typing import Any
 
 from bench import reader_data
 from bench.reader_data import STOP, Candidate, Example
+from bench.train_reader import GROUP
 
-_NAME = r"([A-Z][a-z]+(?: [A-Z][a-z]+){0,2})"
+_NAME = r"([A-Z][A-Za-z'’-]+(?: [A-Z][A-Za-z'’-]+){0,2})"
 _VERB = r"(?:said|says|told|added|warned|argued|noted|insisted)"
-NAMED = re.compile(rf"\b{_NAME} {_VERB}\b|\b{_VERB} {_NAME}\b")
+# "Peskov said ..." names the speaker before the verb; after it only in a closing attribution
+# (', said Peskov.'), since "officials said Trump had agreed" names the subject, not the speaker.
+NAMED = re.compile(rf"\b{_NAME} {_VERB}\b|[,”\"] (?:said|says) {_NAME}(?=[.,])")
 QUOTED = re.compile(r"[“\"]([^”\"]{20,})[”\"]")
 CARRIED = re.compile(rf"\b(?:he|she) {_VERB}\b", re.I)
 NOT_NAMES = frozenset(
@@ -49,29 +52,29 @@ TEMPLATES = (
     "What has {who} said about {topic}?",
 )
 SINCE = "2022/01/01"
-GROUP = 8  # what `train_reader` needs: a positive and at least seven negatives
 
 
 def speakers(sentences: list[tuple[str, str]]) -> list[str]:
     """Each sentence's speaker ('' for none): named beside a speech verb, or carried from the
-    sentence before by "he said" (then by surname, as a reporter would)."""
+    sentence just before by "he said" (then by surname, as a reporter would)."""
     out, last = [], ""
     for text, _ in sentences:
         names = [_name(n) for pair in NAMED.findall(text) for n in pair if _name(n)]
         if names:
             last = names[0]
-            out.append(last)
-        else:
-            out.append(last.split()[-1] if last and CARRIED.search(text) else "")
+        elif not (last and CARRIED.search(text)):
+            last = ""
+        out.append(last if names else last.split()[-1] if last else "")
     return out
 
 
 def _name(found: str) -> str:
-    """A matched name without the sentence's opening words ("But Peskov": "Peskov")."""
+    """A matched name without the sentence's opening words ("But Peskov": "Peskov") or a title
+    before it ("Prime Minister Keir Starmer": "Keir Starmer")."""
     words = found.split()
     while words and words[0] in NOT_NAMES:
         words.pop(0)
-    return " ".join(words)
+    return " ".join(words[-2:])
 
 
 def statement(text: str) -> str:
@@ -127,12 +130,12 @@ def _negatives(
     sentences: list[tuple[str, str]], said: list[str], i: int, who: str, about: str, title: str
 ) -> list[Candidate]:
     """The article's other sentences that do not hold the topic: the speaker's first."""
-    wanted = set(reader_data.words(about))
+    wanted, surname = set(reader_data.words(about)), who.split()[-1]
     out = []
     for j, ((text, previous), speaker) in enumerate(zip(sentences, said, strict=True)):
         if j == i or len(wanted & set(reader_data.words(text))) * 2 >= len(wanted):
             continue
-        hard = speaker == who or who in text
+        hard = speaker.split()[-1:] == [surname] or surname in text
         out.append((hard, Candidate(text, title, previous, 0, _overlap(about, text))))
     out.sort(key=lambda pair: (not pair[0], -pair[1].overlap))
     return [c for _, c in out]
@@ -176,8 +179,11 @@ def main(argv: list[str] | None = None) -> None:
         help="articles dated before; from DEV_FROM on they are development examples",
     )
     args = parser.parse_args(argv)
+    since, until = (reader_data.day(d) for d in (args.since, args.until))
+    if not all(re.fullmatch(r"\d{4}/\d{2}/\d{2}", d) for d in (since, until)):
+        parser.error(f"--since {args.since} / --until {args.until}: give days as YYYY/MM/DD")
     records = reader_data.archive_records(args.archive)
-    examples = build(records, args.limit, args.seed, args.since, args.until)
+    examples = build(records, args.limit, args.seed, since, until)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     reader_data.save(examples, args.out)
     print(f"{len(examples)} examples -> {args.out}")

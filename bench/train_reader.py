@@ -246,9 +246,15 @@ def _load_weights(model: Model, path: Path) -> None:
     """Start from a trained reader's weights (`_save_weights`), to train it further."""
     import torch
 
-    saved = torch.load(path, weights_only=False)
-    model.encoder.load_state_dict(saved["encoder"])
-    model.head.load_state_dict(saved["head"])
+    try:
+        saved = torch.load(path, weights_only=True)
+        model.encoder.load_state_dict(saved["encoder"])
+        model.head.load_state_dict(saved["head"])
+    except FileNotFoundError:
+        raise SystemExit(f"--init {path}: no such file; give a training run's best.pt") from None
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SystemExit(f"--init {path}: not a reader of this depth ({first})") from None
 
 
 def _checkpoint(out: Path, model: Model, optimizer: Any, state: dict) -> None:
@@ -273,9 +279,15 @@ def _resume(out: Path, model: Model, optimizer: Any) -> dict:
     path = out / "checkpoint.pt"
     if not path.exists():
         return {"epoch": 0, "step": 0}
-    saved = torch.load(path, weights_only=False)
-    model.encoder.load_state_dict(saved["encoder"])
-    model.head.load_state_dict(saved["head"])
+    try:
+        saved = torch.load(path, weights_only=True)
+        model.encoder.load_state_dict(saved["encoder"])
+        model.head.load_state_dict(saved["head"])
+    except FileNotFoundError:
+        raise SystemExit(f"--init {path}: no such file; give a training run's best.pt") from None
+    except (RuntimeError, KeyError, TypeError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise SystemExit(f"--init {path}: not a reader of this depth ({first})") from None
     optimizer.load_state_dict(saved["optimizer"])
     print(f"resuming at {saved['state']}", flush=True)
     return dict(saved["state"])

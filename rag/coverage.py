@@ -27,8 +27,12 @@ DENSE_FLOOR, DENSE_BONUS = 0.3, 0.5
 
 def confident(coverage: float, passage: Passage) -> bool:
     """Whether a sentence covers enough of the question, helped by a close passage."""
-    bonus = DENSE_BONUS * max((passage.dense or 0.0) - DENSE_FLOOR, 0.0)
-    return coverage + bonus >= MIN_COVERAGE
+    return margin(coverage, passage) >= MIN_COVERAGE
+
+
+def margin(coverage: float, passage: Passage) -> float:
+    """A sentence's coverage with the bonus of a close passage: what `confident` thresholds."""
+    return coverage + DENSE_BONUS * max((passage.dense or 0.0) - DENSE_FLOOR, 0.0)
 
 
 @dataclass

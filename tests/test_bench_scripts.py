@@ -190,6 +190,27 @@ def test_the_abstention_probe_scores_todays_rule_and_each_gate_out_of_fold(
     assert all(0.0 <= v <= 1.0 for v in figures["today"].values())
 
 
+def test_an_abstention_gate_scores_each_fold_without_its_labels() -> None:
+    import numpy as np
+
+    from bench.abstain_probe import gate_scores
+
+    rng = np.random.default_rng(0)
+    rows = [{"x": float(v)} for v in rng.normal(size=40)]
+    labels = np.array([r["x"] > 0 for r in rows])
+    folds = [list(range(0, 20)), list(range(20, 40))]
+    flipped = labels.copy()
+    flipped[20:] = ~flipped[20:]
+    before, after = (
+        gate_scores(rows, labels, ["x"], folds),
+        gate_scores(rows, flipped, ["x"], folds),
+    )
+    assert np.allclose(before[20:], after[20:])  # the fold's own labels never reach its scores
+    assert not np.allclose(before[:20], after[:20])  # the other fold's labels do
+    one_kind = gate_scores(rows, np.ones(40, dtype=bool), ["x"], folds)
+    assert np.allclose(one_kind, 1.0)  # nothing to tell apart: every question scores its rate
+
+
 def _run_module(name: str, args: list[str]) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", name, *args],

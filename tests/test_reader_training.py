@@ -62,7 +62,7 @@ def test_the_training_command_writes_a_model_a_tokenizer_and_a_card(trained: Pat
     card = json.loads((model / "card.json").read_text())
     assert {"threshold", "training_data", "command", "commit", "dev_lead_accuracy"} <= set(card)
     assert card["echoes"] == 0.5 and card["max_tokens"] > 0 and card["layers"] == 3
-    assert card["teacher"] == str(shipped_reader_dir())
+    assert card["teacher"] == str(shipped_reader_dir()) and card["init"] is None
     assert "epoch 0: dev lead" in (trained / "run" / "train.log").read_text()
 
 
@@ -122,6 +122,14 @@ def test_training_can_start_from_an_earlier_runs_weights(trained: Path) -> None:
     assert torch.equal(fresh.head.weight, saved["head"]["weight"])
     layer = "encoder.layer.2.output.dense.weight"
     assert torch.equal(fresh.encoder.state_dict()[layer], saved["encoder"][layer])
+
+
+def test_starting_from_weights_that_are_not_there_fails_with_one_line(tmp_path: Path) -> None:
+    from bench.train_reader import Model, _load_weights
+    from index.embedding import bundled_model_dir
+
+    with pytest.raises(SystemExit, match=r"--init .*no such file"):
+        _load_weights(Model(bundled_model_dir(), seed=0, layers=3), tmp_path / "best.pt")
 
 
 def test_onnx_and_pytorch_scores_agree(trained: Path) -> None:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import random
 import re
+from pathlib import Path
+
+import pytest
 
 from bench import said_examples
+from bench.train_reader import GROUP
 
 PESKOV = [
     "Russia takes a negative view of European proposals on security guarantees for Ukraine, "
@@ -48,18 +52,32 @@ def test_the_topic_comes_from_what_was_said_not_from_the_attribution() -> None:
     assert "Peskov" not in about and "said" not in about
 
 
+def test_a_speaker_is_named_before_the_verb_or_in_a_closing_attribution_only() -> None:
+    pairs = [
+        ('"We will not accept troops from any NATO country," said Dmitry Peskov.', ""),
+        ("European leaders said Trump had agreed to the plan on Monday.", ""),
+        ("An official told Peskov that the talks would resume next week.", ""),
+        ("Prime Minister Keir Starmer said the coalition would meet again.", ""),
+    ]
+    assert said_examples.speakers(pairs) == ["Dmitry Peskov", "", "", "Keir Starmer"]
+
+
 def test_an_example_puts_the_statement_first_and_the_speakers_other_statements_next() -> None:
     examples = said_examples.article_examples(_article(), random.Random(0))
-    assert examples
-    example = examples[0]
-    assert example.question.startswith("What")
-    assert example.candidates[0].label == 1
+    example = next(e for e in examples if "Dmitry Peskov" in e.question)
+    assert example.candidates[0].text == PESKOV[1] and example.candidates[0].label == 1
     assert all(c.label == 0 for c in example.candidates[1:])
-    assert "Peskov" in example.candidates[1].text or "Peskov" in example.candidates[1].previous
-    assert len(example.candidates) >= said_examples.GROUP
+    assert {c.text for c in example.candidates[1:3]} == {PESKOV[2], PESKOV[3]}
+    assert len(example.candidates) >= GROUP
 
 
 def test_articles_of_the_development_weeks_and_the_test_year_are_never_read() -> None:
-    articles = [_article("2024/11/02"), _article("2025/03/01"), _article("2021/06/01")]
-    assert said_examples.build(articles, 10, 0) == []
-    assert said_examples.build([_article("2023/05/01")], 10, 0)
+    late = ["2024/10/01", "2024-10-01", "2024/11/02", "2025/03/01", "2021/06/01"]
+    assert said_examples.build([_article(d) for d in late], 10, 0) == []
+    assert said_examples.build([_article("2024/09/30")], 10, 0)
+    assert said_examples.build([_article("2024-09-30")], 10, 0)
+
+
+def test_a_window_not_given_as_days_is_refused_in_one_line(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        said_examples.main(["--out", str(tmp_path / "x.jsonl"), "--since", "last week"])
