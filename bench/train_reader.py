@@ -244,6 +244,12 @@ def _save_weights(model: Model, path: Path) -> None:
 
 def _load_weights(model: Model, path: Path) -> None:
     """Start from a trained reader's weights (`_save_weights`), to train it further."""
+    _read_into(model, path, "--init")
+
+
+def _read_into(model: Model, path: Path, what: str) -> dict:
+    """A saved reader (`_save_weights`, `_checkpoint`) loaded into `model`, and all that was
+    saved with it; one line naming `what` and the file when it cannot be."""
     import torch
 
     try:
@@ -251,10 +257,11 @@ def _load_weights(model: Model, path: Path) -> None:
         model.encoder.load_state_dict(saved["encoder"])
         model.head.load_state_dict(saved["head"])
     except FileNotFoundError:
-        raise SystemExit(f"--init {path}: no such file; give a training run's best.pt") from None
+        raise SystemExit(f"{what} {path}: no such file; give a training run's best.pt") from None
     except (RuntimeError, KeyError, TypeError) as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SystemExit(f"--init {path}: not a reader of this depth ({first})") from None
+        raise SystemExit(f"{what} {path}: not a reader of this depth ({first})") from None
+    return dict(saved)
 
 
 def _checkpoint(out: Path, model: Model, optimizer: Any, state: dict) -> None:
@@ -274,20 +281,10 @@ def _checkpoint(out: Path, model: Model, optimizer: Any, state: dict) -> None:
 
 
 def _resume(out: Path, model: Model, optimizer: Any) -> dict:
-    import torch
-
     path = out / "checkpoint.pt"
     if not path.exists():
         return {"epoch": 0, "step": 0}
-    try:
-        saved = torch.load(path, weights_only=True)
-        model.encoder.load_state_dict(saved["encoder"])
-        model.head.load_state_dict(saved["head"])
-    except FileNotFoundError:
-        raise SystemExit(f"--init {path}: no such file; give a training run's best.pt") from None
-    except (RuntimeError, KeyError, TypeError) as exc:
-        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        raise SystemExit(f"--init {path}: not a reader of this depth ({first})") from None
+    saved = _read_into(model, path, "the checkpoint in --out")
     optimizer.load_state_dict(saved["optimizer"])
     print(f"resuming at {saved['state']}", flush=True)
     return dict(saved["state"])

@@ -132,6 +132,20 @@ def test_starting_from_weights_that_are_not_there_fails_with_one_line(tmp_path: 
         _load_weights(Model(bundled_model_dir(), seed=0, layers=3), tmp_path / "best.pt")
 
 
+def test_a_stopped_run_resumes_from_its_checkpoint(trained: Path) -> None:
+    import torch
+
+    from bench.train_reader import Model, _resume
+    from index.embedding import bundled_model_dir
+
+    model = Model(bundled_model_dir(), seed=1, layers=3)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=1e-5)
+    state = _resume(trained / "run", model, optimizer)
+    assert state["epoch"] == 1 and state["step"] == 0
+    saved = torch.load(trained / "run" / "checkpoint.pt", weights_only=True)
+    assert torch.equal(model.head.weight, saved["head"]["weight"])
+
+
 def test_onnx_and_pytorch_scores_agree(trained: Path) -> None:
     import torch
 
